@@ -1,0 +1,112 @@
+using System.Security.Cryptography.X509Certificates;
+
+namespace CheeseCave.Pki;
+
+/// <summary>
+/// A CA certificate with the key that signs for it, plus the certificates above it (closest first, root last;
+/// empty for a root). Built through <see cref="Create"/>, which checks that the key belongs to the certificate.
+/// </summary>
+public sealed class CaCredential : IDisposable
+{
+    private CaCredential(X509Certificate2 certificate, ISigningKey key, IReadOnlyList<X509Certificate2> issuerChain)
+    {
+        Certificate = certificate;
+        Key = key;
+        IssuerChain = issuerChain;
+    }
+
+    public X509Certificate2 Certificate { get; }
+
+    public ISigningKey Key { get; }
+
+    public IReadOnlyList<X509Certificate2> IssuerChain { get; }
+
+    /// <summary>This CA followed by its issuers up to the root.</summary>
+    public IReadOnlyList<X509Certificate2> Chain => [Certificate, .. IssuerChain];
+
+    public static CaCredential Create(X509Certificate2 certificate, ISigningKey key, IEnumerable<X509Certificate2>? issuerChain = null)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        ArgumentNullException.ThrowIfNull(key);
+        if (!certificate.PublicKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(key.PublicKey.ExportSubjectPublicKeyInfo()))
+        {
+            throw new PkiException(PkiErrorCode.KeyMismatch,
+                $"The private key does not belong to '{certificate.Subject}': pick the key file that was created with this certificate.");
+        }
+
+        var basic = certificate.Extensions.OfType<X509BasicConstraintsExtension>().FirstOrDefault();
+        if (basic is null || !basic.CertificateAuthority)
+        {
+            throw new PkiException(PkiErrorCode.IssuerNotCa,
+                $"'{certificate.Subject}' is not a CA certificate (basicConstraints CA:TRUE is missing), so it cannot sign certificates.");
+        }
+
+        var usage = certificate.Extensions.OfType<X509KeyUsageExtension>().FirstOrDefault();
+        if (usage is not null && !usage.KeyUsages.HasFlag(X509KeyUsageFlags.KeyCertSign))
+        {
+            throw new PkiException(PkiErrorCode.IssuerNotCa,
+                $"'{certificate.Subject}' has a keyUsage without keyCertSign, so it may not sign certificates.");
+        }
+
+        var chain = issuerChain?.ToList() ?? [];
+        var child = certificate;
+        foreach (var parent in chain)
+        {
+            if (!SignatureVerifier.IsSignedBy(child, parent))
+            {
+                throw new PkiException(PkiErrorCode.WrongSigner,
+                    $"The issuer chain is out of order or incomplete: '{child.Subject}' is not signed by '{parent.Subject}'.");
+            }
+
+            child = parent;
+        }
+
+        return new CaCredential(certificate, key, chain);
+    }
+
+    public void Dispose() => Key.Dispose();
+}
+
+/// <summary>A freshly issued certificate, its new private key (none for CSR signing) and the chain above it.</summary>
+public sealed class IssuedCertificate : IDisposable
+{
+    internal IssuedCertificate(CertificateKind kind, X509Certificate2 certificate, PrivateKey? key, IReadOnlyList<X509Certificate2> issuerChain, IReadOnlyList<string> warnings)
+    {
+        Kind = kind;
+        Certificate = certificate;
+        Key = key;
+        IssuerChain = issuerChain;
+        Warnings = warnings;
+    }
+
+    public CertificateKind Kind { get; }
+
+    public X509Certificate2 Certificate { get; }
+
+    public PrivateKey? Key { get; }
+
+    /// <summary>Issuers, closest first, root last.</summary>
+    public IReadOnlyList<X509Certificate2> IssuerChain { get; }
+
+    /// <summary>Things the caller should tell the user, such as a validity shortened to the issuer's end date.</summary>
+    public IReadOnlyList<string> Warnings { get; }
+
+    /// <summary>Leaf plus every intermediate, without the self-signed root: what a device must present in its TLS handshake.</summary>
+    public IReadOnlyList<X509Certificate2> DeviceChain => [Certificate, .. IssuerChain.Where(c => !SignatureVerifier.IsSelfSigned(c))];
+
+    /// <summary>Leaf, intermediates and root.</summary>
+    public IReadOnlyList<X509Certificate2> FullChain => [Certificate, .. IssuerChain];
+
+    /// <summary>Turns a newly created CA into a credential that can sign. The credential owns the key afterwards.</summary>
+    public CaCredential ToCaCredential()
+    {
+        if (Key is null)
+        {
+            throw new InvalidOperationException("A CSR-signed certificate has no private key here.");
+        }
+
+        return CaCredential.Create(Certificate, Key, IssuerChain);
+    }
+
+    public void Dispose() => Key?.Dispose();
+}

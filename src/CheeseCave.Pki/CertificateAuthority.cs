@@ -1,0 +1,299 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+
+namespace CheeseCave.Pki;
+
+/// <summary>
+/// Issues root, intermediate, verification and device certificates, and signs device CSRs. Stateless apart from
+/// the clock: keys and certificates are handed in and out, so callers decide where they are kept.
+/// </summary>
+public sealed class CertificateAuthority(TimeProvider timeProvider)
+{
+    /// <summary>NotBefore is set this far in the past so devices with a slightly slow clock accept a new certificate.</summary>
+    public static readonly TimeSpan Backdate = TimeSpan.FromMinutes(5);
+
+    /// <summary>128-bit serials; RFC 5280 asks for at most 20 octets, CA/B Forum for at least 64 random bits.</summary>
+    public const int SerialNumberLength = 16;
+
+    public CertificateAuthority()
+        : this(TimeProvider.System)
+    {
+    }
+
+    public IssuedCertificate CreateRoot(RootCaRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var policy = IssuancePolicy.For(request.Preset);
+        var subject = SubjectNames.Parse(request.Subject);
+        var algorithm = request.KeyAlgorithm ?? policy.KeyAlgorithm;
+        var validity = RequirePositive(request.Validity ?? policy.RootValidity, "root CA");
+        var pathLength = ResolvePathLength(request.PathLength, request.UnconstrainedPathLength, policy.RootPathLength);
+
+        var key = PrivateKey.Generate(algorithm);
+        try
+        {
+            var serial = NewSerialNumber();
+            var (notBefore, notAfter) = Window(validity);
+            var req = new CertificateRequest(subject, key.PublicKey, algorithm.SignatureHash());
+            ProfileExtensions.Apply(req, CertificateKind.Root, request.Preset, algorithm, pathLength,
+                new AuthorityKeyIdentifier(ReadOnlyMemory<byte>.Empty, subject, serial));
+            var certificate = req.Create(subject, key.CreateSignatureGenerator(), notBefore, notAfter, serial);
+            return new IssuedCertificate(CertificateKind.Root, certificate, key, [], []);
+        }
+        catch
+        {
+            key.Dispose();
+            throw;
+        }
+    }
+
+    public IssuedCertificate CreateIntermediate(IntermediateCaRequest request, CaCredential issuer)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(issuer);
+        var policy = IssuancePolicy.For(request.Preset);
+        var subject = SubjectNames.Parse(request.Subject);
+        var cn = SubjectNames.GetCommonName(subject)!;
+        foreach (var above in issuer.Chain)
+        {
+            if (string.Equals(SubjectNames.GetCommonName(above), cn, StringComparison.OrdinalIgnoreCase))
+            {
+                throw new PkiException(PkiErrorCode.DuplicateName,
+                    $"The intermediate's CN '{cn}' equals the CN of '{above.Subject}'. Give it a different name: chain builders such as Windows Schannel skip a CA whose name equals its issuer's.");
+            }
+        }
+
+        var warnings = new List<string>();
+        var issuerConstraint = issuer.Certificate.Extensions.OfType<X509BasicConstraintsExtension>().First();
+        var pathLength = ResolvePathLength(request.PathLength, request.UnconstrainedPathLength, policy.IntermediatePathLength);
+        if (issuerConstraint.HasPathLengthConstraint)
+        {
+            if (issuerConstraint.PathLengthConstraint == 0)
+            {
+                throw new PkiException(PkiErrorCode.PathLengthExceeded,
+                    $"'{issuer.Certificate.Subject}' has path length 0: it may sign devices, but not another CA.");
+            }
+
+            var allowed = issuerConstraint.PathLengthConstraint - 1;
+            if (pathLength is null || pathLength > allowed)
+            {
+                if (request.PathLength is not null && request.PathLength > allowed)
+                {
+                    throw new PkiException(PkiErrorCode.PathLengthExceeded,
+                        $"Path length {request.PathLength} is more than '{issuer.Certificate.Subject}' allows below it ({allowed}).");
+                }
+
+                pathLength = allowed;
+            }
+        }
+
+        return Issue(CertificateKind.Intermediate, subject, request, policy, issuer, pathLength, warnings, null);
+    }
+
+    public IssuedCertificate CreateVerificationCertificate(VerificationCertificateRequest request, CaCredential ca)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(ca);
+        var code = VerificationCodes.Require(request.VerificationCode);
+        if (request.CertificateBeingVerified is { } target && !target.RawData.AsSpan().SequenceEqual(ca.Certificate.RawData))
+        {
+            throw new PkiException(PkiErrorCode.WrongSigner,
+                $"The verification certificate must be signed by exactly the CA being verified ('{target.Subject}'), not by '{ca.Certificate.Subject}'. "
+                + "DPS rejects any other signer (IH400053 Proof-Of-Possession failed).");
+        }
+
+        var builder = new X500DistinguishedNameBuilder();
+        builder.AddCommonName(code);
+        return Issue(CertificateKind.Verification, builder.Build(), request, IssuancePolicy.For(request.Preset), ca, null, [], null);
+    }
+
+    public IssuedCertificate IssueDeviceCertificate(DeviceCertificateRequest request, CaCredential issuer)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(issuer);
+        var check = RegistrationIds.Check(request.RegistrationId);
+        if (!check.IsValid)
+        {
+            throw new PkiException(PkiErrorCode.InvalidRegistrationId, string.Join(" ", check.Errors));
+        }
+
+        RefuseIssuerName(request.RegistrationId, issuer);
+        var builder = new X500DistinguishedNameBuilder();
+        builder.AddCommonName(request.RegistrationId);
+        return Issue(CertificateKind.Device, builder.Build(), request, IssuancePolicy.For(request.Preset), issuer, null, [.. check.Warnings], null);
+    }
+
+    /// <summary>
+    /// Signs a device's PKCS#10 request so its private key never leaves the device. Only the subject and public key
+    /// are taken from the CSR; the extensions are always the device profile's, and a CSR asking to be a CA is refused.
+    /// </summary>
+    public IssuedCertificate SignCsr(CsrSigningRequest request, CaCredential issuer)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(issuer);
+        var csr = CsrReader.Read(request.Csr, issuer.Key.Algorithm.SignatureHash());
+        var cn = SubjectNames.GetCommonName(csr.SubjectName)
+            ?? throw new PkiException(PkiErrorCode.InvalidRegistrationId,
+                "The CSR's subject has no CN: the CN must be the device's registration ID (for example: openssl req -new -subj \"/CN=my-device-01\" ...).");
+
+        var check = RegistrationIds.Check(cn);
+        if (!check.IsValid)
+        {
+            throw new PkiException(PkiErrorCode.InvalidRegistrationId, $"The CSR's CN is not a valid registration ID: {string.Join(" ", check.Errors)}");
+        }
+
+        if (request.ExpectedRegistrationId is { } expected && !string.Equals(expected, cn, StringComparison.Ordinal))
+        {
+            throw new PkiException(PkiErrorCode.InvalidRegistrationId,
+                $"The CSR's CN is '{cn}' but the registration ID is '{expected}': DPS requires the certificate CN to equal the registration ID.");
+        }
+
+        RefuseIssuerName(cn, issuer);
+        var builder = new X500DistinguishedNameBuilder();
+        builder.AddCommonName(cn); // the subject is reduced to the CN, as the device profile defines it
+        return Issue(CertificateKind.Device, builder.Build(), request, IssuancePolicy.For(request.Preset), issuer, null, [.. check.Warnings], csr.PublicKey);
+    }
+
+    private IssuedCertificate Issue(
+        CertificateKind kind,
+        X500DistinguishedName subject,
+        IssuanceOptions options,
+        IssuancePolicy policy,
+        CaCredential issuer,
+        int? pathLength,
+        List<string> warnings,
+        PublicKey? csrPublicKey)
+    {
+        var now = timeProvider.GetUtcNow();
+        var issuerNotAfter = new DateTimeOffset(issuer.Certificate.NotAfter.ToUniversalTime());
+        var issuerNotBefore = new DateTimeOffset(issuer.Certificate.NotBefore.ToUniversalTime());
+        if (now > issuerNotAfter)
+        {
+            throw new PkiException(PkiErrorCode.IssuerExpired,
+                $"'{issuer.Certificate.Subject}' expired on {issuerNotAfter:yyyy-MM-dd HH:mm} UTC and can no longer sign. Create a new CA and roll it over.");
+        }
+
+        if (now < issuerNotBefore)
+        {
+            throw new PkiException(PkiErrorCode.IssuerExpired,
+                $"'{issuer.Certificate.Subject}' is not valid before {issuerNotBefore:yyyy-MM-dd HH:mm} UTC; check this machine's clock.");
+        }
+
+        var validity = RequirePositive(options.Validity ?? policy.ValidityFor(kind), kind.ToString().ToLowerInvariant() + " certificate");
+        var (notBefore, notAfter) = Window(validity);
+        if (notAfter > issuerNotAfter)
+        {
+            // A certificate that outlives its issuer stops working when the issuer expires anyway; say so instead of hiding it.
+            notAfter = issuerNotAfter;
+            warnings.Add($"The validity was shortened to end with the issuer '{issuer.Certificate.Subject}' on {issuerNotAfter:yyyy-MM-dd HH:mm} UTC.");
+        }
+
+        PrivateKey? key = null;
+        try
+        {
+            PublicKey publicKey;
+            KeyAlgorithm subjectAlgorithm;
+            if (csrPublicKey is null)
+            {
+                subjectAlgorithm = options.KeyAlgorithm ?? policy.KeyAlgorithm;
+                key = PrivateKey.Generate(subjectAlgorithm);
+                publicKey = key.PublicKey;
+            }
+            else
+            {
+                publicKey = csrPublicKey;
+                subjectAlgorithm = KeyAlgorithms.FromPublicKey(csrPublicKey);
+            }
+
+            var req = new CertificateRequest(subject, publicKey, issuer.Key.Algorithm.SignatureHash());
+            var issuerSki = issuer.Certificate.Extensions.OfType<X509SubjectKeyIdentifierExtension>().FirstOrDefault()?.SubjectKeyIdentifierBytes
+                ?? new X509SubjectKeyIdentifierExtension(issuer.Certificate.PublicKey, X509SubjectKeyIdentifierHashAlgorithm.Sha1, false).SubjectKeyIdentifierBytes;
+            ProfileExtensions.Apply(req, kind, options.Preset, subjectAlgorithm, pathLength,
+                new AuthorityKeyIdentifier(issuerSki, issuer.Certificate.IssuerName, issuer.Certificate.SerialNumberBytes));
+            var certificate = req.Create(issuer.Certificate.SubjectName, issuer.Key.CreateSignatureGenerator(), notBefore, notAfter, NewSerialNumber());
+            return new IssuedCertificate(kind, certificate, key, issuer.Chain, warnings);
+        }
+        catch
+        {
+            key?.Dispose();
+            throw;
+        }
+    }
+
+    private (DateTimeOffset NotBefore, DateTimeOffset NotAfter) Window(TimeSpan validity)
+    {
+        var now = timeProvider.GetUtcNow();
+        now = new DateTimeOffset(now.Ticks - (now.Ticks % TimeSpan.TicksPerSecond), TimeSpan.Zero); // certificates keep whole seconds
+        return (now - Backdate, now + validity);
+    }
+
+    private static TimeSpan RequirePositive(TimeSpan validity, string what) =>
+        validity > TimeSpan.Zero
+            ? validity
+            : throw new PkiException(PkiErrorCode.InvalidInput, $"The validity of the {what} must be positive (got {validity.TotalDays:0.##} days).");
+
+    private static int? ResolvePathLength(int? requested, bool unconstrained, int? presetDefault)
+    {
+        if (requested is < 0)
+        {
+            throw new PkiException(PkiErrorCode.InvalidInput, $"A path length cannot be negative (got {requested}).");
+        }
+
+        return unconstrained ? null : requested ?? presetDefault;
+    }
+
+    private static void RefuseIssuerName(string cn, CaCredential issuer)
+    {
+        foreach (var ca in issuer.Chain)
+        {
+            if (string.Equals(SubjectNames.GetCommonName(ca), cn, StringComparison.OrdinalIgnoreCase))
+            {
+                throw new PkiException(PkiErrorCode.DuplicateName,
+                    $"The device name '{cn}' equals the CN of the CA '{ca.Subject}'; chain building would confuse them. Choose another registration ID.");
+            }
+        }
+    }
+
+    internal static byte[] NewSerialNumber()
+    {
+        var serial = RandomNumberGenerator.GetBytes(SerialNumberLength);
+        serial[0] = (byte)((serial[0] & 0x7F) | 0x40); // positive, and no leading zero octet to strip
+        return serial;
+    }
+}
+
+/// <summary>DPS verification codes: the CN of the proof-of-possession certificate.</summary>
+public static class VerificationCodes
+{
+    public static string Require(string? code)
+    {
+        var trimmed = code?.Trim() ?? string.Empty;
+        if (trimmed.Length == 0)
+        {
+            throw new PkiException(PkiErrorCode.InvalidVerificationCode,
+                "The verification code is empty: generate one for the CA certificate in DPS (\"Generate verification code\") and pass it here.");
+        }
+
+        if (trimmed.Length > SubjectNames.MaxCommonNameLength)
+        {
+            throw new PkiException(PkiErrorCode.InvalidVerificationCode,
+                $"The verification code is {trimmed.Length} characters long; DPS codes fit in a certificate CN (at most {SubjectNames.MaxCommonNameLength}). Did you paste more than the code?");
+        }
+
+        var bad = trimmed.Where(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')).Distinct().ToArray();
+        if (bad.Length > 0)
+        {
+            var shown = new StringBuilder();
+            foreach (var c in bad)
+            {
+                shown.Append(char.IsWhiteSpace(c) ? "a space " : $"'{c}' ");
+            }
+
+            throw new PkiException(PkiErrorCode.InvalidVerificationCode,
+                $"The verification code contains {shown.ToString().Trim()}; DPS codes are letters and digits only. Copy just the code.");
+        }
+
+        return trimmed;
+    }
+}

@@ -1,0 +1,196 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+
+namespace CheeseCave.Pki;
+
+public enum CertificateFormat
+{
+    Pem,
+    Der,
+    Base64,
+    Pfx,
+}
+
+/// <summary>What a file held: its certificates in file order, and a private key if one came with them.</summary>
+public sealed class ReadCertificates : IDisposable
+{
+    internal ReadCertificates(CertificateFormat format, IReadOnlyList<X509Certificate2> certificates, PrivateKey? key)
+    {
+        Format = format;
+        Certificates = certificates;
+        Key = key;
+    }
+
+    public CertificateFormat Format { get; }
+
+    public IReadOnlyList<X509Certificate2> Certificates { get; }
+
+    public PrivateKey? Key { get; }
+
+    public void Dispose() => Key?.Dispose();
+}
+
+/// <summary>Reads certificates however users have them: PEM (one or many), DER (.cer), bare base64 or PFX.</summary>
+public static class CertificateReader
+{
+    private static readonly string[] KeyLabels = ["PRIVATE KEY", "ENCRYPTED PRIVATE KEY", "EC PRIVATE KEY", "RSA PRIVATE KEY"];
+
+    public static ReadCertificates Read(byte[] data, string? passphrase = null)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (data.Length == 0)
+        {
+            throw new PkiException(PkiErrorCode.UnreadableCertificate, "The file is empty.");
+        }
+
+        if (data[0] == 0x30)
+        {
+            return ReadBinary(data, passphrase, CertificateFormat.Der);
+        }
+
+        string text;
+        try
+        {
+            text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(data);
+        }
+        catch (DecoderFallbackException)
+        {
+            throw new PkiException(PkiErrorCode.UnreadableCertificate,
+                "This is neither a certificate nor a PFX: expected PEM text, DER (.cer), base64 or a PFX/PKCS#12 file.");
+        }
+
+        if (text.Contains("-----BEGIN", StringComparison.Ordinal))
+        {
+            return ReadPem(text, passphrase);
+        }
+
+        var bytes = PemBlocks.DecodeBase64(text, "base64 certificate");
+        var read = ReadBinary(bytes, passphrase, CertificateFormat.Base64);
+        return read.Format == CertificateFormat.Pfx ? read : new ReadCertificates(CertificateFormat.Base64, read.Certificates, read.Key);
+    }
+
+    private static ReadCertificates ReadPem(string text, string? passphrase)
+    {
+        var certificates = new List<X509Certificate2>();
+        PrivateKey? key = null;
+        var position = 0;
+        while (true)
+        {
+            var begin = text.IndexOf("-----BEGIN ", position, StringComparison.Ordinal);
+            if (begin < 0) break;
+            var labelEnd = text.IndexOf("-----", begin + 11, StringComparison.Ordinal);
+            if (labelEnd < 0)
+            {
+                throw new PkiException(PkiErrorCode.UnreadableCertificate, "A PEM BEGIN line is cut off: the file looks truncated.");
+            }
+
+            var label = text[(begin + 11)..labelEnd];
+            var endMarker = $"-----END {label}-----";
+            var end = text.IndexOf(endMarker, labelEnd, StringComparison.Ordinal);
+            if (end < 0)
+            {
+                throw new PkiException(PkiErrorCode.UnreadableCertificate, $"The PEM block '{label}' has no END line: the file looks truncated.");
+            }
+
+            var block = text[begin..(end + endMarker.Length)];
+            position = end + endMarker.Length;
+            if (label == "CERTIFICATE")
+            {
+                var der = PemBlocks.DecodeBase64(text[(labelEnd + 5)..end], "certificate");
+                certificates.Add(LoadDer(der));
+            }
+            else if (KeyLabels.Contains(label))
+            {
+                if (key is not null)
+                {
+                    key.Dispose();
+                    throw new PkiException(PkiErrorCode.UnreadableKey, "The file holds more than one private key; keep one key per file.");
+                }
+
+                key = PrivateKey.ImportPem(block, passphrase);
+            }
+            else if (label is "CERTIFICATE REQUEST" or "NEW CERTIFICATE REQUEST")
+            {
+                key?.Dispose();
+                throw new PkiException(PkiErrorCode.UnreadableCertificate,
+                    "This is a certificate signing request (CSR), not a certificate. Sign it with 'cheesecave sign_csr'.");
+            }
+            else
+            {
+                key?.Dispose();
+                throw new PkiException(PkiErrorCode.UnreadableCertificate,
+                    $"Unexpected PEM block '{label}': expected CERTIFICATE (and optionally a PRIVATE KEY).");
+            }
+        }
+
+        if (certificates.Count == 0)
+        {
+            key?.Dispose();
+            throw new PkiException(PkiErrorCode.UnreadableCertificate,
+                key is null ? "No PEM block found." : "The file holds a private key but no certificate.");
+        }
+
+        return new ReadCertificates(CertificateFormat.Pem, certificates, key);
+    }
+
+    private static ReadCertificates ReadBinary(byte[] bytes, string? passphrase, CertificateFormat format)
+    {
+        var type = X509Certificate2.GetCertContentType(bytes);
+        if (type == X509ContentType.Pkcs12)
+        {
+            return ReadPfx(bytes, passphrase);
+        }
+
+        return new ReadCertificates(format, [LoadDer(bytes)], null);
+    }
+
+    private static ReadCertificates ReadPfx(byte[] bytes, string? passphrase)
+    {
+        X509Certificate2Collection collection;
+        try
+        {
+            collection = X509CertificateLoader.LoadPkcs12Collection(bytes, passphrase,
+                X509KeyStorageFlags.Exportable | X509KeyStorageFlags.EphemeralKeySet);
+        }
+        catch (CryptographicException ex)
+        {
+            throw new PkiException(PkiErrorCode.WrongPassphrase,
+                string.IsNullOrEmpty(passphrase)
+                    ? "The PFX file could not be opened without a password: give its password."
+                    : "The PFX file could not be opened: the password is wrong or the file is damaged.", ex);
+        }
+
+        PrivateKey? key = null;
+        var certificates = new List<X509Certificate2>();
+        foreach (var certificate in collection)
+        {
+            if (certificate.HasPrivateKey && key is null)
+            {
+                AsymmetricAlgorithm? algorithm = (AsymmetricAlgorithm?)certificate.GetECDsaPrivateKey() ?? certificate.GetRSAPrivateKey();
+                if (algorithm is not null)
+                {
+                    key = PrivateKey.FromAlgorithm(algorithm);
+                    certificates.Insert(0, X509CertificateLoader.LoadCertificate(certificate.RawData));
+                    continue;
+                }
+            }
+
+            certificates.Add(X509CertificateLoader.LoadCertificate(certificate.RawData));
+        }
+
+        return new ReadCertificates(CertificateFormat.Pfx, certificates, key);
+    }
+
+    private static X509Certificate2 LoadDer(byte[] der)
+    {
+        try
+        {
+            return X509CertificateLoader.LoadCertificate(der);
+        }
+        catch (CryptographicException ex)
+        {
+            throw new PkiException(PkiErrorCode.UnreadableCertificate, $"The certificate data is damaged and cannot be decoded: {ex.Message}", ex);
+        }
+    }
+}
