@@ -1,1 +1,3 @@
-﻿Console.WriteLine("Hello, World!");
+using CheeseCave.Cli;
+
+return CliApp.Run(args, Console.Out, Console.Error, Environment.CurrentDirectory, Environment.GetEnvironmentVariable, TimeProvider.System);

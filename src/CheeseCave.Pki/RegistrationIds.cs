@@ -65,7 +65,7 @@ public static class RegistrationIds
 
     private static string Describe(char[] chars) =>
         (chars.Length == 1 ? "the character " : "the characters ")
-        + string.Join(" ", chars.Select(c => char.IsWhiteSpace(c) || char.IsControl(c) ? $"U+{(int)c:X4}" : $"'{c}'"));
+        + string.Join(" ", chars.Select(c => c == ' ' ? "' ' (a space)" : char.IsWhiteSpace(c) || char.IsControl(c) ? $"U+{(int)c:X4}" : $"'{c}'"));
 
     private static string Shorten(string s) => s.Length <= 40 ? s : s[..37] + "...";
 }

@@ -1,0 +1,139 @@
+using System.Diagnostics;
+
+namespace CheeseCave.Cli.Tests;
+
+public sealed class SafetyAndErrorTests : IDisposable
+{
+    private readonly CliRunner _cli = new();
+
+    [Fact]
+    public void A_passphrase_from_the_environment_is_used_and_nothing_is_generated()
+    {
+        _cli.Environment["CHEESECAVE_PASSPHRASE"] = "correct horse battery staple";
+        var result = _cli.Run("create_root_and_intermediate").ShouldSucceed();
+        Assert.Contains("CHEESECAVE_PASSPHRASE", result.Output);
+        Assert.False(File.Exists(_cli.PathOf("private/passphrase.txt")));
+        OpenSsl.Ok(_cli.Directory, "pkey", "-in", "private/azure-iot-test-only.intermediate.key.pem", "-passin", "pass:correct horse battery staple", "-noout");
+        Assert.NotEqual(0, OpenSsl.Run(_cli.Directory, "pkey", "-in", "private/azure-iot-test-only.intermediate.key.pem", "-passin", "pass:wrong", "-noout").ExitCode);
+
+        // Later commands need the same passphrase.
+        _cli.Environment.Remove("CHEESECAVE_PASSPHRASE");
+        _cli.Run("create_device_certificate", "dev-1").ShouldFail(1, "no passphrase");
+        _cli.Environment["CHEESECAVE_PASSPHRASE"] = "a different passphrase";
+        _cli.Run("create_device_certificate", "dev-1").ShouldFail(1, "passphrase is wrong");
+        Assert.False(File.Exists(_cli.PathOf("certs/dev-1.cert.pem")));
+    }
+
+    [Fact]
+    public void A_passphrase_file_is_read_and_weak_passphrases_are_refused()
+    {
+        File.WriteAllText(_cli.PathOf("pw.txt"), "1234\n");
+        _cli.Run("create_root_and_intermediate", "--passphrase-file", "pw.txt").ShouldFail(1, "at least 12");
+        Assert.False(Directory.Exists(_cli.PathOf("certs")));
+
+        File.WriteAllText(_cli.PathOf("pw.txt"), "a long enough passphrase\n");
+        _cli.Run("create_root_and_intermediate", "--passphrase-file", "pw.txt").ShouldSucceed();
+        _cli.Run("create_device_certificate", "dev-1", "--passphrase-file", "pw.txt").ShouldSucceed();
+        OpenSsl.Ok(_cli.Directory, "pkcs12", "-in", "certs/dev-1.cert.pfx", "-passin", "pass:a long enough passphrase", "-nokeys");
+        _cli.Run("create_device_certificate", "dev-2", "--passphrase-file", "missing.txt").ShouldFail(1, "does not exist");
+    }
+
+    [Theory]
+    [InlineData("Cave Sensor", "a space")]
+    [InlineData("sensor/1", "'/'")]
+    [InlineData("sensor.", "ends with '.'")]
+    [InlineData("sensor_", "ends with '_'")]
+    [InlineData("a-registration-id-that-is-far-too-long-to-fit-in-a-certificate-cn", "at most 64")]
+    public void Bad_registration_ids_are_refused_before_anything_is_written(string id, string reason)
+    {
+        _cli.Run("create_root_and_intermediate").ShouldSucceed();
+        var before = _cli.Snapshot();
+        _cli.Run("create_device_certificate", id).ShouldFail(1, reason);
+        Assert.Equal(before, _cli.Snapshot());
+    }
+
+    [Fact]
+    public void Upper_case_ids_are_issued_with_a_warning()
+    {
+        _cli.Run("create_root_and_intermediate").ShouldSucceed();
+        var result = _cli.Run("create_device_certificate", "CaveSensor1").ShouldSucceed();
+        Assert.Contains("warning:", result.Output);
+        Assert.Contains("lower case", result.Output);
+    }
+
+    [Fact]
+    public void A_batch_that_would_overwrite_one_device_writes_nothing_and_force_replaces()
+    {
+        _cli.Run("create_root_and_intermediate").ShouldSucceed();
+        _cli.Run("create_device_certificate", "node2").ShouldSucceed();
+        var before = _cli.Snapshot();
+        _cli.Run("create_device_certificate", "node", "--count", "3").ShouldFail(1, "node2.cert.pem already exists");
+        Assert.Equal(before, _cli.Snapshot());
+        _cli.Run("create_device_certificate", "node", "--count", "3", "--force").ShouldSucceed();
+        Assert.NotEqual(before["certs/node2.cert.pem"], _cli.Snapshot()["certs/node2.cert.pem"]);
+        Assert.True(File.Exists(_cli.PathOf("certs/node3.cert.pfx")));
+    }
+
+    [Fact]
+    public void Commands_without_a_CA_explain_what_to_run_first()
+    {
+        _cli.Environment["CHEESECAVE_PASSPHRASE"] = "a long enough passphrase";
+        _cli.Run("create_device_certificate", "dev-1").ShouldFail(1, "create_root_and_intermediate");
+        _cli.Run("create_verification_certificate", "ABC").ShouldFail(1, "no CA found");
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_cli.Directory));
+    }
+
+    [Theory]
+    [InlineData(new[] { "frobnicate" }, "unknown command")]
+    [InlineData(new[] { "create_device_certificate" }, "wrong number of arguments")]
+    [InlineData(new[] { "create_device_certificate", "a", "b" }, "wrong number of arguments")]
+    [InlineData(new[] { "create_device_certificate", "a", "--colour", "red" }, "has no option --colour")]
+    [InlineData(new[] { "create_device_certificate", "a", "--count", "zero" }, "--count must be a whole number")]
+    [InlineData(new[] { "create_device_certificate", "a", "--count" }, "--count needs a value")]
+    [InlineData(new[] { "create_verification_certificate", "ABC", "--ca", "leaf" }, "--ca must be 'root' or 'intermediate'")]
+    public void Usage_mistakes_exit_2_with_one_line(string[] args, string reason)
+    {
+        _cli.Run(args).ShouldFail(2, reason);
+    }
+
+    [Theory]
+    [InlineData("", "empty")]
+    [InlineData("ABC DEF", "a space")]
+    [InlineData("\"ABCDEF\"", "'\"'")]
+    public void Bad_verification_codes_are_explained(string code, string reason)
+    {
+        _cli.Run("create_root_and_intermediate").ShouldSucceed();
+        _cli.Run("create_verification_certificate", code).ShouldFail(1, reason);
+        Assert.False(File.Exists(_cli.PathOf("certs/verification-code.cert.pem")));
+    }
+
+    [Fact]
+    public void Bad_options_for_the_CA_are_refused_before_anything_is_written()
+    {
+        _cli.Run("create_root_and_intermediate", "--root-cn", "Same Name", "--intermediate-cn", "same name").ShouldFail(1, "different name");
+        _cli.Run("create_root_and_intermediate", "--key-type", "rsa-1024").ShouldFail(1, "Unknown key type");
+        _cli.Run("create_root_and_intermediate", "--preset", "fast").ShouldFail(1, "Unknown preset");
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_cli.Directory));
+    }
+
+    [Fact]
+    public async Task The_built_program_prints_one_error_line_and_a_non_zero_exit_code()
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "cheesecave.dll");
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = _cli.Directory, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(dll);
+        start.ArgumentList.Add("create_device_certificate");
+        start.ArgumentList.Add("dev-1");
+        start.Environment.Remove("CHEESECAVE_PASSPHRASE");
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.Equal(1, process.ExitCode);
+        Assert.Equal(string.Empty, await stdout);
+        Assert.Single(stderr.TrimEnd().Split('\n'));
+        Assert.StartsWith("cheesecave: error: no passphrase", stderr);
+    }
+
+    public void Dispose() => _cli.Dispose();
+}
