@@ -1,0 +1,39 @@
+namespace CheeseCave.Portal.Hosting;
+
+/// <summary>Adds security headers to every response, including error and static-file responses.</summary>
+public sealed class SecurityHeadersMiddleware(RequestDelegate next)
+{
+    /// <summary>
+    /// Works with Blazor Server and MudBlazor: scripts only from this origin (so no inline import map),
+    /// inline styles for MudBlazor's theme and positioning, and web sockets for the circuit.
+    /// </summary>
+    public const string ContentSecurityPolicy =
+        "default-src 'self'; " +
+        "script-src 'self'; " +
+        "style-src 'self' 'unsafe-inline'; " +
+        "img-src 'self' data:; " +
+        "font-src 'self' data:; " +
+        "connect-src 'self' ws: wss:; " +
+        "object-src 'none'; " +
+        "base-uri 'self'; " +
+        "form-action 'self'; " +
+        "frame-ancestors 'none'";
+
+    public Task InvokeAsync(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+
+        // Set the headers just before the response starts: UseExceptionHandler clears headers it finds earlier.
+        context.Response.OnStarting(static state =>
+        {
+            var headers = ((HttpContext)state).Response.Headers;
+            headers.XContentTypeOptions = "nosniff";
+            headers.XFrameOptions = "DENY";
+            headers["Referrer-Policy"] = "no-referrer";
+            headers.ContentSecurityPolicy = ContentSecurityPolicy;
+            return Task.CompletedTask;
+        }, context);
+
+        return next(context);
+    }
+}

@@ -1,0 +1,107 @@
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+
+namespace CheeseCave.E2E;
+
+public sealed partial class HomePageJourney(PortalServer server) : IClassFixture<PortalServer>
+{
+    [Fact]
+    public async Task VisitorSeesTheProductAndCanToggleTheNavigation()
+    {
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await Browser.LaunchChromiumAsync(playwright);
+        var (page, problems) = await OpenHomeAsync(browser, width: 1366, height: 900);
+
+        var heading = page.GetByRole(AriaRole.Heading, new PageGetByRoleOptions { Level = 1 });
+        Assert.Equal("CheeseCave Portal", (await heading.TextContentAsync())?.Trim());
+        Assert.Equal("CheeseCave Portal", await page.TitleAsync());
+        Assert.Equal(10, await page.Locator("[data-step]").CountAsync());
+
+        // The drawer round-trips through the circuit: closing and reopening it proves interactivity.
+        var drawer = page.Locator("#nav-drawer");
+        var toggle = page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Toggle navigation" });
+        await Assertions.Expect(drawer).ToHaveClassAsync(DrawerOpen());
+        await Assertions.Expect(page.GetByRole(AriaRole.Link, new PageGetByRoleOptions { Name = "Overview" })).ToBeVisibleAsync();
+
+        await toggle.ClickAsync();
+        await Assertions.Expect(drawer).ToHaveClassAsync(DrawerClosed());
+        await Assertions.Expect(toggle).ToHaveAttributeAsync("aria-expanded", "false");
+
+        await toggle.ClickAsync();
+        await Assertions.Expect(drawer).ToHaveClassAsync(DrawerOpen());
+        await Assertions.Expect(toggle).ToHaveAttributeAsync("aria-expanded", "true");
+
+        await SaveScreenshotAsync(page, "home.png");
+        Assert.Empty(problems);
+    }
+
+    [Fact]
+    public async Task HomePageFitsAPhoneScreen()
+    {
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await Browser.LaunchChromiumAsync(playwright);
+        var (page, problems) = await OpenHomeAsync(browser, width: 390, height: 844);
+
+        // On a small screen the responsive drawer starts closed and opens over the content.
+        var drawer = page.Locator("#nav-drawer");
+        await Assertions.Expect(drawer).ToHaveClassAsync(DrawerClosed());
+        await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Toggle navigation" }).ClickAsync();
+        await Assertions.Expect(drawer).ToHaveClassAsync(DrawerOpen());
+        await page.Mouse.ClickAsync(380, 420); // on the overlay, right of the drawer
+        await Assertions.Expect(drawer).ToHaveClassAsync(DrawerClosed());
+
+        var overflow = await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - window.innerWidth");
+        if (overflow > 0)
+        {
+            var culprits = await page.EvaluateAsync<string[]>(
+                "() => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5)" +
+                ".slice(0, 8).map(e => `${e.tagName.toLowerCase()}.${e.className} right=${e.getBoundingClientRect().right}`)");
+            Assert.Fail($"the page is {overflow}px wider than a phone screen: {string.Join("; ", culprits)}");
+        }
+
+        await SaveScreenshotAsync(page, "home-phone.png");
+        Assert.Empty(problems);
+    }
+
+    /// <summary>Opens <c>/</c>, waits for the circuit and collects console errors (CSP violations among them).</summary>
+    private async Task<(IPage Page, List<string> Problems)> OpenHomeAsync(IBrowser browser, int width, int height)
+    {
+        var page = await browser.NewPageAsync(new BrowserNewPageOptions
+        {
+            ViewportSize = new ViewportSize { Width = width, Height = height },
+        });
+
+        var problems = new List<string>();
+        page.Console += (_, message) =>
+        {
+            if (message.Type is "error" or "warning")
+            {
+                problems.Add($"console {message.Type}: {message.Text}");
+            }
+        };
+        page.PageError += (_, error) => problems.Add($"page error: {error}");
+
+        var response = await page.GotoAsync(server.BaseAddress.ToString());
+        Assert.Equal(200, response?.Status);
+
+        // Prerendered HTML ignores clicks until the circuit attaches.
+        await page.Locator("[data-interactive=true]").WaitForAsync(new LocatorWaitForOptions { Timeout = 15_000 });
+        return (page, problems);
+    }
+
+    private static async Task SaveScreenshotAsync(IPage page, string fileName)
+    {
+        await page.WaitForTimeoutAsync(400); // let drawer transitions finish
+        await page.ScreenshotAsync(new PageScreenshotOptions
+        {
+            Path = Path.Combine(Browser.ArtifactsDirectory(), fileName),
+            FullPage = true,
+        });
+    }
+
+    [GeneratedRegex(@"\bmud-drawer--open\b")]
+    private static partial Regex DrawerOpen();
+
+    [GeneratedRegex(@"\bmud-drawer--closed\b")]
+    private static partial Regex DrawerClosed();
+}

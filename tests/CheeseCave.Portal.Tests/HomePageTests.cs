@@ -1,0 +1,84 @@
+using Bunit;
+using CheeseCave.Portal.Components.Layout;
+using CheeseCave.Portal.Components.Pages;
+using Microsoft.AspNetCore.Components;
+using Microsoft.Extensions.DependencyInjection;
+using MudBlazor.Services;
+
+namespace CheeseCave.Portal.Tests;
+
+public sealed class HomePageTests
+{
+    // Disposed with `await using`: MudBlazor registers services that are only IAsyncDisposable.
+    private static BunitContext NewContext()
+    {
+        var ctx = new BunitContext();
+        ctx.JSInterop.Mode = JSRuntimeMode.Loose;
+        ctx.Services.AddMudServices();
+        ctx.SetRendererInfo(new RendererInfo("Server", isInteractive: true));
+        return ctx;
+    }
+
+    [Fact]
+    public async Task SaysWhatTheProductIsAndListsItsCapabilities()
+    {
+        await using var ctx = NewContext();
+        var cut = ctx.Render<HomePage>();
+
+        Assert.Equal("CheeseCave Portal", cut.Find("h1").TextContent.Trim());
+        Assert.Contains("team-safe replacement for the cheese-cave DPS X.509 setup", cut.Markup, StringComparison.Ordinal);
+
+        var capabilities = cut.FindAll("[data-capability]");
+        Assert.Equal(["ca", "cli", "wizard", "approvals", "emulator"], capabilities.Select(c => c.GetAttribute("data-capability")));
+        Assert.Contains("ECDSA P-256", capabilities[0].TextContent, StringComparison.Ordinal);
+        Assert.Contains("RSA-4096", capabilities[0].TextContent, StringComparison.Ordinal);
+        Assert.Contains("Available", capabilities[1].TextContent, StringComparison.Ordinal);
+        Assert.All(capabilities.Skip(2), c => Assert.Contains("Coming", c.TextContent, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ShowsTheCheesecaveCommandsAndTheTenSetupSteps()
+    {
+        await using var ctx = NewContext();
+        var cut = ctx.Render<HomePage>();
+
+        var commands = cut.FindAll("pre.cc-code").Select(c => c.TextContent).ToArray();
+        Assert.Equal(
+            [
+                "dotnet run --project src/CheeseCave.Cli -- create_root_and_intermediate",
+                "dotnet run --project src/CheeseCave.Cli -- create_verification_certificate <code>",
+                "dotnet run --project src/CheeseCave.Cli -- create_device_certificate <id>",
+            ],
+            commands);
+
+        var steps = cut.FindAll("[data-step]");
+        Assert.Equal(Enumerable.Range(1, 10).Select(n => n.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            steps.Select(s => s.GetAttribute("data-step")));
+        Assert.Contains("iothubowner", steps[1].TextContent, StringComparison.Ordinal);
+        Assert.Contains("ID Scope", steps[3].TextContent, StringComparison.Ordinal);
+        Assert.Contains("enrollment group", steps[7].TextContent, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task LayoutMarksInteractivityAndTogglesTheNavigationDrawer()
+    {
+        await using var ctx = NewContext();
+        var cut = ctx.Render<MainLayout>(p => p.Add(l => l.Body, (RenderFragment)(b => b.AddContent(0, "page body"))));
+
+        Assert.Equal("true", cut.Find("[data-interactive]").GetAttribute("data-interactive"));
+        Assert.Contains("page body", cut.Find(".mud-main-content").TextContent, StringComparison.Ordinal);
+
+        // The responsive drawer's first state depends on the screen size, unknown here: check that each click flips it.
+        var initiallyOpen = DrawerIsOpen();
+        for (var click = 1; click <= 2; click++)
+        {
+            cut.Find("button[aria-label='Toggle navigation']").Click();
+
+            var expectOpen = click % 2 == 1 ? !initiallyOpen : initiallyOpen;
+            Assert.Equal(expectOpen, DrawerIsOpen());
+            Assert.Equal(expectOpen ? "true" : "false", cut.Find("button[aria-label='Toggle navigation']").GetAttribute("aria-expanded"));
+        }
+
+        bool DrawerIsOpen() => cut.Find("#nav-drawer").ClassList.Contains("mud-drawer--open");
+    }
+}
