@@ -1,0 +1,12 @@
+using BenchmarkDotNet.Running;
+using CheeseCave.Benchmarks;
+
+// "--bulk N" runs the measured bulk issuance; anything else goes to BenchmarkDotNet (for example --filter '*').
+if (args.Length >= 1 && args[0] == "--bulk")
+{
+    var count = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 20_000;
+    return BulkIssuance.Run(count, Console.Out);
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(DeviceIssuanceBenchmarks).Assembly).Run(args);
+return 0;

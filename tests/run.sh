@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Runs every test of the repository and ends with one line: "N passed, N failed, N skipped".
+# Installs what the suites need when it is missing (openssl, Debian's chromium for the browser tests).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+log() { printf '\n== %s\n' "$*"; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "tests/run.sh: need root (or sudo) to install: $*" >&2; return 1; fi
+}
+
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" -eq 0 ]; then as_root apt-get update -qq || return 1; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "$@"
+}
+
+summary() { # passed failed skipped
+  echo
+  echo "$1 passed, $2 failed, $3 skipped"
+}
+
+log "Checking prerequisites"
+command -v dotnet >/dev/null || { echo "tests/run.sh: the .NET 10 SDK (dotnet) is required" >&2; summary 0 1 0; exit 1; }
+command -v openssl >/dev/null || apt_install openssl || { summary 0 1 0; exit 1; }
+if [ ! -x /usr/bin/chromium ]; then
+  log "Installing Debian's chromium for the browser tests"
+  apt_install chromium fonts-dejavu-core || { echo "tests/run.sh: could not install chromium" >&2; summary 0 1 0; exit 1; }
+fi
+openssl version
+dotnet --version
+
+log "Building"
+if ! dotnet build CheeseCavePortal.sln -c Debug -nologo -v quiet; then
+  echo "tests/run.sh: the build failed" >&2
+  summary 0 1 0
+  exit 1
+fi
+
+results=$(mktemp -d)
+trap 'rm -rf "$results"' EXIT
+status=0
+passed=0 failed=0 skipped=0
+
+for project in $(ls -d tests/*/ | sort); do
+  name=$(basename "$project")
+  [ -f "$project/$name.csproj" ] || continue
+  grep -q 'Microsoft.NET.Test.Sdk' "$project/$name.csproj" || continue  # only test projects (not benchmarks)
+  log "Testing $name"
+  out="$results/$name.log"
+  dotnet test "$project/$name.csproj" --no-build -nologo --blame-hang-timeout 10m 2>&1 | tee "$out"
+  code=${PIPESTATUS[0]}
+  line=$(grep -E '^(Passed|Failed)! +- Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+' "$out" | tail -1)
+  if [ -z "$line" ]; then
+    echo "tests/run.sh: $name produced no test summary (exit $code)" >&2
+    failed=$((failed + 1)); status=1
+    continue
+  fi
+  f=$(sed -E 's/.*Failed: +([0-9]+),.*/\1/' <<<"$line")
+  p=$(sed -E 's/.*Passed: +([0-9]+),.*/\1/' <<<"$line")
+  s=$(sed -E 's/.*Skipped: +([0-9]+),.*/\1/' <<<"$line")
+  passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+  if [ "$code" -ne 0 ] || [ "$f" -ne 0 ]; then status=1; fi
+done
+
+summary "$passed" "$failed" "$skipped"
+exit $status
