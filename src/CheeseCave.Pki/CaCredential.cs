@@ -13,6 +13,16 @@ public sealed class CaCredential : IDisposable
         Certificate = certificate;
         Key = key;
         IssuerChain = issuerChain;
+        Chain = [certificate, .. issuerChain];
+
+        // Worked out once per CA rather than per issued certificate: bulk issuance reuses them thousands of times.
+        ChainWithoutRoot = Chain.Where(c => !SignatureVerifier.IsSelfSigned(c)).ToArray();
+        ChainCommonNames = Chain.Select(c => SubjectNames.GetCommonName(c)).OfType<string>().ToArray();
+        BasicConstraints = certificate.Extensions.OfType<X509BasicConstraintsExtension>().First();
+        SubjectKeyIdentifier = certificate.Extensions.OfType<X509SubjectKeyIdentifierExtension>().FirstOrDefault()?.SubjectKeyIdentifierBytes
+            ?? new X509SubjectKeyIdentifierExtension(certificate.PublicKey, X509SubjectKeyIdentifierHashAlgorithm.Sha1, false).SubjectKeyIdentifierBytes;
+        NotBefore = new DateTimeOffset(certificate.NotBefore.ToUniversalTime());
+        NotAfter = new DateTimeOffset(certificate.NotAfter.ToUniversalTime());
     }
 
     public X509Certificate2 Certificate { get; }
@@ -22,7 +32,20 @@ public sealed class CaCredential : IDisposable
     public IReadOnlyList<X509Certificate2> IssuerChain { get; }
 
     /// <summary>This CA followed by its issuers up to the root.</summary>
-    public IReadOnlyList<X509Certificate2> Chain => [Certificate, .. IssuerChain];
+    public IReadOnlyList<X509Certificate2> Chain { get; }
+
+    /// <summary>The chain without a self-signed root: the CA part of what a device sends.</summary>
+    internal IReadOnlyList<X509Certificate2> ChainWithoutRoot { get; }
+
+    internal IReadOnlyList<string> ChainCommonNames { get; }
+
+    internal X509BasicConstraintsExtension BasicConstraints { get; }
+
+    internal ReadOnlyMemory<byte> SubjectKeyIdentifier { get; }
+
+    internal DateTimeOffset NotBefore { get; }
+
+    internal DateTimeOffset NotAfter { get; }
 
     public static CaCredential Create(X509Certificate2 certificate, ISigningKey key, IEnumerable<X509Certificate2>? issuerChain = null)
     {
@@ -70,12 +93,25 @@ public sealed class CaCredential : IDisposable
 /// <summary>A freshly issued certificate, its new private key (none for CSR signing) and the chain above it.</summary>
 public sealed class IssuedCertificate : IDisposable
 {
+    private readonly IReadOnlyList<X509Certificate2> _issuerChainWithoutRoot;
+
     internal IssuedCertificate(CertificateKind kind, X509Certificate2 certificate, PrivateKey? key, IReadOnlyList<X509Certificate2> issuerChain, IReadOnlyList<string> warnings)
+        : this(kind, certificate, key, issuerChain, issuerChain.Where(c => !SignatureVerifier.IsSelfSigned(c)).ToArray(), warnings)
+    {
+    }
+
+    internal IssuedCertificate(CertificateKind kind, X509Certificate2 certificate, PrivateKey? key, CaCredential issuer, IReadOnlyList<string> warnings)
+        : this(kind, certificate, key, issuer.Chain, issuer.ChainWithoutRoot, warnings)
+    {
+    }
+
+    private IssuedCertificate(CertificateKind kind, X509Certificate2 certificate, PrivateKey? key, IReadOnlyList<X509Certificate2> issuerChain, IReadOnlyList<X509Certificate2> issuerChainWithoutRoot, IReadOnlyList<string> warnings)
     {
         Kind = kind;
         Certificate = certificate;
         Key = key;
         IssuerChain = issuerChain;
+        _issuerChainWithoutRoot = issuerChainWithoutRoot;
         Warnings = warnings;
     }
 
@@ -92,7 +128,7 @@ public sealed class IssuedCertificate : IDisposable
     public IReadOnlyList<string> Warnings { get; }
 
     /// <summary>Leaf plus every intermediate, without the self-signed root: what a device must present in its TLS handshake.</summary>
-    public IReadOnlyList<X509Certificate2> DeviceChain => [Certificate, .. IssuerChain.Where(c => !SignatureVerifier.IsSelfSigned(c))];
+    public IReadOnlyList<X509Certificate2> DeviceChain => [Certificate, .. _issuerChainWithoutRoot];
 
     /// <summary>Leaf, intermediates and root.</summary>
     public IReadOnlyList<X509Certificate2> FullChain => [Certificate, .. IssuerChain];

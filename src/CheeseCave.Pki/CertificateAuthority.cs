@@ -8,7 +8,7 @@ namespace CheeseCave.Pki;
 /// Issues root, intermediate, verification and device certificates, and signs device CSRs. Stateless apart from
 /// the clock: keys and certificates are handed in and out, so callers decide where they are kept.
 /// </summary>
-public sealed class CertificateAuthority(TimeProvider timeProvider)
+public sealed partial class CertificateAuthority(TimeProvider timeProvider)
 {
     /// <summary>NotBefore is set this far in the past so devices with a slightly slow clock accept a new certificate.</summary>
     public static readonly TimeSpan Backdate = TimeSpan.FromMinutes(5);
@@ -65,7 +65,7 @@ public sealed class CertificateAuthority(TimeProvider timeProvider)
         }
 
         var warnings = new List<string>();
-        var issuerConstraint = issuer.Certificate.Extensions.OfType<X509BasicConstraintsExtension>().First();
+        var issuerConstraint = issuer.BasicConstraints;
         var pathLength = ResolvePathLength(request.PathLength, request.UnconstrainedPathLength, policy.IntermediatePathLength);
         if (issuerConstraint.HasPathLengthConstraint)
         {
@@ -163,11 +163,12 @@ public sealed class CertificateAuthority(TimeProvider timeProvider)
         CaCredential issuer,
         int? pathLength,
         List<string> warnings,
-        PublicKey? csrPublicKey)
+        PublicKey? csrPublicKey,
+        X509Extension? subjectAlternativeNames = null)
     {
         var now = timeProvider.GetUtcNow();
-        var issuerNotAfter = new DateTimeOffset(issuer.Certificate.NotAfter.ToUniversalTime());
-        var issuerNotBefore = new DateTimeOffset(issuer.Certificate.NotBefore.ToUniversalTime());
+        var issuerNotAfter = issuer.NotAfter;
+        var issuerNotBefore = issuer.NotBefore;
         if (now > issuerNotAfter)
         {
             throw new PkiException(PkiErrorCode.IssuerExpired,
@@ -207,12 +208,11 @@ public sealed class CertificateAuthority(TimeProvider timeProvider)
             }
 
             var req = new CertificateRequest(subject, publicKey, issuer.Key.Algorithm.SignatureHash());
-            var issuerSki = issuer.Certificate.Extensions.OfType<X509SubjectKeyIdentifierExtension>().FirstOrDefault()?.SubjectKeyIdentifierBytes
-                ?? new X509SubjectKeyIdentifierExtension(issuer.Certificate.PublicKey, X509SubjectKeyIdentifierHashAlgorithm.Sha1, false).SubjectKeyIdentifierBytes;
             ProfileExtensions.Apply(req, kind, options.Preset, subjectAlgorithm, pathLength,
-                new AuthorityKeyIdentifier(issuerSki, issuer.Certificate.IssuerName, issuer.Certificate.SerialNumberBytes));
+                new AuthorityKeyIdentifier(issuer.SubjectKeyIdentifier, issuer.Certificate.IssuerName, issuer.Certificate.SerialNumberBytes),
+                subjectAlternativeNames);
             var certificate = req.Create(issuer.Certificate.SubjectName, issuer.Key.CreateSignatureGenerator(), notBefore, notAfter, NewSerialNumber());
-            return new IssuedCertificate(kind, certificate, key, issuer.Chain, warnings);
+            return new IssuedCertificate(kind, certificate, key, issuer, warnings);
         }
         catch
         {
@@ -245,12 +245,12 @@ public sealed class CertificateAuthority(TimeProvider timeProvider)
 
     private static void RefuseIssuerName(string cn, CaCredential issuer)
     {
-        foreach (var ca in issuer.Chain)
+        foreach (var caName in issuer.ChainCommonNames)
         {
-            if (string.Equals(SubjectNames.GetCommonName(ca), cn, StringComparison.OrdinalIgnoreCase))
+            if (string.Equals(caName, cn, StringComparison.OrdinalIgnoreCase))
             {
                 throw new PkiException(PkiErrorCode.DuplicateName,
-                    $"The device name '{cn}' equals the CN of the CA '{ca.Subject}'; chain building would confuse them. Choose another registration ID.");
+                    $"The device name '{cn}' equals the CN of the CA '{caName}'; chain building would confuse them. Choose another registration ID.");
             }
         }
     }

@@ -54,7 +54,8 @@ public static class CertificateLinter
         }
 
         var leaf = chain[0];
-        var isCaBundle = IsCa(leaf);
+        // With an expected registration ID the caller says this is a device's chain: a CA leaf is then a mistake, not a CA bundle.
+        var isCaBundle = IsCa(leaf) && expectedRegistrationId is null;
         for (var i = 0; i < chain.Count; i++)
         {
             var certificate = chain[i];
@@ -190,6 +191,12 @@ public static class CertificateLinter
 
     private static void CheckDevice(X509Certificate2 c, string? expectedRegistrationId, List<LintFinding> findings)
     {
+        if (IsCa(c))
+        {
+            findings.Add(new(FindingSeverity.Error, "leaf-is-ca", c.Subject,
+                $"The device certificate '{c.Subject}' is a CA (basicConstraints CA:TRUE). A device needs an end-entity certificate issued by the CA, not the CA certificate itself."));
+        }
+
         var cn = SubjectNames.GetCommonName(c);
         if (cn is null)
         {

@@ -65,7 +65,7 @@ public static class CertificateReader
             return ReadPem(text, passphrase);
         }
 
-        var bytes = PemBlocks.DecodeBase64(text, "base64 certificate");
+        var bytes = DecodeBase64(text, "base64 certificate");
         var read = ReadBinary(bytes, passphrase, CertificateFormat.Base64);
         return read.Format == CertificateFormat.Pfx ? read : new ReadCertificates(CertificateFormat.Base64, read.Certificates, read.Key);
     }
@@ -97,7 +97,7 @@ public static class CertificateReader
             position = end + endMarker.Length;
             if (label == "CERTIFICATE")
             {
-                var der = PemBlocks.DecodeBase64(text[(labelEnd + 5)..end], "certificate");
+                var der = DecodeBase64(text[(labelEnd + 5)..end], "certificate");
                 certificates.Add(LoadDer(der));
             }
             else if (KeyLabels.Contains(label))
@@ -136,7 +136,16 @@ public static class CertificateReader
 
     private static ReadCertificates ReadBinary(byte[] bytes, string? passphrase, CertificateFormat format)
     {
-        var type = X509Certificate2.GetCertContentType(bytes);
+        X509ContentType type;
+        try
+        {
+            type = X509Certificate2.GetCertContentType(bytes);
+        }
+        catch (CryptographicException)
+        {
+            type = X509ContentType.Unknown; // not a structure it knows; LoadDer reports the damage
+        }
+
         if (type == X509ContentType.Pkcs12)
         {
             return ReadPfx(bytes, passphrase);
@@ -180,6 +189,19 @@ public static class CertificateReader
         }
 
         return new ReadCertificates(CertificateFormat.Pfx, certificates, key);
+    }
+
+    /// <summary>Bad base64 in a certificate file is an unreadable certificate, like every other failure of this reader.</summary>
+    private static byte[] DecodeBase64(string body, string what)
+    {
+        try
+        {
+            return PemBlocks.DecodeBase64(body, what);
+        }
+        catch (PkiException ex) when (ex.Code == PkiErrorCode.InvalidInput)
+        {
+            throw new PkiException(PkiErrorCode.UnreadableCertificate, ex.Message, ex);
+        }
     }
 
     private static X509Certificate2 LoadDer(byte[] der)

@@ -95,8 +95,9 @@ public sealed class PrivateKey : ISigningKey
             if (isEncrypted) ec.ImportFromEncryptedPem(pem, passphrase); else ec.ImportFromPem(pem);
             return FromAlgorithm(ec);
         }
-        catch (CryptographicException) when (!isEc)
+        catch (Exception ex) when (ex is CryptographicException or ArgumentException && !isEc)
         {
+            // ArgumentException: ECDsa does not know the "RSA PRIVATE KEY" (PKCS#1) label at all.
             ec.Dispose();
         }
         catch (CryptographicException ex)
@@ -191,6 +192,9 @@ public sealed class PrivateKey : ISigningKey
     /// <summary>Whether a certificate carries this key's public half.</summary>
     public bool Matches(X509Certificate2 certificate) =>
         certificate.PublicKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(PublicKey.ExportSubjectPublicKeyInfo());
+
+    /// <summary>A certificate object that can also sign, for TLS servers and clients (the caller disposes it).</summary>
+    public X509Certificate2 AttachToCertificate(X509Certificate2 certificate) => AttachTo(certificate);
 
     /// <summary>A certificate object that can also sign (used for PFX export).</summary>
     internal X509Certificate2 AttachTo(X509Certificate2 certificate) => _key switch

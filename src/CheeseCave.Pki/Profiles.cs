@@ -21,6 +21,9 @@ public enum CertificateKind
     Intermediate,
     Verification,
     Device,
+
+    /// <summary>A TLS server certificate (the emulator's endpoints); not part of the DPS flow.</summary>
+    Server,
 }
 
 /// <summary>Defaults per preset; every value can be overridden per request.</summary>
@@ -87,7 +90,8 @@ internal static class ProfileExtensions
         ProfilePreset preset,
         KeyAlgorithm subjectKey,
         int? pathLength,
-        AuthorityKeyIdentifier authority)
+        AuthorityKeyIdentifier authority,
+        X509Extension? subjectAlternativeNames = null)
     {
         var ext = request.CertificateExtensions;
         var isCa = kind is CertificateKind.Root or CertificateKind.Intermediate;
@@ -101,6 +105,13 @@ internal static class ProfileExtensions
             }
 
             ext.Add(new X509KeyUsageExtension(usage, critical: true));
+        }
+        else if (kind == CertificateKind.Server)
+        {
+            ext.Add(new X509BasicConstraintsExtension(false, false, 0, critical: true));
+            ext.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | (subjectKey.IsRsa() ? X509KeyUsageFlags.KeyEncipherment : 0), critical: true));
+            ext.Add(new X509EnhancedKeyUsageExtension(new OidCollection { new Oid("1.3.6.1.5.5.7.3.1", "Server Authentication") }, critical: false));
+            ext.Add(subjectAlternativeNames ?? throw new ArgumentNullException(nameof(subjectAlternativeNames)));
         }
         else
         {

@@ -1,0 +1,57 @@
+namespace CheeseCave.Emulator.Hosting;
+
+/// <summary>How the emulator runs. Loopback-only unless a bind address is given explicitly.</summary>
+public sealed class EmulatorOptions
+{
+    /// <summary>Holds the TLS CA, the state files and endpoints.json. Required unless <see cref="InMemory"/>.</summary>
+    public string? DataDirectory { get; set; }
+
+    /// <summary>ARM, DPS service and device API, all on one HTTPS port; 0 picks a free port.</summary>
+    public int HttpsPort { get; set; } = 5543;
+
+    /// <summary>MQTT over TLS for device registration; 0 picks a free port, -1 disables MQTT.</summary>
+    public int MqttPort { get; set; } = 8883;
+
+    /// <summary>The address to listen on. Loopback by default: the emulator holds keys and accepts any device.</summary>
+    public string BindAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>Keep state in memory only (tests). The TLS CA still needs a folder, a temporary one if none is given.</summary>
+    public bool InMemory { get; set; }
+
+    /// <summary>The seeded subscription and resource group, like the Learn sandbox.</summary>
+    public string SubscriptionId { get; set; } = "00000000-0000-4000-8000-00000000c4e5";
+
+    public string ResourceGroup { get; set; } = "cheesecave-rg";
+
+    public string Location { get; set; } = "eastus";
+
+    public FaultOptions Faults { get; set; } = new();
+}
+
+/// <summary>Injected failures per surface, for resilience tests. Rates are 0..1 per request.</summary>
+public sealed class FaultOptions
+{
+    public SurfaceFaults Arm { get; set; } = new();
+
+    public SurfaceFaults Service { get; set; } = new();
+
+    public SurfaceFaults Device { get; set; } = new();
+
+    /// <summary>Seed for the random choices, so a failing run can be repeated.</summary>
+    public int? Seed { get; set; }
+}
+
+public sealed class SurfaceFaults
+{
+    public double ThrottleRate { get; set; }
+
+    public int RetryAfterSeconds { get; set; } = 1;
+
+    public double UnavailableRate { get; set; }
+
+    public double DropConnectionRate { get; set; }
+
+    public int AddedLatencyMs { get; set; }
+
+    public bool Any => ThrottleRate > 0 || UnavailableRate > 0 || DropConnectionRate > 0 || AddedLatencyMs > 0;
+}

@@ -1,0 +1,195 @@
+using System.Net;
+using System.Net.Security;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using CheeseCave.Emulator.Arm;
+using CheeseCave.Emulator.Device;
+using CheeseCave.Emulator.Service;
+using CheeseCave.Emulator.State;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+
+namespace CheeseCave.Emulator.Hosting;
+
+/// <summary>
+/// A running emulator: one HTTPS endpoint for ARM, the DPS service API and the device API, plus MQTT for devices.
+/// Started standalone by Program or embedded by the portal and the tests.
+/// </summary>
+public sealed class EmulatorServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly string? _temporaryDirectory;
+    private MqttDeviceServer? _mqtt;
+
+    private EmulatorServer(WebApplication app, EmulatorContext context, string dataDirectory, string? temporaryDirectory)
+    {
+        _app = app;
+        Context = context;
+        DataDirectory = dataDirectory;
+        _temporaryDirectory = temporaryDirectory;
+    }
+
+    public EmulatorContext Context { get; }
+
+    public string DataDirectory { get; }
+
+    public EmulatorEndpoints Endpoints { get; private set; } = null!;
+
+    public int HttpsPort { get; private set; }
+
+    public int? MqttPort { get; private set; }
+
+    public static async Task<EmulatorServer> StartAsync(EmulatorOptions options, TimeProvider? time = null, Action<ILoggingBuilder>? logging = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        time ??= TimeProvider.System;
+        string? temporary = null;
+        var directory = options.DataDirectory;
+        if (directory is null)
+        {
+            if (!options.InMemory)
+            {
+                throw new ArgumentException("A data directory is required unless the emulator runs in memory.", nameof(options));
+            }
+
+            directory = temporary = Path.Combine(Path.GetTempPath(), "cheesecave-emulator-" + Guid.NewGuid().ToString("N"));
+        }
+
+        directory = Path.GetFullPath(directory);
+        Directory.CreateDirectory(directory);
+        if (!IPAddress.TryParse(options.BindAddress, out var bindAddress))
+        {
+            throw new ArgumentException($"'{options.BindAddress}' is not an IP address to listen on.", nameof(options));
+        }
+
+        var store = options.InMemory ? EmulatorStore.InMemory() : await EmulatorStore.OpenAsync(Path.Combine(directory, "state"), cancellationToken).ConfigureAwait(false);
+        var tls = EmulatorTls.LoadOrCreate(directory, [options.BindAddress], time);
+        var context = new EmulatorContext(options, store, time, tls, Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant());
+        await Seeding.SeedAsync(context).ConfigureAwait(false);
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = typeof(EmulatorServer).Assembly.GetName().Name });
+        builder.Logging.ClearProviders();
+        if (logging is null)
+        {
+            builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+        }
+        else
+        {
+            logging(builder.Logging);
+        }
+
+        builder.Services.AddSingleton(context);
+        builder.Services.AddSingleton(time);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Listen(bindAddress, options.HttpsPort, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                listen.UseHttps(new TlsHandshakeCallbackOptions
+                {
+                    OnConnection = connection => ValueTask.FromResult(CreateTlsOptions(tls, connection)),
+                });
+            });
+        });
+
+        var app = builder.Build();
+        app.UseMiddleware<FaultInjectionMiddleware>();
+        app.UseMiddleware<ArmAuthenticationMiddleware>();
+        app.MapArmEndpoints();
+        app.MapServiceEndpoints();
+        app.MapDeviceEndpoints();
+        app.MapFallback((HttpContext http) => ErrorResponses.Arm(404, "NotFound", $"The emulator does not serve {http.Request.Method} {http.Request.Path}."));
+
+        var server = new EmulatorServer(app, context, directory, temporary);
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        server.HttpsPort = new Uri(address.Replace("[::]", "localhost", StringComparison.Ordinal)).Port;
+        var host = HostFor(options.BindAddress);
+        context.HttpsHost = server.HttpsPort == 443 ? host : $"{host}:{server.HttpsPort}";
+        if (options.MqttPort >= 0)
+        {
+            var mqtt = await MqttDeviceServer.StartAsync(context, bindAddress, options.MqttPort, cancellationToken).ConfigureAwait(false);
+            server._mqtt = mqtt;
+            server.MqttPort = mqtt.Port;
+            context.MqttHost = $"{host}:{mqtt.Port}";
+        }
+
+        server.Endpoints = new EmulatorEndpoints(
+            ArmEndpoint: $"https://{context.HttpsHost}",
+            SubscriptionId: options.SubscriptionId,
+            ResourceGroup: options.ResourceGroup,
+            TrustBundle: tls.TrustBundlePath,
+            DeviceProvisioningHost: context.HttpsHost,
+            ServiceHost: context.HttpsHost,
+            MqttHost: server.MqttPort is null ? null : context.MqttHost,
+            BearerToken: context.BearerToken);
+        server.Endpoints.Write(directory);
+        return server;
+    }
+
+    /// <summary>The host name clients use: "localhost" for loopback (it is in the certificate), else the address.</summary>
+    private static string HostFor(string bindAddress) =>
+        bindAddress is "127.0.0.1" or "::1" or "0.0.0.0" or "::" ? "localhost" : bindAddress;
+
+    private static SslServerAuthenticationOptions CreateTlsOptions(EmulatorTls tls, TlsHandshakeCallbackContext connection)
+    {
+        return new SslServerAuthenticationOptions
+        {
+            ServerCertificateContext = SslStreamCertificateContext.Create(tls.ServerCertificate, [tls.CaCertificate], offline: true),
+
+            // Ask every client for a certificate but never fail the handshake: ARM and service callers have none,
+            // and a device with a bad chain must get DPS's JSON error, not a TLS alert.
+            ClientCertificateRequired = true,
+#pragma warning disable CA5359 // deliberate: the device endpoint validates the presented chain itself, per DPS rules
+            RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
+            {
+                if (certificate is not null)
+                {
+                    var leaf = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+                    var sent = new List<X509Certificate2> { leaf };
+                    if (chain is not null)
+                    {
+                        foreach (var extra in chain.ChainPolicy.ExtraStore)
+                        {
+                            if (!extra.RawData.AsSpan().SequenceEqual(leaf.RawData))
+                            {
+                                sent.Add(X509CertificateLoader.LoadCertificate(extra.RawData));
+                            }
+                        }
+                    }
+
+                    connection.Connection.Items[PeerCertificates.ItemKey] = new PeerCertificates(leaf, sent);
+                }
+
+                return true;
+            },
+#pragma warning restore CA5359
+        };
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_mqtt is not null)
+        {
+            await _mqtt.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+        await Context.Store.DisposeAsync().ConfigureAwait(false);
+        Context.Tls.Dispose();
+        if (_temporaryDirectory is not null)
+        {
+            try
+            {
+                Directory.Delete(_temporaryDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+}

@@ -1,0 +1,103 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using CheeseCave.Pki;
+
+namespace CheeseCave.Emulator.Hosting;
+
+/// <summary>
+/// The emulator's own CA, created in the data folder on first start and reused after, and a server certificate
+/// for localhost and the loopback addresses issued from it at each start. The CA's PEM is the trust bundle.
+/// </summary>
+public sealed class EmulatorTls : IDisposable
+{
+    private const string CaCertFile = "emulator-ca.cert.pem";
+    private const string CaKeyFile = "emulator-ca.key.pem";
+
+    private EmulatorTls(X509Certificate2 caCertificate, X509Certificate2 serverCertificate, string trustBundlePath)
+    {
+        CaCertificate = caCertificate;
+        ServerCertificate = serverCertificate;
+        TrustBundlePath = trustBundlePath;
+    }
+
+    public X509Certificate2 CaCertificate { get; }
+
+    /// <summary>The server certificate with its private key.</summary>
+    public X509Certificate2 ServerCertificate { get; }
+
+    /// <summary>Absolute path of the CA PEM that clients trust.</summary>
+    public string TrustBundlePath { get; }
+
+    public static EmulatorTls LoadOrCreate(string directory, IEnumerable<string> extraHosts, TimeProvider time)
+    {
+        var tlsDir = Path.Combine(directory, "tls");
+        Directory.CreateDirectory(tlsDir);
+        var certPath = Path.Combine(tlsDir, CaCertFile);
+        var keyPath = Path.Combine(tlsDir, CaKeyFile);
+        var authority = new CertificateAuthority(time);
+        CaCredential ca;
+        if (File.Exists(certPath) && File.Exists(keyPath))
+        {
+            using var read = CertificateReader.Read(File.ReadAllBytes(certPath));
+            ca = CaCredential.Create(read.Certificates[0], PrivateKey.ImportPem(File.ReadAllText(keyPath), null));
+        }
+        else
+        {
+            using var root = authority.CreateRoot(new RootCaRequest($"CheeseCave Emulator CA {Environment.MachineName}")
+            {
+                Validity = TimeSpan.FromDays(3653),
+                PathLength = 0,
+            });
+
+            // The key of this local test CA is stored unencrypted but owner-only: the emulator must restart
+            // unattended, and the CA is trusted only by clients explicitly given this trust bundle.
+            WriteOwnerOnly(keyPath, root.Key!.ExportUnencryptedPem(iUnderstandTheKeyIsNotProtected: true));
+            File.WriteAllText(certPath, CertificateExport.ToPem(root.Certificate));
+            ca = CaCredential.Create(root.Certificate, PrivateKey.ImportPem(File.ReadAllText(keyPath), null));
+        }
+
+        using (ca)
+        {
+            var dnsNames = new List<string> { "localhost" };
+            var addresses = new List<IPAddress> { IPAddress.Loopback, IPAddress.IPv6Loopback };
+            foreach (var host in extraHosts)
+            {
+                if (IPAddress.TryParse(host, out var address))
+                {
+                    if (!addresses.Contains(address) && !address.Equals(IPAddress.Any) && !address.Equals(IPAddress.IPv6Any)) addresses.Add(address);
+                }
+                else if (!dnsNames.Contains(host, StringComparer.OrdinalIgnoreCase))
+                {
+                    dnsNames.Add(host);
+                }
+            }
+
+            using var server = authority.IssueServerCertificate(new ServerCertificateRequest(dnsNames, addresses), ca);
+            using var withKey = server.Key!.AttachToCertificate(server.Certificate);
+
+            // Round-trip through PKCS#12 so the key is usable by SslStream on every platform.
+            var pfx = withKey.Export(X509ContentType.Pkcs12);
+            var serverCertificate = X509CertificateLoader.LoadPkcs12(pfx, null, X509KeyStorageFlags.EphemeralKeySet);
+            return new EmulatorTls(X509CertificateLoader.LoadCertificate(ca.Certificate.RawData), serverCertificate, Path.GetFullPath(certPath));
+        }
+    }
+
+    private static void WriteOwnerOnly(string path, string content)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        using var stream = new FileStream(path, options);
+        using var writer = new StreamWriter(stream);
+        writer.Write(content);
+    }
+
+    public void Dispose()
+    {
+        CaCertificate.Dispose();
+        ServerCertificate.Dispose();
+    }
+}
