@@ -59,7 +59,14 @@ public sealed record CertificateDescription(
             if (ec is not null)
             {
                 var curve = ec.ExportParameters(false).Curve;
-                return $"ECDSA {curve.Oid.FriendlyName ?? curve.Oid.Value} ({ec.KeySize} bits)";
+                var name = curve.Oid.Value switch
+                {
+                    "1.2.840.10045.3.1.7" => "P-256",
+                    "1.3.132.0.34" => "P-384",
+                    "1.3.132.0.35" => "P-521",
+                    _ => curve.Oid.FriendlyName ?? curve.Oid.Value,
+                };
+                return $"ECDSA {name} ({ec.KeySize} bits)";
             }
         }
 
