@@ -71,9 +71,20 @@ async function collect(iterable) {
 }
 
 const memo = new Map();
-function once(key, fn) {
+const LABELS = {
+  hub: 'create/get the IoT hub',
+  hubcs: 'IoT hub listKeys (iothubowner connection string)',
+  dps: 'create/get the DPS linked to the hub',
+  svc: 'DPS listKeys (provisioningserviceowner) for the service connection string',
+  rootA: 'upload root A to DPS and verify it by proof of possession',
+  mainGroup: 'create the enrollment group on root A',
+};
+function once(key, fn, label = LABELS[key] ?? key) {
   if (!memo.has(key)) {
-    const p = fn();
+    const p = fn().catch((err) => {
+      if (!String(err.message).startsWith('prerequisite')) err.message = `prerequisite "${label}" failed: ${err.message}`;
+      throw err;
+    });
     memo.set(key, p);
     p.catch(() => memo.delete(key)); // a later test may retry (and report its own failure)
   }

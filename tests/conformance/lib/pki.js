@@ -92,17 +92,23 @@ function tag(cert) {
 }
 
 /**
- * The hierarchies the suite uses:
- * - A: root A → intermediate A → device leaves (the seed's main chain; root A is verified in DPS by proof of possession).
- * - B: root B → intermediate B → device leaf; root B is never uploaded ("unknown CA"), and it signs the wrong-CA PoP certificate.
- * - C: root C → device leaves; uploaded with isVerified:true (second CA, disabled-group case).
+ * The hierarchies the suite uses (one DPS certificate entry per root: no root is uploaded twice):
+ * - A: root A → intermediate A → device leaves (the seed's main chain; root A is verified in DPS by proof of
+ *   possession in the fixture, and the service and device tests enroll on it).
+ * - P: root P, uploaded and verified step by step by the certificate tests.
+ * - B: root B → intermediate B → device leaf; never uploaded ("unknown CA"); it also signs the wrong-CA proof.
+ * - C: root C, uploaded with isVerified:true and deleted by the certificate tests.
+ * - D: root D → device leaves; uploaded with isVerified:true for the disabled-group case.
  */
+const root = (letter) => () => make('root' + letter, { cn: `CheeseCave Conformance Root ${letter}`, kind: 'root' });
 const hierarchy = {
-  rootA: () => make('rootA', { cn: 'CheeseCave Conformance Root A', kind: 'root' }),
+  rootA: root('A'),
   intA: () => make('intA', { cn: 'CheeseCave Conformance Intermediate A', kind: 'intermediate', issuer: hierarchy.rootA() }),
-  rootB: () => make('rootB', { cn: 'CheeseCave Conformance Root B', kind: 'root' }),
+  rootP: root('P'),
+  rootB: root('B'),
   intB: () => make('intB', { cn: 'CheeseCave Conformance Intermediate B', kind: 'intermediate', issuer: hierarchy.rootB() }),
-  rootC: () => make('rootC', { cn: 'CheeseCave Conformance Root C', kind: 'root' }),
+  rootC: root('C'),
+  rootD: root('D'),
 };
 
 /** A device leaf with CN = registrationId under intermediate A (or another CA). */

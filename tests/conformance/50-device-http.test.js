@@ -1,0 +1,115 @@
+'use strict';
+// Device registration over HTTPS (azure-iot-provisioning-device 1.9.1 + -http 1.9.1 + azure-iot-security-x509 1.7.12):
+// the device presents leaf + intermediate A; the enrollment group is on root A (verified by proof of possession).
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { endpoints } = require('./lib/env');
+const fx = require('./lib/fixture');
+const pki = require('./lib/pki');
+const { register, deviceStatus } = require('./lib/device');
+
+const tag = () => pki.tag(pki.hierarchy.rootA());
+const regId = (what) => `conf-http-${what}-${tag()}`;
+const disabledCaName = () => `conf-disabled-ca-d-${pki.tag(pki.hierarchy.rootD())}`;
+const disabledGroupId = () => `conf-disabled-group-${pki.tag(pki.hierarchy.rootD())}`;
+
+async function seed() {
+  const [dps, hub, group] = [await fx.ensureDps(), await fx.ensureHub(), await fx.ensureMainGroup()];
+  return { idScope: dps.properties.idScope, hubHost: hub.properties.hostName, group };
+}
+
+/** The registration must be refused by DPS with an HTTP 4xx answer (not a TLS failure, not a success). */
+function assertRefused(err, what) {
+  const status = deviceStatus(err);
+  assert.ok(status >= 400 && status < 500, `${what}: expected DPS to refuse with a 4xx status, got ${fx.describe(err)}`);
+}
+
+const state = {};
+
+test('device HTTP: X.509 device (leaf + intermediate, group on root A) registers; assignedHub = linked hub, deviceId = registration id', async () => {
+  const { idScope, hubHost, group } = await seed();
+  const id = regId('ok');
+  const result = await register({ transport: 'http', idScope, registrationId: id, leaf: pki.deviceLeaf(id) });
+  assert.equal(result.registrationId, id);
+  assert.equal(result.assignedHub, hubHost);
+  assert.equal(result.deviceId, id);
+  assert.equal(result.status, 'assigned');
+  assert.equal(result.x509?.enrollmentGroupId, group.enrollmentGroupId, `x509.enrollmentGroupId in ${JSON.stringify(result)}`);
+  state.registered = id;
+});
+
+test('device HTTP: after registration, the service SDK getDeviceRegistrationState shows the assignment', async () => {
+  assert.ok(state.registered, 'needs the successful registration of the previous test');
+  const { hubHost } = await seed();
+  const svc = await fx.serviceClient();
+  const { responseBody: s } = await svc.getDeviceRegistrationState(state.registered);
+  assert.equal(s.registrationId, state.registered);
+  assert.equal(s.status, 'assigned');
+  assert.equal(s.assignedHub, hubHost);
+  assert.equal(s.deviceId, state.registered);
+  assert.ok(s.etag, 'etag is set');
+  assert.ok(!isNaN(Date.parse(s.createdDateTimeUtc)), `createdDateTimeUtc "${s.createdDateTimeUtc}"`);
+});
+
+test('device HTTP: the group registration-state query lists the registered device', async () => {
+  assert.ok(state.registered, 'needs the successful registration of the first test');
+  const { group } = await seed();
+  const svc = await fx.serviceClient();
+  const { responseBody: page } = await svc.createEnrollmentGroupDeviceRegistrationStateQuery({ query: '*' }, group.enrollmentGroupId).next();
+  assert.ok(Array.isArray(page), JSON.stringify(page));
+  assert.ok(page.some((r) => r.registrationId === state.registered), `registrations of the group: ${JSON.stringify(page.map((r) => r.registrationId))}`);
+});
+
+test('device HTTP: registering again (same device) succeeds and keeps the assignment', async () => {
+  assert.ok(state.registered, 'needs the successful registration of the first test');
+  const { idScope, hubHost } = await seed();
+  const result = await register({ transport: 'http', idScope, registrationId: state.registered, leaf: pki.deviceLeaf(state.registered) });
+  assert.equal(result.assignedHub, hubHost);
+  assert.equal(result.deviceId, state.registered);
+});
+
+test('device HTTP: CN mismatch (registration id differs from the leaf CN) is refused', async () => {
+  const { idScope } = await seed();
+  const leaf = pki.deviceLeaf(regId('cn-a'));
+  const err = await fx.rejection(register({ transport: 'http', idScope, registrationId: regId('cn-b'), leaf }), 'CN mismatch');
+  assertRefused(err, 'CN mismatch');
+});
+
+test('device HTTP: a device from a CA never uploaded (root B → intermediate B) is refused', async () => {
+  const { idScope } = await seed();
+  const id = regId('unknown-ca');
+  const leaf = pki.deviceLeaf(id, pki.hierarchy.intB());
+  const err = await fx.rejection(register({ transport: 'http', idScope, registrationId: id, leaf, chain: [pki.hierarchy.intB()] }), 'unknown CA');
+  assertRefused(err, 'unknown CA');
+});
+
+test('device HTTP: a device sending only its leaf (intermediate A missing, group on root A) is refused', async () => {
+  const { idScope } = await seed();
+  const id = regId('leaf-only');
+  const err = await fx.rejection(register({ transport: 'http', idScope, registrationId: id, leaf: pki.deviceLeaf(id), chain: [] }), 'leaf only');
+  assertRefused(err, 'leaf only');
+});
+
+test('device HTTP: a device of a group set to provisioningStatus disabled is refused (it registered while enabled)', async () => {
+  const { idScope } = await seed();
+  await fx.ensurePreverifiedCa(disabledCaName(), pki.hierarchy.rootD());
+  await fx.putX509Group(disabledGroupId(), disabledCaName(), { provisioningStatus: 'enabled' });
+  const id = `conf-http-disabled-${pki.tag(pki.hierarchy.rootD())}`;
+  const leaf = pki.deviceLeaf(id, pki.hierarchy.rootD());
+  const ok = await register({ transport: 'http', idScope, registrationId: id, leaf, chain: [] });
+  assert.equal(ok.deviceId, id, 'registers while the group is enabled');
+
+  const disabled = await fx.putX509Group(disabledGroupId(), disabledCaName(), { provisioningStatus: 'disabled' });
+  assert.equal(disabled.provisioningStatus, 'disabled');
+  const err = await fx.rejection(register({ transport: 'http', idScope, registrationId: id, leaf, chain: [] }), 'disabled group');
+  const status = deviceStatus(err);
+  const refusedByStatus = /status is disabled|disabled/i.test(err.message) || err.name === 'DeviceRegistrationFailedError';
+  assert.ok((status >= 400 && status < 500) || refusedByStatus, `disabled group: expected a 4xx or a "disabled"/failed registration status, got ${fx.describe(err)}`);
+});
+
+test('device HTTP: an unknown ID scope is refused', async () => {
+  await seed();
+  const id = regId('ok');
+  const err = await fx.rejection(register({ transport: 'http', idScope: '0ne00000000', registrationId: id, leaf: pki.deviceLeaf(id) }), 'unknown ID scope');
+  assertRefused(err, 'unknown ID scope');
+});
