@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the repository and ends with one line: "N passed, N failed, N skipped".
-# Installs what the suites need when it is missing (openssl, Debian's chromium for the browser tests).
+# Installs what the suites need when it is missing (openssl, Debian's chromium for the browser tests, Debian's nodejs
+# and npm for the conformance suite).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -30,8 +31,13 @@ if [ ! -x /usr/bin/chromium ]; then
   log "Installing Debian's chromium for the browser tests"
   apt_install chromium fonts-dejavu-core || { echo "tests/run.sh: could not install chromium" >&2; summary 0 1 0; exit 1; }
 fi
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  log "Installing Debian's nodejs and npm for the conformance suite"
+  apt_install nodejs npm || echo "tests/run.sh: could not install nodejs/npm; the conformance suite will fail" >&2
+fi
 openssl version
 dotnet --version
+command -v node >/dev/null && echo "node $(node --version)"
 
 log "Building"
 if ! dotnet build CheeseCavePortal.sln -c Debug -nologo -v quiet; then
@@ -65,6 +71,26 @@ for project in $(ls -d tests/*/ | sort); do
   passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
   if [ "$code" -ne 0 ] || [ "$f" -ne 0 ]; then status=1; fi
 done
+
+# Conformance: the official Azure SDKs for Node against the emulator (tests/conformance/run.sh starts it on port 443).
+# Its counts come from node's TAP summary ("# pass N", "# fail N", "# cancelled N", "# skipped N", "# todo N").
+log "Testing conformance (official Azure SDKs for Node against the emulator)"
+out="$results/conformance.log"
+tests/conformance/run.sh 2>&1 | tee "$out"
+code=${PIPESTATUS[0]}
+count() { sed -nE "s/^# $1 ([0-9]+)\$/\1/p" "$out" | tail -1; }
+p=$(count pass) f=$(count fail) c=$(count cancelled) s=$(count skipped) t=$(count todo)
+if [ -z "$p" ] || [ -z "$f" ]; then
+  echo "tests/run.sh: the conformance suite produced no test summary (exit $code)" >&2
+  failed=$((failed + 1)); status=1
+else
+  passed=$((passed + p)); failed=$((failed + f + ${c:-0})); skipped=$((skipped + ${s:-0} + ${t:-0}))
+  if [ "$code" -ne 0 ] || [ "$f" -ne 0 ] || [ "${c:-0}" -ne 0 ]; then status=1; fi
+  if [ "$code" -ne 0 ] && [ "$f" -eq 0 ] && [ "${c:-0}" -eq 0 ]; then
+    echo "tests/run.sh: the conformance suite exited with $code although no test failed" >&2
+    failed=$((failed + 1))
+  fi
+fi
 
 summary "$passed" "$failed" "$skipped"
 exit $status
