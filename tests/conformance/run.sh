@@ -121,8 +121,13 @@ echo "conformance: emulator (pid $emulator_pid) ready at $(node -p 'require(proc
 # --- tests ---------------------------------------------------------------------------------------------------------
 if [ "$#" -gt 0 ]; then files=("$@"); else files=("$here"/*.test.js); fi
 cd "$here"
-node --test --test-reporter=tap --test-concurrency=1 --test-force-exit --test-timeout=60000 "${files[@]}"
+# One file at a time (they share the emulator and build on each other's resources); 30 s per test; 5 min in all.
+timeout --kill-after=10 "${CHEESECAVE_CONFORMANCE_TIMEOUT:-300}" \
+  node --test --test-reporter=tap --test-concurrency=1 --test-force-exit --test-timeout=30000 "${files[@]}"
 code=$?
+if [ "$code" -eq 124 ] || [ "$code" -eq 137 ]; then
+  echo "conformance: node --test did not finish within ${CHEESECAVE_CONFORMANCE_TIMEOUT:-300} s and was stopped" >&2
+fi
 
 if [ "$code" -ne 0 ]; then
   echo "conformance: node --test exited with $code; last lines of the emulator log ($emulator_log):" >&2
