@@ -26,6 +26,7 @@ test('ARM IoT hub: get returns the hub with its hostName and state Active', asyn
 });
 
 test('ARM IoT hub: get of a missing hub is 404', async () => {
+  await fx.ensureHub(); // the IoT hub surface works at all
   const err = await fx.rejection(fx.hubClient().iotHubResource.get(endpoints().resourceGroup, 'cc-no-such-hub-' + Date.now()), 'get missing hub');
   assert.equal(fx.statusOf(err), 404, fx.describe(err));
 });

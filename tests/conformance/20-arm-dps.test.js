@@ -36,6 +36,7 @@ test('ARM DPS (default api-version): get returns the DPS with its idScope', asyn
 });
 
 test('ARM DPS: get of a missing DPS is 404', async () => {
+  await fx.ensureDps(); // the DPS surface works at all
   const err = await fx.rejection(fx.dpsClient().iotDpsResource.get(endpoints().resourceGroup, 'cc-no-such-dps-' + runId()), 'get missing DPS');
   assert.equal(fx.statusOf(err), 404, fx.describe(err));
 });

@@ -18,13 +18,25 @@ async function seed() {
   return { idScope: dps.properties.idScope, hubHost: hub.properties.hostName, group };
 }
 
-/** The registration must be refused by DPS with an HTTP 4xx answer (not a TLS failure, not a success). */
+const state = {};
+
+/**
+ * The registration must be refused by DPS with an HTTP 4xx answer carrying a DPS error body
+ * ({errorCode, trackingId, message, ...}) — not a TLS failure, not a success.
+ */
 function assertRefused(err, what) {
   const status = deviceStatus(err);
   assert.ok(status >= 400 && status < 500, `${what}: expected DPS to refuse with a 4xx status, got ${fx.describe(err)}`);
+  let body;
+  try { body = JSON.parse(err.responseBody); } catch { body = undefined; }
+  assert.equal(typeof body?.errorCode, 'number', `${what}: DPS error body {errorCode:int, trackingId, message}, got ${err.responseBody}`);
 }
 
-const state = {};
+/** The failure cases only mean something once a good device registers through the same endpoint. */
+function needWorkingRegistration() {
+  assert.ok(state.registered, 'needs the successful registration of the first test (the device endpoint must work before its refusals count)');
+}
+
 
 test('device HTTP: X.509 device (leaf + intermediate, group on root A) registers; assignedHub = linked hub, deviceId = registration id', async () => {
   const { idScope, hubHost, group } = await seed();
@@ -39,7 +51,7 @@ test('device HTTP: X.509 device (leaf + intermediate, group on root A) registers
 });
 
 test('device HTTP: after registration, the service SDK getDeviceRegistrationState shows the assignment', async () => {
-  assert.ok(state.registered, 'needs the successful registration of the previous test');
+  needWorkingRegistration();
   const { hubHost } = await seed();
   const svc = await fx.serviceClient();
   const { responseBody: s } = await svc.getDeviceRegistrationState(state.registered);
@@ -52,7 +64,7 @@ test('device HTTP: after registration, the service SDK getDeviceRegistrationStat
 });
 
 test('device HTTP: the group registration-state query lists the registered device', async () => {
-  assert.ok(state.registered, 'needs the successful registration of the first test');
+  needWorkingRegistration();
   const { group } = await seed();
   const svc = await fx.serviceClient();
   const { responseBody: page } = await svc.createEnrollmentGroupDeviceRegistrationStateQuery({ query: '*' }, group.enrollmentGroupId).next();
@@ -61,7 +73,7 @@ test('device HTTP: the group registration-state query lists the registered devic
 });
 
 test('device HTTP: registering again (same device) succeeds and keeps the assignment', async () => {
-  assert.ok(state.registered, 'needs the successful registration of the first test');
+  needWorkingRegistration();
   const { idScope, hubHost } = await seed();
   const result = await register({ transport: 'http', idScope, registrationId: state.registered, leaf: pki.deviceLeaf(state.registered) });
   assert.equal(result.assignedHub, hubHost);
@@ -69,6 +81,7 @@ test('device HTTP: registering again (same device) succeeds and keeps the assign
 });
 
 test('device HTTP: CN mismatch (registration id differs from the leaf CN) is refused', async () => {
+  needWorkingRegistration();
   const { idScope } = await seed();
   const leaf = pki.deviceLeaf(regId('cn-a'));
   const err = await fx.rejection(register({ transport: 'http', idScope, registrationId: regId('cn-b'), leaf }), 'CN mismatch');
@@ -76,6 +89,7 @@ test('device HTTP: CN mismatch (registration id differs from the leaf CN) is ref
 });
 
 test('device HTTP: a device from a CA never uploaded (root B → intermediate B) is refused', async () => {
+  needWorkingRegistration();
   const { idScope } = await seed();
   const id = regId('unknown-ca');
   const leaf = pki.deviceLeaf(id, pki.hierarchy.intB());
@@ -84,6 +98,7 @@ test('device HTTP: a device from a CA never uploaded (root B → intermediate B)
 });
 
 test('device HTTP: a device sending only its leaf (intermediate A missing, group on root A) is refused', async () => {
+  needWorkingRegistration();
   const { idScope } = await seed();
   const id = regId('leaf-only');
   const err = await fx.rejection(register({ transport: 'http', idScope, registrationId: id, leaf: pki.deviceLeaf(id), chain: [] }), 'leaf only');
@@ -108,6 +123,7 @@ test('device HTTP: a device of a group set to provisioningStatus disabled is ref
 });
 
 test('device HTTP: an unknown ID scope is refused', async () => {
+  needWorkingRegistration();
   await seed();
   const id = regId('ok');
   const err = await fx.rejection(register({ transport: 'http', idScope: '0ne00000000', registrationId: id, leaf: pki.deviceLeaf(id) }), 'unknown ID scope');

@@ -26,6 +26,8 @@ test('device MQTT: the MQTT endpoint accepts TCP connections at mqttHost', async
   });
 });
 
+const state = {};
+
 test('device MQTT: X.509 device (leaf + intermediate, group on root A) registers; assignedHub = linked hub, deviceId = registration id', async () => {
   const { idScope, hubHost, group } = await seed();
   const id = regId('ok');
@@ -38,9 +40,11 @@ test('device MQTT: X.509 device (leaf + intermediate, group on root A) registers
   const { responseBody: s } = await (await fx.serviceClient()).getDeviceRegistrationState(id);
   assert.equal(s.status, 'assigned');
   assert.equal(s.assignedHub, hubHost);
+  state.registered = id;
 });
 
 test('device MQTT: CN mismatch is refused', async () => {
+  assert.ok(state.registered, 'needs the successful MQTT registration of the previous test (the endpoint must work before its refusals count)');
   const { idScope } = await seed();
   const leaf = pki.deviceLeaf(regId('cn-a'));
   const err = await fx.rejection(register({ transport: 'mqtt', idScope, registrationId: regId('cn-b'), leaf }), 'CN mismatch over MQTT');
