@@ -333,11 +333,31 @@ public static class ServiceEndpoints
         if (string.IsNullOrWhiteSpace(text)) return (null, null);
         try
         {
-            return (JsonNode.Parse(text, CaseInsensitive), null);
+            var node = JsonNode.Parse(text, CaseInsensitive);
+            Materialize(node);
+            return (node, null);
         }
         catch (JsonException ex)
         {
             return (null, ServiceError.BadRequest(ErrorCodes.InvalidRequestBody, $"The request body is not valid JSON: {ex.Message}"));
+        }
+        catch (ArgumentException)
+        {
+            return (null, ServiceError.BadRequest(ErrorCodes.InvalidRequestBody, "The request body has the same property twice (names are compared ignoring case). Send each property once."));
+        }
+    }
+
+    /// <summary>Parsed JSON objects are built lazily; building them here turns duplicate property names into a 400 now rather than an error later.</summary>
+    private static void Materialize(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject obj:
+                foreach (var (_, value) in obj) Materialize(value);
+                break;
+            case JsonArray array:
+                foreach (var item in array) Materialize(item);
+                break;
         }
     }
 

@@ -173,6 +173,14 @@ public sealed class EnrollmentValidationTests(ServiceFixture fx) : IClassFixture
         request.Headers.TryAddWithoutValidation("Authorization", fx.OwnerToken(dps));
         var response = await fx.Client.SendAsync(request);
         ServiceAssert.DpsError(response, await EmulatorHarness.ReadJsonAsync(response), HttpStatusCode.BadRequest, ErrorCodes.InvalidRequestBody);
+
+        using var duplicate = new HttpRequestMessage(HttpMethod.Put, "/enrollments/d1?api-version=2021-10-01")
+        {
+            Content = new StringContent("{\"attestation\": {\"type\": \"symmetricKey\", \"Type\": \"tpm\"}}", System.Text.Encoding.UTF8, "application/json"),
+        };
+        duplicate.Headers.TryAddWithoutValidation("Authorization", fx.OwnerToken(dps));
+        var duplicateResponse = await fx.Client.SendAsync(duplicate);
+        ServiceAssert.DpsError(duplicateResponse, await EmulatorHarness.ReadJsonAsync(duplicateResponse), HttpStatusCode.BadRequest, ErrorCodes.InvalidRequestBody);
     }
 
     private async Task AssertBadRequestAsyncAllowingExisting(TestDps dps, string path, JsonNode body, int errorCode)
