@@ -152,6 +152,10 @@ public sealed class EmulatorServer : IAsyncDisposable
             // Ask every client for a certificate but never fail the handshake: ARM and service callers have none,
             // and a device with a bad chain must get DPS's JSON error, not a TLS alert.
             ClientCertificateRequired = true,
+
+            // A resumed TLS session carries the client's leaf but not the intermediates it sent, so a device's
+            // second connection would look like "leaf only" (missingChainElements). Every handshake is a full one.
+            AllowTlsResume = false,
 #pragma warning disable CA5359 // deliberate: the device endpoint validates the presented chain itself, per DPS rules
             RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
             {
