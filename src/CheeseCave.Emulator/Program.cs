@@ -1,72 +1,75 @@
 using CheeseCave.Emulator.Hosting;
 
+namespace CheeseCave.Emulator;
+
 // dotnet run --project src/CheeseCave.Emulator -- --data-dir DIR [--https-port P] [--mqtt-port P] [--bind ADDR] [--in-memory]
 // Fault injection and other settings bind from the usual configuration syntax, e.g. --Faults:Device:ThrottleRate 0.2
-var options = new EmulatorOptions();
-var rest = new List<string>();
-try
+/// <summary>The standalone emulator process (an explicit class, so the portal can reference this assembly without two Program types).</summary>
+internal static class EmulatorProgram
 {
-    for (var i = 0; i < args.Length; i++)
+    public static async Task<int> Main(string[] args)
     {
-        string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
-        switch (args[i])
+        var options = new EmulatorOptions();
+        var rest = new List<string>();
+        try
         {
-            case "--data-dir": options.DataDirectory = Value(); break;
-            case "--https-port": options.HttpsPort = int.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
-            case "--mqtt-port": options.MqttPort = int.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
-            case "--bind": options.BindAddress = Value(); break;
-            case "--in-memory": options.InMemory = true; break;
-            case "--help" or "-h":
-                Console.WriteLine("usage: CheeseCave.Emulator --data-dir DIR [--https-port 5543] [--mqtt-port 8883|-1] [--bind 127.0.0.1] [--in-memory]");
-                return 0;
-            default: rest.Add(args[i]); break;
+            for (var i = 0; i < args.Length; i++)
+            {
+                string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+                switch (args[i])
+                {
+                    case "--data-dir": options.DataDirectory = Value(); break;
+                    case "--https-port": options.HttpsPort = int.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
+                    case "--mqtt-port": options.MqttPort = int.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
+                    case "--bind": options.BindAddress = Value(); break;
+                    case "--in-memory": options.InMemory = true; break;
+                    case "--help" or "-h":
+                        Console.WriteLine("usage: CheeseCave.Emulator --data-dir DIR [--https-port 5543] [--mqtt-port 8883|-1] [--bind 127.0.0.1] [--in-memory]");
+                        return 0;
+                    default: rest.Add(args[i]); break;
+                }
+            }
+
+            new ConfigurationBuilder().AddCommandLine([.. rest]).Build().Bind(options);
+            if (options.DataDirectory is null && !options.InMemory)
+            {
+                throw new ArgumentException("--data-dir is required (or --in-memory).");
+            }
         }
-    }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidOperationException)
+        {
+            Console.Error.WriteLine("emulator: error: " + ex.Message);
+            return 2;
+        }
 
-    new ConfigurationBuilder().AddCommandLine([.. rest]).Build().Bind(options);
-    if (options.DataDirectory is null && !options.InMemory)
-    {
-        throw new ArgumentException("--data-dir is required (or --in-memory).");
-    }
-}
-catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidOperationException)
-{
-    Console.Error.WriteLine("emulator: error: " + ex.Message);
-    return 2;
-}
 
-using var stop = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
-{
-    e.Cancel = true;
-    stop.Cancel();
-};
-AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.Cancel();
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        EmulatorServer server;
+        try
+        {
+            server = await EmulatorServer.StartAsync(options);
+        }
+        catch (IOException ex)
+        {
+            Console.Error.WriteLine($"emulator: error: cannot listen ({ex.Message}). Is another emulator running? Choose other ports with --https-port/--mqtt-port.");
+            return 1;
+        }
 
-var started = System.Diagnostics.Stopwatch.StartNew();
-EmulatorServer server;
-try
-{
-    server = await EmulatorServer.StartAsync(options, cancellationToken: stop.Token);
-}
-catch (IOException ex)
-{
-    Console.Error.WriteLine($"emulator: error: cannot listen ({ex.Message}). Is another emulator running? Choose other ports with --https-port/--mqtt-port.");
-    return 1;
-}
+        await using (server)
+        {
+            Console.WriteLine($"CheeseCave emulator ready in {started.ElapsedMilliseconds} ms: ARM, DPS service and device API at {server.Endpoints.ArmEndpoint}"
+                + (server.Endpoints.MqttHost is { } mqtt ? $", MQTT at mqtts://{mqtt}" : string.Empty) + ".");
+            Console.WriteLine($"Trust bundle: {server.Endpoints.TrustBundle}; connection details: {Path.Combine(server.DataDirectory, EmulatorEndpoints.FileName)}");
+            try
+            {
+                // The host's console lifetime turns SIGTERM and Ctrl+C into Stopping.
+                await Task.Delay(Timeout.Infinite, server.Stopping);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
 
-await using (server)
-{
-    Console.WriteLine($"CheeseCave emulator ready in {started.ElapsedMilliseconds} ms: ARM, DPS service and device API at {server.Endpoints.ArmEndpoint}"
-        + (server.Endpoints.MqttHost is { } mqtt ? $", MQTT at mqtts://{mqtt}" : string.Empty) + ".");
-    Console.WriteLine($"Trust bundle: {server.Endpoints.TrustBundle}; connection details: {Path.Combine(server.DataDirectory, EmulatorEndpoints.FileName)}");
-    try
-    {
-        await Task.Delay(Timeout.Infinite, stop.Token);
-    }
-    catch (OperationCanceledException)
-    {
+        return 0;
     }
 }
-
-return 0;

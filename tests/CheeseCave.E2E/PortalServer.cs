@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -11,6 +12,15 @@ public sealed class PortalServer : WebApplicationFactory<Program>, IAsyncLifetim
 {
     public Uri BaseAddress { get; private set; } = null!;
 
+    public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "cheesecave-e2e-" + Guid.NewGuid().ToString("N"));
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseSetting("CheeseCave:DataDirectory", DataDirectory);
+        builder.UseSetting("CheeseCave:Emulator:HttpsPort", "0");
+        builder.UseSetting("CheeseCave:Emulator:MqttPort", "0");
+    }
+
     public Task InitializeAsync()
     {
         UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
@@ -21,5 +31,12 @@ public sealed class PortalServer : WebApplicationFactory<Program>, IAsyncLifetim
         return Task.CompletedTask;
     }
 
-    Task IAsyncLifetime.DisposeAsync() => DisposeAsync().AsTask();
+    async Task IAsyncLifetime.DisposeAsync()
+    {
+        await DisposeAsync();
+        if (Directory.Exists(DataDirectory))
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+    }
 }

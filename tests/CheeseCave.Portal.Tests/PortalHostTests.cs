@@ -8,7 +8,7 @@ using Microsoft.Extensions.Options;
 
 namespace CheeseCave.Portal.Tests;
 
-public sealed partial class PortalHostTests(WebApplicationFactory<Program> factory) : IClassFixture<WebApplicationFactory<Program>>
+public sealed partial class PortalHostTests(PortalFactory factory) : IClassFixture<PortalFactory>
 {
     [Fact]
     public async Task HomePageNamesTheProductLinksMudBlazorAndSendsSecurityHeaders()
@@ -82,7 +82,7 @@ public sealed partial class PortalHostTests(WebApplicationFactory<Program> facto
         Assert.NotNull(repositoryRoot);
         Assert.Equal(Path.TrimEndingDirectorySeparator(repositoryRoot), Path.TrimEndingDirectorySeparator(environment.ContentRootPath));
         Assert.True(File.Exists(Path.Combine(environment.WebRootPath, "app.css")));
-        Assert.Equal("data", factory.Services.GetRequiredService<IOptions<CheeseCaveOptions>>().Value.DataDirectory);
+        Assert.Equal("127.0.0.1", factory.Services.GetRequiredService<IOptions<CheeseCaveOptions>>().Value.Emulator.BindAddress); // from the top-level appsettings.json
     }
 
     private static string Header(HttpResponseMessage response, string name) =>

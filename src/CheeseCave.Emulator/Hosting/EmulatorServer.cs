@@ -41,6 +41,9 @@ public sealed class EmulatorServer : IAsyncDisposable
 
     public int? MqttPort { get; private set; }
 
+    /// <summary>Signalled when the host is asked to stop (SIGTERM, Ctrl+C in the standalone process).</summary>
+    public CancellationToken Stopping => _app.Lifetime.ApplicationStopping;
+
     public static async Task<EmulatorServer> StartAsync(EmulatorOptions options, TimeProvider? time = null, Action<ILoggingBuilder>? logging = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -69,7 +72,13 @@ public sealed class EmulatorServer : IAsyncDisposable
         var context = new EmulatorContext(options, store, time, tls, Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant());
         await Seeding.SeedAsync(context).ConfigureAwait(false);
 
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = typeof(EmulatorServer).Assembly.GetName().Name });
+        // "--urls=" makes it listen only where ConfigureKestrel says, whatever ASPNETCORE_URLS a host process (the portal)
+        // carries; web host settings are read when the builder is created, so it must come in as an argument.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ApplicationName = typeof(EmulatorServer).Assembly.GetName().Name,
+            Args = ["--urls=", "--http_ports=", "--https_ports="],
+        });
         builder.Logging.ClearProviders();
         if (logging is null)
         {
@@ -143,6 +152,10 @@ public sealed class EmulatorServer : IAsyncDisposable
             // Ask every client for a certificate but never fail the handshake: ARM and service callers have none,
             // and a device with a bad chain must get DPS's JSON error, not a TLS alert.
             ClientCertificateRequired = true,
+
+            // A resumed TLS session carries the client's leaf but not the intermediates it sent, so a device's
+            // second connection would look like "leaf only" (missingChainElements). Every handshake is a full one.
+            AllowTlsResume = false,
 #pragma warning disable CA5359 // deliberate: the device endpoint validates the presented chain itself, per DPS rules
             RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
             {

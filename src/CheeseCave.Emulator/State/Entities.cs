@@ -94,7 +94,9 @@ public sealed record HubDeviceEntity(
     JsonObject Desired,
     string Etag,
     DateTimeOffset Created,
-    DateTimeOffset Updated);
+    DateTimeOffset Updated,
+    string? PrimaryKey = null,
+    string? SecondaryKey = null);
 
 /// <summary>A device registration operation, kept so a device can poll it.</summary>
 public sealed record RegistrationOperationEntity(string OperationId, string Dps, string RegistrationId, DateTimeOffset Created, int HttpStatus, JsonObject Response);

@@ -1,6 +1,7 @@
 using CheeseCave.Portal.Components;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using MudBlazor.Services;
 
 namespace CheeseCave.Portal.Hosting;
@@ -18,6 +19,10 @@ public static class ServiceRegistration
 
         builder.Services.AddOptions<CheeseCaveOptions>()
             .Bind(builder.Configuration.GetSection(CheeseCaveOptions.SectionName));
+
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<EmbeddedEmulator>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<EmbeddedEmulator>());
 
         builder.Services.AddRazorComponents()
             .AddInteractiveServerComponents();
@@ -57,6 +62,12 @@ public static class ServiceRegistration
                 return context.Response.WriteAsync(report.Status == HealthStatus.Healthy ? "ok" : report.Status.ToString());
             },
         });
+
+        // The emulator's CA certificate: public material that devices and SDKs must trust to reach the emulator.
+        app.MapGet("/emulator/trust-bundle.pem", (EmbeddedEmulator emulator) =>
+            emulator.Endpoints is { } endpoints
+                ? Results.File(endpoints.TrustBundle, "application/x-pem-file", "cheesecave-emulator-ca.pem")
+                : Results.NotFound());
 
         app.MapStaticAssets();
         app.MapRazorComponents<App>()

@@ -1,0 +1,181 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using CheeseCave.Emulator.Hosting;
+using CheeseCave.Emulator.State;
+
+namespace CheeseCave.Emulator.Device;
+
+/// <summary>
+/// The slice of the IoT Hub service API that shows what DPS did: GET /devices/{id}, GET /devices?top=N and
+/// GET /twins/{id}. The hub is the one named by the SAS token's sr ({hub}.azure-devices.net), and the token must
+/// be signed with one of its shared access policies that has RegistryRead or RegistryWrite.
+/// </summary>
+public static class HubRegistryEndpoints
+{
+    private const string NeverUtc = "0001-01-01T00:00:00Z";
+
+    public static WebApplication MapHubRegistryEndpoints(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var context = app.Services.GetRequiredService<EmulatorContext>();
+
+        app.MapGet("/devices/{deviceId}", (HttpContext http, string deviceId) =>
+        {
+            var (hub, refusal) = Authorize(http, context);
+            if (refusal is not null) return refusal;
+            var device = context.Store.HubDevices.Get(ArmKeys.HubDevice(hub!, deviceId));
+            return device is null ? NotFound(http, hub!, deviceId) : Results.Json(DeviceJson(device));
+        });
+
+        app.MapGet("/devices", (HttpContext http, int? top) =>
+        {
+            var (hub, refusal) = Authorize(http, context);
+            if (refusal is not null) return refusal;
+            var devices = context.Store.HubDevices.All
+                .Where(d => string.Equals(d.Hub, hub, StringComparison.OrdinalIgnoreCase))
+                .OrderBy(d => d.DeviceId, StringComparer.Ordinal)
+                .Take(Math.Clamp(top ?? 1000, 1, 1000))
+                .Select(d => (JsonNode)DeviceJson(d));
+            return Results.Json(new JsonArray(devices.ToArray()));
+        });
+
+        app.MapGet("/twins/{deviceId}", (HttpContext http, string deviceId) =>
+        {
+            var (hub, refusal) = Authorize(http, context);
+            if (refusal is not null) return refusal;
+            var device = context.Store.HubDevices.Get(ArmKeys.HubDevice(hub!, deviceId));
+            return device is null ? NotFound(http, hub!, deviceId) : Results.Json(TwinJson(device));
+        });
+
+        return app;
+    }
+
+    /// <summary>The IoT Hub device identity JSON (as GET /devices/{id} returns it).</summary>
+    internal static JsonObject DeviceJson(HubDeviceEntity device) => new()
+    {
+        ["deviceId"] = device.DeviceId,
+        ["generationId"] = GenerationId(device),
+        ["etag"] = device.Etag,
+        ["connectionState"] = "Disconnected",
+        ["status"] = device.Status,
+        ["statusReason"] = null,
+        ["connectionStateUpdatedTime"] = NeverUtc,
+        ["statusUpdatedTime"] = NeverUtc,
+        ["lastActivityTime"] = NeverUtc,
+        ["cloudToDeviceMessageCount"] = 0,
+        ["authentication"] = new JsonObject
+        {
+            ["symmetricKey"] = new JsonObject { ["primaryKey"] = device.PrimaryKey, ["secondaryKey"] = device.SecondaryKey },
+            ["x509Thumbprint"] = new JsonObject { ["primaryThumbprint"] = device.PrimaryThumbprint, ["secondaryThumbprint"] = device.SecondaryThumbprint },
+            ["type"] = device.AuthenticationType,
+        },
+        ["capabilities"] = new JsonObject { ["iotEdge"] = device.IotEdge },
+    };
+
+    internal static JsonObject TwinJson(HubDeviceEntity device)
+    {
+        var updated = RegistrationEngine.Timestamp(device.Updated);
+        var desired = device.Desired.DeepClone().AsObject();
+        desired["$metadata"] = new JsonObject { ["$lastUpdated"] = updated };
+        desired["$version"] = 1;
+        return new JsonObject
+        {
+            ["deviceId"] = device.DeviceId,
+            ["etag"] = device.Etag,
+            ["deviceEtag"] = device.Etag,
+            ["status"] = device.Status,
+            ["statusUpdateTime"] = NeverUtc,
+            ["connectionState"] = "Disconnected",
+            ["lastActivityTime"] = NeverUtc,
+            ["cloudToDeviceMessageCount"] = 0,
+            ["authenticationType"] = device.AuthenticationType,
+            ["x509Thumbprint"] = new JsonObject { ["primaryThumbprint"] = device.PrimaryThumbprint, ["secondaryThumbprint"] = device.SecondaryThumbprint },
+            ["modelId"] = string.Empty,
+            ["version"] = 2,
+            ["tags"] = device.Tags.DeepClone(),
+            ["properties"] = new JsonObject
+            {
+                ["desired"] = desired,
+                ["reported"] = new JsonObject { ["$metadata"] = new JsonObject { ["$lastUpdated"] = updated }, ["$version"] = 1 },
+            },
+            ["capabilities"] = new JsonObject { ["iotEdge"] = device.IotEdge },
+        };
+    }
+
+    private static string GenerationId(HubDeviceEntity device) => (device.Created.UtcTicks % 1_000_000_000_000_000_000L).ToString("D18", CultureInfo.InvariantCulture);
+
+    /// <summary>Finds the hub named by the token and checks the token against that hub's policies.</summary>
+    internal static (string? HubName, IResult? Refusal) Authorize(HttpContext http, EmulatorContext context)
+    {
+        var token = SharedAccessSignature.TryParse(http.Request.Headers.Authorization.FirstOrDefault());
+        if (token is null)
+        {
+            return (null, Unauthorized(http, "the Authorization header must be 'SharedAccessSignature sr={hub}.azure-devices.net&sig=..&skn={policy}&se=..'"));
+        }
+
+        if (token.IsExpired(context.Time.GetUtcNow()))
+        {
+            return (null, Unauthorized(http, $"the SAS token expired at {token.ExpiresAt.UtcDateTime.ToString("u", CultureInfo.InvariantCulture)}"));
+        }
+
+        var host = token.DecodedResource.Split('/')[0].ToLowerInvariant();
+        var hubName = RegistrationEngine.HubName(host);
+        var candidates = new List<(string? Key, string Rights)>();
+        var hub = context.Store.IotHubs.Get(ArmKeys.IotHub(hubName));
+        if (hub is not null && string.Equals(hub.HostName, host, StringComparison.OrdinalIgnoreCase))
+        {
+            foreach (var policy in hub.AuthorizationPolicies.Where(p => string.Equals(p.KeyName, token.KeyName, StringComparison.OrdinalIgnoreCase)))
+            {
+                candidates.Add((policy.PrimaryKey, policy.Rights));
+                candidates.Add((policy.SecondaryKey, policy.Rights));
+            }
+        }
+        else
+        {
+            // A hub linked to a DPS by connection string only (not created through ARM here): trust that string.
+            foreach (var linked in context.Store.ProvisioningServices.All.SelectMany(d => d.IotHubs).Where(h => string.Equals(h.HostName, host, StringComparison.OrdinalIgnoreCase)))
+            {
+                var parts = ConnectionStrings.Parse(linked.ConnectionString);
+                if (string.Equals(parts.GetValueOrDefault("SharedAccessKeyName"), token.KeyName, StringComparison.OrdinalIgnoreCase))
+                {
+                    candidates.Add((parts.GetValueOrDefault("SharedAccessKey"), "RegistryWrite, ServiceConnect, DeviceConnect"));
+                }
+            }
+        }
+
+        if (candidates.Count == 0)
+        {
+            return (null, Unauthorized(http, $"IoT hub '{host}' has no shared access policy '{token.KeyName}' in this emulator"));
+        }
+
+        var match = candidates.FirstOrDefault(c => token.IsSignedWith(c.Key));
+        if (match.Key is null)
+        {
+            return (null, Unauthorized(http, $"the signature does not verify with the keys of policy '{token.KeyName}' of '{host}'"));
+        }
+
+        if (!match.Rights.Contains("RegistryRead", StringComparison.OrdinalIgnoreCase) && !match.Rights.Contains("RegistryWrite", StringComparison.OrdinalIgnoreCase))
+        {
+            return (null, Unauthorized(http, $"policy '{token.KeyName}' has rights '{match.Rights}', and reading the device registry needs RegistryRead or RegistryWrite"));
+        }
+
+        return (hubName, null);
+    }
+
+    private static IResult Unauthorized(HttpContext http, string detail) =>
+        HubError(http, 401, "IotHubUnauthorizedAccess", $"Unauthorized: {detail}.");
+
+    private static IResult NotFound(HttpContext http, string hub, string deviceId) =>
+        HubError(http, 404, "DeviceNotFound", $"Device {deviceId} not registered in IoT hub {hub}.");
+
+    /// <summary>IoT Hub's error shape: {"Message":"ErrorCode:{code};{text}","ExceptionMessage":"Tracking ID:..."}.</summary>
+    internal static IResult HubError(HttpContext http, int status, string code, string message)
+    {
+        http.Response.Headers["iothub-errorcode"] = code;
+        return Results.Json(new JsonObject
+        {
+            ["Message"] = $"ErrorCode:{code};{message}",
+            ["ExceptionMessage"] = $"Tracking ID:{Guid.NewGuid():N}-G:0-TimeStamp:{DateTime.UtcNow.ToString("MM/dd/yyyy HH:mm:ss", CultureInfo.InvariantCulture)}",
+        }, statusCode: status);
+    }
+}

@@ -1,0 +1,182 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using CheeseCave.Emulator.Hosting;
+using MQTTnet.Adapter;
+using MQTTnet.Diagnostics.Logger;
+using MQTTnet.Formatter;
+using MQTTnet.Implementations;
+using MQTTnet.Server;
+
+namespace CheeseCave.Emulator.Device;
+
+/// <summary>
+/// An MQTTnet server adapter that does the TLS handshake itself. MQTTnet's own TLS listener keeps only the client's
+/// leaf (SslStream.RemoteCertificate); DPS rules need the intermediates the device sent too, and those are only
+/// visible in the validation callback's chain.ChainPolicy.ExtraStore (toolchain-notes.md §8). So this adapter
+/// captures them there, asks for a client certificate without ever failing the handshake (a bad chain must get a
+/// DPS JSON error, not a TLS alert), and hands MQTTnet the finished stream.
+/// </summary>
+internal sealed class MqttTlsServerAdapter(IPAddress address, int port, EmulatorTls tls) : IMqttServerAdapter
+{
+    private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(15);
+    private readonly ConditionalWeakTable<IMqttChannelAdapter, PeerCertificates> _peers = new();
+    private readonly SslStreamCertificateContext _serverCertificate = SslStreamCertificateContext.Create(tls.ServerCertificate, [tls.CaCertificate], offline: true);
+    private TcpListener? _listener;
+    private CancellationTokenSource? _stop;
+    private Task? _acceptLoop;
+
+    public Func<IMqttChannelAdapter, Task>? ClientHandler { get; set; }
+
+    /// <summary>The port actually listened on (the configured one, or the free port picked for 0).</summary>
+    public int Port { get; private set; }
+
+    /// <summary>The certificates the device of this connection presented, or null.</summary>
+    public PeerCertificates? PeerOf(IMqttChannelAdapter adapter) => _peers.TryGetValue(adapter, out var peer) ? peer : null;
+
+    public Task StartAsync(MqttServerOptions options, IMqttNetLogger logger)
+    {
+        var listener = new TcpListener(address, port);
+        try
+        {
+            listener.Start();
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            throw new IOException($"MQTT port {port} on {address} is already in use.", ex);
+        }
+
+        _listener = listener;
+        Port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        _stop = new CancellationTokenSource();
+        var token = _stop.Token;
+        _acceptLoop = Task.Run(() => AcceptLoopAsync(listener, options, logger, token), CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    private async Task AcceptLoopAsync(TcpListener listener, MqttServerOptions options, IMqttNetLogger logger, CancellationToken token)
+    {
+        while (!token.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await listener.AcceptSocketAsync(token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                if (token.IsCancellationRequested) return;
+                continue;
+            }
+
+            _ = Task.Run(() => HandleConnectionAsync(socket, options, logger, token), CancellationToken.None);
+        }
+    }
+
+    private async Task HandleConnectionAsync(Socket socket, MqttServerOptions options, IMqttNetLogger logger, CancellationToken token)
+    {
+        socket.NoDelay = true;
+        var localEndPoint = socket.LocalEndPoint;
+        var remoteEndPoint = socket.RemoteEndPoint;
+        var ssl = new SslStream(new NetworkStream(socket, ownsSocket: true), leaveInnerStreamOpen: false);
+        try
+        {
+            PeerCertificates? peer = null;
+            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(token))
+            {
+                timeout.CancelAfter(HandshakeTimeout);
+                try
+                {
+                    await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+                    {
+                        ServerCertificateContext = _serverCertificate,
+                        ClientCertificateRequired = true,
+
+                        // A resumed session keeps the client's leaf but not the intermediates it sent.
+                        AllowTlsResume = false,
+                        CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+#pragma warning disable CA5359 // deliberate: the registration engine validates the presented chain itself, per DPS rules
+                        RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
+                        {
+                            peer = Capture(certificate, chain);
+                            return true;
+                        },
+#pragma warning restore CA5359
+                    }, timeout.Token).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is AuthenticationException or IOException or OperationCanceledException or SocketException)
+                {
+                    return; // not a TLS client, or it gave up: nothing to answer
+                }
+            }
+
+            var handler = ClientHandler;
+            if (handler is null) return;
+            var channel = new MqttTcpChannel(ssl, localEndPoint, remoteEndPoint, peer?.Leaf);
+            var formatter = new MqttPacketFormatterAdapter(new MqttBufferWriter(options.WriterBufferSize, options.WriterBufferSizeMax));
+            using var adapter = new MqttChannelAdapter(channel, formatter, logger);
+            if (peer is not null) _peers.AddOrUpdate(adapter, peer);
+            try
+            {
+                await handler(adapter).ConfigureAwait(false);
+            }
+            finally
+            {
+                _peers.Remove(adapter);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or SocketException or OperationCanceledException)
+        {
+            // the device went away
+        }
+        finally
+        {
+            await ssl.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The leaf and every certificate the client sent, as EmulatorServer captures them for HTTPS.</summary>
+    internal static PeerCertificates? Capture(X509Certificate? certificate, X509Chain? chain)
+    {
+        if (certificate is null) return null;
+        var leaf = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        var sent = new List<X509Certificate2> { leaf };
+        if (chain is not null)
+        {
+            foreach (var extra in chain.ChainPolicy.ExtraStore)
+            {
+                if (!extra.RawData.AsSpan().SequenceEqual(leaf.RawData))
+                {
+                    sent.Add(X509CertificateLoader.LoadCertificate(extra.RawData));
+                }
+            }
+        }
+
+        return new PeerCertificates(leaf, sent);
+    }
+
+    public async Task StopAsync()
+    {
+        if (_stop is null) return;
+        await _stop.CancelAsync().ConfigureAwait(false);
+        _listener?.Stop();
+        if (_acceptLoop is not null)
+        {
+            await _acceptLoop.ConfigureAwait(false);
+        }
+
+        _stop.Dispose();
+        _stop = null;
+    }
+
+    public void Dispose()
+    {
+        _stop?.Cancel();
+        _listener?.Stop();
+        _stop?.Dispose();
+        _stop = null;
+    }
+}

@@ -1,0 +1,477 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using CheeseCave.Emulator.Hosting;
+using CheeseCave.Emulator.State;
+
+namespace CheeseCave.Emulator.Tests.Arm;
+
+public sealed class ProvisioningServiceTests(EmulatorFixture fixture) : IClassFixture<EmulatorFixture>
+{
+    private readonly ArmCalls _arm = new(fixture.Emulator);
+
+    [Fact]
+    public async Task Create_answers_201_with_the_full_body_and_an_Azure_AsyncOperation_that_reports_Succeeded()
+    {
+        var name = ArmCalls.Unique("dps");
+        var (status, body, response) = await _arm.CallAsync(HttpMethod.Put, _arm.DpsPath(name), ArmCalls.DpsBody());
+
+        Assert.Equal(HttpStatusCode.Created, status);
+        Assert.Equal("1", ArmCalls.Header(response, "Retry-After"));
+        var operation = ArmCalls.Header(response, "Azure-AsyncOperation");
+        Assert.NotNull(operation);
+        Assert.StartsWith($"https://{fixture.Emulator.Server.Context.HttpsHost}{_arm.DpsPath(name).Replace("provisioningServices", "ProvisioningServices", StringComparison.Ordinal)}/operationresults/", operation);
+        Assert.Contains("api-version=2022-02-05", operation);
+        Assert.Contains("&asyncinfo", operation);
+
+        Assert.Equal(name, body!["name"]!.GetValue<string>());
+        Assert.Equal("Microsoft.Devices/ProvisioningServices", body["type"]!.GetValue<string>());
+        Assert.Equal("eastus", body["location"]!.GetValue<string>());
+        Assert.Equal("S1", body["sku"]!["name"]!.GetValue<string>());
+        Assert.Equal("Standard", body["sku"]!["tier"]!.GetValue<string>());
+        Assert.Equal(1, body["sku"]!["capacity"]!.GetValue<long>());
+        var properties = body["properties"]!;
+        Assert.Equal("Active", properties["state"]!.GetValue<string>());
+        Assert.Equal("Succeeded", properties["provisioningState"]!.GetValue<string>());
+        Assert.Equal("Hashed", properties["allocationPolicy"]!.GetValue<string>());
+        Assert.Matches("^0ne[0-9A-F]{8}$", properties["idScope"]!.GetValue<string>());
+        Assert.Equal(fixture.Emulator.Server.Context.HttpsHost, properties["serviceOperationsHostName"]!.GetValue<string>());
+        Assert.Equal(fixture.Emulator.Server.Context.HttpsHost, properties["deviceProvisioningHostName"]!.GetValue<string>());
+        var policy = Assert.Single(properties["authorizationPolicies"]!.AsArray())!;
+        Assert.Equal("provisioningserviceowner", policy["keyName"]!.GetValue<string>());
+        Assert.Equal("ServiceConfig, EnrollmentRead, EnrollmentWrite, DeviceConnect, RegistrationStatusRead, RegistrationStatusWrite", policy["rights"]!.GetValue<string>());
+        Assert.Null(policy["primaryKey"]);
+        Assert.False(string.IsNullOrEmpty(ArmCalls.Etag(body)));
+
+        // The status URL as the .NET engine polls it: api-version replaced, everything else kept.
+        var poll = new Uri(operation);
+        using var pollResponse = await fixture.Emulator.Arm.GetAsync(poll.PathAndQuery.Replace("2022-02-05", "2026-08-31", StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.OK, pollResponse.StatusCode);
+        Assert.Equal("Succeeded", (await EmulatorHarness.ReadJsonAsync(pollResponse))!["status"]!.GetValue<string>());
+
+        var (getStatus, got, _) = await _arm.CallAsync(HttpMethod.Get, _arm.DpsPath(name));
+        Assert.Equal(HttpStatusCode.OK, getStatus);
+        Assert.Equal(body.ToJsonString(), got!.ToJsonString());
+    }
+
+    [Fact]
+    public async Task Unknown_operation_ids_are_404()
+    {
+        var name = ArmCalls.Unique("dps");
+        await _arm.CreateDpsAsync(name);
+        var (status, body, _) = await _arm.CallAsync(HttpMethod.Get, $"{_arm.DpsPath(name)}/operationresults/bm9wZQ==");
+        Assert.Equal(HttpStatusCode.NotFound, status);
+        Assert.Equal("OperationNotFound", ArmCalls.ErrorCode(body));
+    }
+
+    [Fact]
+    public async Task Update_answers_200_without_async_headers_keeps_the_id_scope_and_changes_the_etag()
+    {
+        var name = ArmCalls.Unique("dps");
+        var created = await _arm.CreateDpsAsync(name);
+        var update = ArmCalls.DpsBody();
+        update["properties"]!["allocationPolicy"] = "geolatency";
+        update["sku"]!["capacity"] = 2;
+        update["tags"] = new JsonObject { ["env"] = "test" };
+
+        var (status, body, response) = await _arm.CallAsync(HttpMethod.Put, _arm.DpsPath(name.ToUpperInvariant()), update);
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Null(ArmCalls.Header(response, "Azure-AsyncOperation"));
+        Assert.Equal(name, body!["name"]!.GetValue<string>());
+        Assert.Equal("GeoLatency", body["properties"]!["allocationPolicy"]!.GetValue<string>());
+        Assert.Equal(2, body["sku"]!["capacity"]!.GetValue<long>());
+        Assert.Equal("test", body["tags"]!["env"]!.GetValue<string>());
+        Assert.Equal(created["properties"]!["idScope"]!.GetValue<string>(), body["properties"]!["idScope"]!.GetValue<string>());
+        Assert.NotEqual(ArmCalls.Etag(created), ArmCalls.Etag(body));
+    }
+
+    [Fact]
+    public async Task Update_with_a_stale_If_Match_is_412_and_changes_nothing()
+    {
+        var name = ArmCalls.Unique("dps");
+        var created = await _arm.CreateDpsAsync(name);
+        var update = ArmCalls.DpsBody();
+        update["properties"]!["allocationPolicy"] = "Static";
+        var (status, body, _) = await _arm.CallAsync(HttpMethod.Put, _arm.DpsPath(name), update, ifMatch: "\"AAAAAAAAAAA=\"");
+        Assert.Equal(HttpStatusCode.PreconditionFailed, status);
+        Assert.Equal("PreconditionFailed", ArmCalls.ErrorCode(body));
+
+        var (_, got, _) = await _arm.CallAsync(HttpMethod.Get, _arm.DpsPath(name));
+        Assert.Equal("Hashed", got!["properties"]!["allocationPolicy"]!.GetValue<string>());
+        Assert.Equal(ArmCalls.Etag(created), ArmCalls.Etag(got));
+
+        var (okStatus, _, _) = await _arm.CallAsync(HttpMethod.Put, _arm.DpsPath(name), update, ifMatch: $"\"{ArmCalls.Etag(created)}\"");
+        Assert.Equal(HttpStatusCode.OK, okStatus);
+    }
+
+    [Theory]
+    [InlineData("ab")]
+    [InlineData("-leading-hyphen")]
+    [InlineData("trailing-hyphen-")]
+    [InlineData("12345")]
+    [InlineData("under_score")]
+    [InlineData("this-name-is-far-too-long-for-a-provisioning-service-x")]
+    public async Task Invalid_names_are_refused_with_a_plain_message(string name)
+    {
+        var (status, body, _) = await _arm.CallAsync(HttpMethod.Put, _arm.DpsPath(name), ArmCalls.DpsBody());
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("InvalidResourceName", ArmCalls.ErrorCode(body));
+        Assert.Contains("3 to 50 letters, digits and hyphens", ArmCalls.ErrorMessage(body));
+    }
+
+    [Fact]
+    public async Task Names_are_global_a_second_resource_group_cannot_take_a_used_name()
+    {
+        var name = ArmCalls.Unique("dps");
+        await _arm.CreateDpsAsync(name);
+        var otherGroup = $"/subscriptions/{fixture.Emulator.SubscriptionId}/resourcegroups/{ArmCalls.Unique("rg")}";
+        var (groupStatus, _, _) = await _arm.CallAsync(HttpMethod.Put, otherGroup, new JsonObject { ["location"] = "eastus" }, version: "2022-09-01");
+        Assert.Equal(HttpStatusCode.Created, groupStatus);
+
+        var (status, body, _) = await _arm.CallAsync(HttpMethod.Put, $"{otherGroup}/providers/Microsoft.Devices/provisioningServices/{name}", ArmCalls.DpsBody());
+        Assert.Equal(HttpStatusCode.Conflict, status);
+        Assert.Equal("NameUnavailable", ArmCalls.ErrorCode(body));
+        Assert.Contains("already taken", ArmCalls.ErrorMessage(body));
+
+        var (missing, _, _) = await _arm.CallAsync(HttpMethod.Get, $"{otherGroup}/providers/Microsoft.Devices/provisioningServices/{name}");
+        Assert.Equal(HttpStatusCode.NotFound, missing);
+    }
+
+    [Fact]
+    public async Task Name_availability_reports_Invalid_AlreadyExists_and_available()
+    {
+        var name = ArmCalls.Unique("dps");
+        await _arm.CreateDpsAsync(name);
+        var path = $"/subscriptions/{fixture.Emulator.SubscriptionId}/providers/Microsoft.Devices/checkProvisioningServiceNameAvailability";
+
+        var (_, taken, _) = await _arm.CallAsync(HttpMethod.Post, path, new JsonObject { ["name"] = name.ToUpperInvariant() });
+        Assert.False(taken!["nameAvailable"]!.GetValue<bool>());
+        Assert.Equal("AlreadyExists", taken["reason"]!.GetValue<string>());
+
+        var (_, invalid, _) = await _arm.CallAsync(HttpMethod.Post, path, new JsonObject { ["name"] = "x_" });
+        Assert.False(invalid!["nameAvailable"]!.GetValue<bool>());
+        Assert.Equal("Invalid", invalid["reason"]!.GetValue<string>());
+        Assert.Contains("invalid", invalid["message"]!.GetValue<string>());
+
+        var (status, free, _) = await _arm.CallAsync(HttpMethod.Post, path, new JsonObject { ["name"] = ArmCalls.Unique("free") });
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.True(free!["nameAvailable"]!.GetValue<bool>());
+    }
+
+    [Fact]
+    public async Task Location_is_required_and_sku_and_allocation_policy_are_validated()
+    {
+        var name = ArmCalls.Unique("dps");
+        var noLocation = ArmCalls.DpsBody();
+        noLocation.Remove("location");
+        var (status, body, _) = await _arm.CallAsync(HttpMethod.Put, _arm.DpsPath(name), noLocation);
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("LocationRequired", ArmCalls.ErrorCode(body));
+
+        var badSku = ArmCalls.DpsBody();
+        badSku["sku"]!["name"] = "S2";
+        (status, body, _) = await _arm.CallAsync(HttpMethod.Put, _arm.DpsPath(name), badSku);
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("InvalidSku", ArmCalls.ErrorCode(body));
+
+        var badPolicy = ArmCalls.DpsBody();
+        badPolicy["properties"]!["allocationPolicy"] = "Random";
+        (status, body, _) = await _arm.CallAsync(HttpMethod.Put, _arm.DpsPath(name), badPolicy);
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("InvalidAllocationPolicy", ArmCalls.ErrorCode(body));
+
+        // Nothing but a location: S1, capacity 1, Hashed.
+        var (created, minimal, _) = await _arm.CallAsync(HttpMethod.Put, _arm.DpsPath(name), new JsonObject { ["location"] = "West Europe" });
+        Assert.Equal(HttpStatusCode.Created, created);
+        Assert.Equal("westeurope", minimal!["location"]!.GetValue<string>());
+        Assert.Equal("S1", minimal["sku"]!["name"]!.GetValue<string>());
+        Assert.Equal(1, minimal["sku"]!["capacity"]!.GetValue<long>());
+        Assert.Equal("Hashed", minimal["properties"]!["allocationPolicy"]!.GetValue<string>());
+
+        var moved = new JsonObject { ["location"] = "westus" };
+        (status, body, _) = await _arm.CallAsync(HttpMethod.Put, _arm.DpsPath(name), moved);
+        Assert.Equal(HttpStatusCode.Conflict, status);
+        Assert.Equal("InvalidResourceLocation", ArmCalls.ErrorCode(body));
+    }
+
+    [Fact]
+    public async Task Requests_without_api_version_are_refused_like_ARM()
+    {
+        var name = ArmCalls.Unique("dps");
+        using var response = await fixture.Emulator.Arm.GetAsync(_arm.DpsPath(name));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("MissingApiVersionParameter", ArmCalls.ErrorCode(await EmulatorHarness.ReadJsonAsync(response) as JsonObject));
+
+        // Any api-version is accepted.
+        var (status, _, _) = await _arm.CallAsync(HttpMethod.Put, _arm.DpsPath(name), ArmCalls.DpsBody(), version: "2017-11-15");
+        Assert.Equal(HttpStatusCode.Created, status);
+    }
+
+    [Fact]
+    public async Task Malformed_and_missing_bodies_get_an_ARM_error_body()
+    {
+        var name = ArmCalls.Unique("dps");
+        using var request = new HttpRequestMessage(HttpMethod.Put, ArmCalls.Api(_arm.DpsPath(name)))
+        {
+            Content = new StringContent("{\"location\": \"eastus\",", System.Text.Encoding.UTF8, "application/json"),
+        };
+        using var response = await fixture.Emulator.Arm.SendAsync(request);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var body = await EmulatorHarness.ReadJsonAsync(response) as JsonObject;
+        Assert.Equal("InvalidRequestContent", ArmCalls.ErrorCode(body));
+
+        var (status, empty, _) = await _arm.CallAsync(HttpMethod.Put, _arm.DpsPath(name));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("InvalidRequestContent", ArmCalls.ErrorCode(empty));
+
+        var wrongType = ArmCalls.DpsBody();
+        wrongType["location"] = 42;
+        (status, empty, _) = await _arm.CallAsync(HttpMethod.Put, _arm.DpsPath(name), wrongType);
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("'location' must be a string", ArmCalls.ErrorMessage(empty));
+    }
+
+    [Fact]
+    public async Task Routes_ignore_case_and_missing_groups_or_services_are_404()
+    {
+        var name = ArmCalls.Unique("dps");
+        await _arm.CreateDpsAsync(name);
+        var upper = $"/SUBSCRIPTIONS/{fixture.Emulator.SubscriptionId}/resourcegroups/CHEESECAVE-RG/providers/microsoft.devices/ProvisioningServices/{name.ToUpperInvariant()}";
+        var (status, _, _) = await _arm.CallAsync(HttpMethod.Get, upper);
+        Assert.Equal(HttpStatusCode.OK, status);
+
+        var (noGroup, body, _) = await _arm.CallAsync(HttpMethod.Get, $"/subscriptions/{fixture.Emulator.SubscriptionId}/resourceGroups/nope/providers/Microsoft.Devices/provisioningServices/{name}");
+        Assert.Equal(HttpStatusCode.NotFound, noGroup);
+        Assert.Equal("ResourceGroupNotFound", ArmCalls.ErrorCode(body));
+
+        var (noDps, missing, _) = await _arm.CallAsync(HttpMethod.Get, _arm.DpsPath(ArmCalls.Unique("missing")));
+        Assert.Equal(HttpStatusCode.NotFound, noDps);
+        Assert.Equal("ResourceNotFound", ArmCalls.ErrorCode(missing));
+    }
+
+    [Fact]
+    public async Task Lists_by_group_and_subscription_have_value_and_nextLink()
+    {
+        var name = ArmCalls.Unique("dps");
+        await _arm.CreateDpsAsync(name);
+
+        var (status, byGroup, _) = await _arm.CallAsync(HttpMethod.Get, $"{_arm.Group}/providers/Microsoft.Devices/provisioningServices");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains(byGroup!["value"]!.AsArray(), d => d!["name"]!.GetValue<string>() == name);
+        Assert.True(byGroup.ContainsKey("nextLink"));
+        Assert.Null(byGroup["nextLink"]);
+        Assert.All(byGroup["value"]!.AsArray(), d => Assert.NotNull(d!["properties"]));
+
+        var (subStatus, bySubscription, _) = await _arm.CallAsync(HttpMethod.Get, $"/subscriptions/{fixture.Emulator.SubscriptionId}/providers/Microsoft.Devices/provisioningServices");
+        Assert.Equal(HttpStatusCode.OK, subStatus);
+        Assert.Contains(bySubscription!["value"]!.AsArray(), d => d!["name"]!.GetValue<string>() == name);
+    }
+
+    [Fact]
+    public async Task Listkeys_returns_the_owner_policy_with_keys_and_keys_by_name()
+    {
+        var name = ArmCalls.Unique("dps");
+        await _arm.CreateDpsAsync(name);
+
+        var (status, keys, _) = await _arm.CallAsync(HttpMethod.Post, $"{_arm.DpsPath(name)}/listkeys");
+        Assert.Equal(HttpStatusCode.OK, status);
+        var owner = Assert.Single(keys!["value"]!.AsArray())!;
+        Assert.Equal("provisioningserviceowner", owner["keyName"]!.GetValue<string>());
+        Assert.Equal(32, Convert.FromBase64String(owner["primaryKey"]!.GetValue<string>()).Length);
+        Assert.Equal(32, Convert.FromBase64String(owner["secondaryKey"]!.GetValue<string>()).Length);
+        Assert.Null(keys["nextLink"]);
+
+        var (oneStatus, one, _) = await _arm.CallAsync(HttpMethod.Post, $"{_arm.DpsPath(name)}/keys/provisioningserviceowner/listkeys");
+        Assert.Equal(HttpStatusCode.OK, oneStatus);
+        Assert.Equal(owner["primaryKey"]!.GetValue<string>(), one!["primaryKey"]!.GetValue<string>());
+
+        var (unknown, error, _) = await _arm.CallAsync(HttpMethod.Post, $"{_arm.DpsPath(name)}/keys/nobody/listkeys");
+        Assert.Equal(HttpStatusCode.NotFound, unknown);
+        Assert.Equal("KeyNameNotFound", ArmCalls.ErrorCode(error));
+
+        // The service connection string a client builds from listkeys reaches this emulator.
+        var (_, dps, _) = await _arm.CallAsync(HttpMethod.Get, _arm.DpsPath(name));
+        Assert.Equal(new Uri(fixture.Emulator.Server.Endpoints.ArmEndpoint).Authority, dps!["properties"]!["serviceOperationsHostName"]!.GetValue<string>());
+
+        var (skuStatus, skus, _) = await _arm.CallAsync(HttpMethod.Get, $"{_arm.DpsPath(name)}/skus");
+        Assert.Equal(HttpStatusCode.OK, skuStatus);
+        Assert.Equal("S1", Assert.Single(skus!["value"]!.AsArray())!["name"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Policies_sent_back_without_keys_keep_their_keys_and_new_ones_get_keys()
+    {
+        var name = ArmCalls.Unique("dps");
+        await _arm.CreateDpsAsync(name);
+        var (_, before, _) = await _arm.CallAsync(HttpMethod.Post, $"{_arm.DpsPath(name)}/keys/provisioningserviceowner/listkeys");
+
+        var (_, got, _) = await _arm.CallAsync(HttpMethod.Get, _arm.DpsPath(name));
+        var policies = got!["properties"]!["authorizationPolicies"]!.AsArray();
+        policies.Add(new JsonObject { ["keyName"] = "enrollments", ["rights"] = "enrollmentread, EnrollmentWrite" });
+        var (status, _, _) = await _arm.CallAsync(HttpMethod.Put, _arm.DpsPath(name), got);
+        Assert.Equal(HttpStatusCode.OK, status);
+
+        var (_, keys, _) = await _arm.CallAsync(HttpMethod.Post, $"{_arm.DpsPath(name)}/listkeys");
+        var all = keys!["value"]!.AsArray();
+        Assert.Equal(2, all.Count);
+        Assert.Equal(before!["primaryKey"]!.GetValue<string>(), all[0]!["primaryKey"]!.GetValue<string>());
+        Assert.Equal("EnrollmentRead, EnrollmentWrite", all[1]!["rights"]!.GetValue<string>());
+        Assert.False(string.IsNullOrEmpty(all[1]!["primaryKey"]!.GetValue<string>()));
+
+        var bad = got.DeepClone().AsObject();
+        bad["properties"]!["authorizationPolicies"] = new JsonArray(new JsonObject { ["keyName"] = "x", ["rights"] = "RegistryWrite" });
+        var (badStatus, error, _) = await _arm.CallAsync(HttpMethod.Put, _arm.DpsPath(name), bad);
+        Assert.Equal(HttpStatusCode.BadRequest, badStatus);
+        Assert.Contains("unknown right 'RegistryWrite'", ArmCalls.ErrorMessage(error));
+    }
+
+    [Fact]
+    public async Task Linking_a_hub_with_its_iothubowner_connection_string_works_and_GET_masks_the_key()
+    {
+        var hub = ArmCalls.Unique("hub");
+        await _arm.CreateHubAsync(hub);
+        var connection = await _arm.HubConnectionStringAsync(hub);
+        var name = ArmCalls.Unique("dps");
+
+        var created = await _arm.CreateDpsAsync(name, ArmCalls.DpsBody(ArmCalls.Link(connection)));
+
+        var link = Assert.Single(created["properties"]!["iotHubs"]!.AsArray())!;
+        Assert.Equal($"{hub}.azure-devices.net", link["name"]!.GetValue<string>());
+        Assert.Equal($"HostName={hub}.azure-devices.net;SharedAccessKeyName=iothubowner;SharedAccessKey=****", link["connectionString"]!.GetValue<string>());
+        Assert.Equal("eastus", link["location"]!.GetValue<string>());
+        Assert.Equal(1, link["allocationWeight"]!.GetValue<int>());
+        Assert.True(link["applyAllocationPolicy"]!.GetValue<bool>());
+
+        var stored = fixture.Emulator.Server.Context.Store.ProvisioningServices.Get(ArmKeys.ProvisioningService(name))!;
+        Assert.Equal(connection, Assert.Single(stored.IotHubs).ConnectionString);
+
+        // GET, change the weight, PUT back with the masked key: accepted, the real key is kept.
+        var (_, got, _) = await _arm.CallAsync(HttpMethod.Get, _arm.DpsPath(name));
+        got!["properties"]!["iotHubs"]![0]!["allocationWeight"] = 7;
+        var (status, updated, _) = await _arm.CallAsync(HttpMethod.Put, _arm.DpsPath(name), got);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(7, updated!["properties"]!["iotHubs"]![0]!["allocationWeight"]!.GetValue<int>());
+        stored = fixture.Emulator.Server.Context.Store.ProvisioningServices.Get(ArmKeys.ProvisioningService(name))!;
+        Assert.Equal(connection, Assert.Single(stored.IotHubs).ConnectionString);
+
+        // Dropping the link.
+        got["properties"]!["iotHubs"] = new JsonArray();
+        (status, updated, _) = await _arm.CallAsync(HttpMethod.Put, _arm.DpsPath(name), got);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Empty(updated!["properties"]!["iotHubs"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task Linking_with_a_wrong_key_is_400()
+    {
+        var hub = ArmCalls.Unique("hub");
+        await _arm.CreateHubAsync(hub);
+        var wrong = $"HostName={hub}.azure-devices.net;SharedAccessKeyName=iothubowner;SharedAccessKey={EmulatorContext.NewKey()}";
+
+        var (status, body, _) = await _arm.CallAsync(HttpMethod.Put, _arm.DpsPath(ArmCalls.Unique("dps")), ArmCalls.DpsBody(ArmCalls.Link(wrong)));
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("InvalidIotHubConnectionString", ArmCalls.ErrorCode(body));
+        Assert.Contains("is not a key of the policy 'iothubowner'", ArmCalls.ErrorMessage(body));
+    }
+
+    [Theory]
+    [InlineData("service", "lacks RegistryWrite")]
+    [InlineData("registryReadWrite", "lacks ServiceConnect")]
+    [InlineData("device", "lacks RegistryWrite and ServiceConnect")]
+    public async Task Linking_with_a_policy_that_cannot_create_devices_is_400(string policy, string expected)
+    {
+        var hub = ArmCalls.Unique("hub");
+        await _arm.CreateHubAsync(hub);
+        var connection = await _arm.HubConnectionStringAsync(hub, policy);
+
+        var (status, body, _) = await _arm.CallAsync(HttpMethod.Put, _arm.DpsPath(ArmCalls.Unique("dps")), ArmCalls.DpsBody(ArmCalls.Link(connection)));
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains($"The access policy '{policy}'", ArmCalls.ErrorMessage(body));
+        Assert.Contains(expected, ArmCalls.ErrorMessage(body));
+        Assert.Contains("link with iothubowner", ArmCalls.ErrorMessage(body));
+    }
+
+    [Fact]
+    public async Task Linking_an_unknown_hub_a_garbled_string_or_a_bad_weight_is_400()
+    {
+        var dps = _arm.DpsPath(ArmCalls.Unique("dps"));
+        var (status, body, _) = await _arm.CallAsync(HttpMethod.Put, dps, ArmCalls.DpsBody(ArmCalls.Link($"HostName=nohub.azure-devices.net;SharedAccessKeyName=iothubowner;SharedAccessKey={EmulatorContext.NewKey()}")));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("IotHubNotFound", ArmCalls.ErrorCode(body));
+
+        (status, body, _) = await _arm.CallAsync(HttpMethod.Put, dps, ArmCalls.DpsBody(ArmCalls.Link("not a connection string")));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("not an IoT hub connection string", ArmCalls.ErrorMessage(body));
+
+        var hub = ArmCalls.Unique("hub");
+        await _arm.CreateHubAsync(hub);
+        var connection = await _arm.HubConnectionStringAsync(hub);
+        (status, body, _) = await _arm.CallAsync(HttpMethod.Put, dps, ArmCalls.DpsBody(ArmCalls.Link(connection, weight: 0)));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("between 1 and 1000", ArmCalls.ErrorMessage(body));
+
+        (status, body, _) = await _arm.CallAsync(HttpMethod.Put, dps, ArmCalls.DpsBody(ArmCalls.Link(connection.Replace(EmulatorHarnessKey(connection), "****", StringComparison.Ordinal))));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("masked", ArmCalls.ErrorMessage(body));
+
+        (status, _, _) = await _arm.CallAsync(HttpMethod.Get, dps);
+        Assert.Equal(HttpStatusCode.NotFound, status);
+    }
+
+    [Fact]
+    public async Task Patch_replaces_tags_and_answers_200()
+    {
+        var name = ArmCalls.Unique("dps");
+        var created = await _arm.CreateDpsAsync(name);
+        var (status, body, _) = await _arm.CallAsync(HttpMethod.Patch, _arm.DpsPath(name), new JsonObject { ["tags"] = new JsonObject { ["owner"] = "cheese" } });
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("cheese", body!["tags"]!["owner"]!.GetValue<string>());
+        Assert.NotEqual(ArmCalls.Etag(created), ArmCalls.Etag(body));
+        Assert.Equal("Succeeded", body["properties"]!["provisioningState"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Delete_answers_200_then_204_and_removes_everything_the_service_owned()
+    {
+        var name = ArmCalls.Unique("dps");
+        await _arm.CreateDpsAsync(name);
+        using (var root = new Pki.CertificateAuthority().CreateRoot(new Pki.RootCaRequest("Delete Test Root")))
+        {
+            var (certStatus, _, _) = await _arm.CallAsync(HttpMethod.Put, _arm.CertPath(name, "root"), new JsonObject { ["certificate"] = Pki.CertificateExport.ToPem(root.Certificate) });
+            Assert.Equal(HttpStatusCode.OK, certStatus);
+        }
+
+        var store = fixture.Emulator.Server.Context.Store;
+        var now = DateTimeOffset.UtcNow;
+        await store.WriteAsync(tx =>
+        {
+            tx.Put(store.Enrollments, ArmKeys.Enrollment(name, true, "group1"), new EnrollmentEntity(name, "group1", true, new JsonObject(), "e", now, now));
+            tx.Put(store.Registrations, ArmKeys.Registration(name, "dev1"), new RegistrationEntity(name, "dev1", "group1", null, null, "assigned", null, null, null, "e", now, now, null, null, null));
+            tx.Put(store.Operations, "op-" + name, new RegistrationOperationEntity("op-" + name, name, "dev1", now, 200, new JsonObject()));
+        });
+
+        var (status, _, response) = await _arm.CallAsync(HttpMethod.Delete, _arm.DpsPath(name));
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Null(ArmCalls.Header(response, "Azure-AsyncOperation"));
+        Assert.Null(store.ProvisioningServices.Get(ArmKeys.ProvisioningService(name)));
+        Assert.Null(store.DpsCertificates.Get(ArmKeys.DpsCertificate(name, "root")));
+        Assert.Null(store.Enrollments.Get(ArmKeys.Enrollment(name, true, "group1")));
+        Assert.Null(store.Registrations.Get(ArmKeys.Registration(name, "dev1")));
+        Assert.Null(store.Operations.Get("op-" + name));
+
+        (status, _, _) = await _arm.CallAsync(HttpMethod.Delete, _arm.DpsPath(name));
+        Assert.Equal(HttpStatusCode.NoContent, status);
+        (status, _, _) = await _arm.CallAsync(HttpMethod.Get, _arm.DpsPath(name));
+        Assert.Equal(HttpStatusCode.NotFound, status);
+
+        // The name is free again, with a new ID scope and no certificates.
+        var again = await _arm.CreateDpsAsync(name);
+        var (_, certificates, _) = await _arm.CallAsync(HttpMethod.Get, $"{_arm.DpsPath(name)}/certificates");
+        Assert.Empty(certificates!["value"]!.AsArray());
+        Assert.NotNull(again["properties"]!["idScope"]);
+    }
+
+    private static string EmulatorHarnessKey(string connectionString) => ConnectionStrings.Parse(connectionString)["SharedAccessKey"];
+}
