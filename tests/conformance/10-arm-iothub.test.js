@@ -40,13 +40,16 @@ test('ARM IoT hub: listByResourceGroup and listBySubscription include the hub', 
   assert.ok(inSub.some((h) => h.name === fx.names.hub()), `listBySubscription: ${inSub.map((h) => h.name)}`);
 });
 
-test('ARM IoT hub: listKeys returns iothubowner with RegistryWrite, ServiceConnect, DeviceConnect', async () => {
+test('ARM IoT hub: listKeys returns iothubowner (RegistryWrite, ServiceConnect, DeviceConnect) and the other default policies', async () => {
   await fx.ensureHub();
   const keys = await fx.collect(fx.hubClient().iotHubResource.listKeys(endpoints().resourceGroup, fx.names.hub()));
   const owner = keys.find((k) => k.keyName === 'iothubowner');
   assert.ok(owner, `iothubowner in ${JSON.stringify(keys.map((k) => k.keyName))}`);
   assert.ok(Buffer.from(owner.primaryKey, 'base64').length >= 16, 'primaryKey is base64');
   assert.ok(Buffer.from(owner.secondaryKey, 'base64').length >= 16, 'secondaryKey is base64');
+  for (const name of ['service', 'device', 'registryRead', 'registryReadWrite']) {
+    assert.ok(keys.some((k) => k.keyName === name), `default policy ${name} in ${JSON.stringify(keys.map((k) => k.keyName))}`);
+  }
   for (const right of ['RegistryWrite', 'ServiceConnect', 'DeviceConnect']) {
     assert.ok(String(owner.rights).split(/,\s*/).includes(right), `rights "${owner.rights}" include ${right}`);
   }

@@ -76,10 +76,23 @@ test('ARM DPS: listKeys returns provisioningserviceowner, and listKeysForKeyName
   const owner = await fx.dpsOwnerKey();
   assert.ok(Buffer.from(owner.primaryKey, 'base64').length >= 16, 'primaryKey is base64');
   assert.ok(Buffer.from(owner.secondaryKey, 'base64').length >= 16, 'secondaryKey is base64');
-  assert.ok(owner.rights, 'rights are set');
+  for (const right of ['ServiceConfig', 'EnrollmentRead', 'EnrollmentWrite', 'RegistrationStatusRead', 'RegistrationStatusWrite']) {
+    assert.ok(String(owner.rights).split(/,\s*/).includes(right), `provisioningserviceowner has all permissions: "${owner.rights}" lacks ${right}`);
+  }
   const one = await fx.dpsClient().iotDpsResource.listKeysForKeyName(fx.names.dps(), 'provisioningserviceowner', endpoints().resourceGroup);
   assert.equal(one.keyName, 'provisioningserviceowner');
   assert.equal(one.primaryKey, owner.primaryKey);
+});
+
+test('ARM DPS: update (PATCH tags, poller) changes the tags and keeps the rest', async () => {
+  const before = await fx.ensureDps();
+  const client = fx.dpsClient();
+  const updated = await client.iotDpsResource.update(endpoints().resourceGroup, fx.names.dps(), { tags: { env: 'conformance', run: runId() } }, fx.POLL);
+  assert.deepEqual(updated.tags, { env: 'conformance', run: runId() });
+  assert.equal(updated.properties.idScope, before.properties.idScope);
+  const got = await client.iotDpsResource.get(endpoints().resourceGroup, fx.names.dps());
+  assert.deepEqual(got.tags, { env: 'conformance', run: runId() });
+  assert.equal(got.properties.iotHubs?.length, 1, 'the linked hub stays');
 });
 
 // A second DPS, driven with apiVersion "2022-02-05" from creation to deletion.

@@ -76,6 +76,14 @@ test('DPS service: getEnrollmentGroup returns the group with the same etag', asy
   assert.equal(g.initialTwin.properties.desired.temperature, 12);
 });
 
+test('DPS service: getEnrollmentGroupAttestationMechanism returns the x509 attestation', async () => {
+  need('etag1', 'createOrUpdateEnrollmentGroup');
+  const svc = await fx.serviceClient();
+  const { responseBody: a } = await svc.getEnrollmentGroupAttestationMechanism(groupId());
+  assert.equal(a.type, 'x509', JSON.stringify(a));
+  assert.equal(a.x509?.caReferences?.primary, (await fx.ensureVerifiedRootA()).name);
+});
+
 test('DPS service: PUT over an existing group without If-Match is 409 Conflict', async () => {
   need('etag1', 'createOrUpdateEnrollmentGroup');
   const svc = await fx.serviceClient();
@@ -107,6 +115,27 @@ test('DPS service: update with a stale etag is 412 (InvalidEtagError)', async ()
   const err = await fx.rejection(svc.createOrUpdateEnrollmentGroup(body), 'update with stale etag');
   assert.equal(fx.statusOf(err), 412, fx.describe(err));
   assert.equal(err.name, 'InvalidEtagError');
+});
+
+test('DPS service: update with If-Match "*" succeeds', async () => {
+  need('etag2', 'update with the current etag');
+  const svc = await fx.serviceClient();
+  const body = await groupBody();
+  body.initialTwin.tags.site = 'cave-3';
+  body.etag = '*';
+  const { responseBody: g } = await svc.createOrUpdateEnrollmentGroup(body);
+  assert.equal(g.initialTwin.tags.site, 'cave-3');
+  assert.ok(g.etag && g.etag !== '*' && g.etag !== state.etag2, `a new concrete etag, got ${g.etag}`);
+});
+
+test('DPS service: a group whose iotHubs are not linked to the DPS is rejected with 400', async () => {
+  need('etag1', 'createOrUpdateEnrollmentGroup');
+  const svc = await fx.serviceClient();
+  const body = await groupBody();
+  body.enrollmentGroupId = `conf-svc-badhub-${tag()}`;
+  body.iotHubs = ['not-linked-hub.azure-devices.net'];
+  const err = await fx.rejection(svc.createOrUpdateEnrollmentGroup(body), 'group with an unlinked hub');
+  assert.equal(fx.statusOf(err), 400, fx.describe(err));
 });
 
 test('DPS service: createEnrollmentGroupQuery pages with x-ms-continuation (page size 2)', async () => {
@@ -160,6 +189,26 @@ test('DPS service: the secondary key of provisioningserviceowner also authentica
     `HostName=${endpoints().serviceHost};SharedAccessKeyName=provisioningserviceowner;SharedAccessKey=${owner.secondaryKey}`);
   const { responseBody } = await svc.createEnrollmentGroupQuery({ query: '*' }).next();
   assert.ok(Array.isArray(responseBody));
+});
+
+test('DPS service: registration ids of individual enrollments are case-insensitive', async () => {
+  need('etag1', 'createOrUpdateEnrollmentGroup');
+  const svc = await fx.serviceClient();
+  const hub = await fx.ensureHub();
+  const id = `conf-svc-case-${tag()}`;
+  const leaf = pki.deviceLeaf(id);
+  await deleteIfPresent(svc, id, false);
+  await svc.createOrUpdateIndividualEnrollment({
+    registrationId: id,
+    attestation: { type: 'x509', x509: { clientCertificates: { primary: { certificate: leaf.certPem } } } },
+    iotHubs: [hub.properties.hostName],
+    capabilities: { iotEdge: false },
+  });
+  const { responseBody: got } = await svc.getIndividualEnrollment(id.toUpperCase());
+  assert.equal(got.registrationId.toLowerCase(), id);
+  await svc.deleteIndividualEnrollment(id.toUpperCase());
+  const err = await fx.rejection(svc.getIndividualEnrollment(id), 'get after delete by the upper-case id');
+  assert.equal(fx.statusOf(err), 404, fx.describe(err));
 });
 
 test('DPS service: individual enrollment (x509 client certificate) — create, get, delete', async () => {

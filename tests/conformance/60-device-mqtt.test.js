@@ -43,11 +43,22 @@ test('device MQTT: X.509 device (leaf + intermediate, group on root A) registers
   state.registered = id;
 });
 
-test('device MQTT: CN mismatch is refused', async () => {
+test('device MQTT: CN mismatch is refused', async (t) => {
   assert.ok(state.registered, 'needs the successful MQTT registration of the previous test (the endpoint must work before its refusals count)');
   const { idScope } = await seed();
   const leaf = pki.deviceLeaf(regId('cn-a'));
   const err = await fx.rejection(register({ transport: 'mqtt', idScope, registrationId: regId('cn-b'), leaf }), 'CN mismatch over MQTT');
+  t.diagnostic(`CN mismatch over MQTT: ${err.name}: ${err.message}`);
   assert.ok(err instanceof Error);
+  assert.doesNotMatch(String(err.message), /ECONNREFUSED|ENOTFOUND|timed? ?out/i, `refused by DPS, not a transport failure: ${fx.describe(err)}`);
+});
+
+test('device MQTT: a device from a CA never uploaded (root B → intermediate B) is refused', async (t) => {
+  assert.ok(state.registered, 'needs the successful MQTT registration (the endpoint must work before its refusals count)');
+  const { idScope } = await seed();
+  const id = regId('unknown-ca');
+  const leaf = pki.deviceLeaf(id, pki.hierarchy.intB());
+  const err = await fx.rejection(register({ transport: 'mqtt', idScope, registrationId: id, leaf, chain: [pki.hierarchy.intB()] }), 'unknown CA over MQTT');
+  t.diagnostic(`unknown CA over MQTT: ${err.name}: ${err.message}`);
   assert.doesNotMatch(String(err.message), /ECONNREFUSED|ENOTFOUND|timed? ?out/i, `refused by DPS, not a transport failure: ${fx.describe(err)}`);
 });

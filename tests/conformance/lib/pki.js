@@ -99,6 +99,7 @@ function tag(cert) {
  * - B: root B → intermediate B → device leaf; never uploaded ("unknown CA"); it also signs the wrong-CA proof.
  * - C: root C, uploaded with isVerified:true and deleted by the certificate tests.
  * - D: root D → device leaves; uploaded with isVerified:true for the disabled-group case.
+ * - E: root E → device leaf; uploaded but never verified.
  */
 const root = (letter) => () => make('root' + letter, { cn: `CheeseCave Conformance Root ${letter}`, kind: 'root' });
 const hierarchy = {
@@ -109,6 +110,7 @@ const hierarchy = {
   intB: () => make('intB', { cn: 'CheeseCave Conformance Intermediate B', kind: 'intermediate', issuer: hierarchy.rootB() }),
   rootC: root('C'),
   rootD: root('D'),
+  rootE: root('E'),
 };
 
 /** A device leaf with CN = registrationId under intermediate A (or another CA). */
