@@ -134,19 +134,24 @@ internal sealed class Commands(TextWriter output, Func<string, string?> environm
         };
 
         var tx = new FileTransaction();
-        var issuedList = new List<IssuedCertificate>();
+        var bundles = new (IssuedCertificate Issued, string Key, byte[] Pfx)[ids.Count];
         var warnings = new List<string>();
         try
         {
-            foreach (var deviceId in ids)
+            // Key encryption (PBKDF2) dominates a batch, so devices are prepared on every core; files are still
+            // written together, and only if every device succeeded.
+            Parallel.For(0, ids.Count, i =>
             {
-                var issued = _ca.IssueDeviceCertificate(request with { RegistrationId = deviceId }, ca);
-                issuedList.Add(issued);
+                var issued = _ca.IssueDeviceCertificate(request with { RegistrationId = ids[i] }, ca);
+                bundles[i] = (issued, issued.Key!.ExportEncryptedPem(passphrase.Value), CertificateExport.ToPfx(issued, passphrase.Value, encryption));
+            });
+
+            for (var i = 0; i < ids.Count; i++)
+            {
+                var (issued, key, pfx) = bundles[i];
                 warnings.AddRange(issued.Warnings);
-                var key = issued.Key!.ExportEncryptedPem(passphrase.Value);
-                var pfx = CertificateExport.ToPfx(issued, passphrase.Value, encryption);
-                AddDeviceFiles(tx, ws, deviceId, issued, key, pfx, force);
-                if (ids.Count == 1 && deviceId != DeviceAlias)
+                AddDeviceFiles(tx, ws, ids[i], issued, key, pfx, force);
+                if (ids.Count == 1 && ids[i] != DeviceAlias)
                 {
                     // certGen.sh's fixed names, replaced on every run, so the Learn module's steps work unchanged.
                     AddDeviceFiles(tx, ws, DeviceAlias, issued, key, pfx, mayReplace: true);
@@ -155,7 +160,7 @@ internal sealed class Commands(TextWriter output, Func<string, string?> environm
 
             tx.Commit();
             var signer = SubjectNames.GetCommonName(ca.Certificate);
-            var first = issuedList[0];
+            var first = bundles[0].Issued;
             var until = first.Certificate.NotAfter.ToUniversalTime().ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
             output.WriteLine(ids.Count == 1
                 ? $"Issued device certificate '{ids[0]}' ({(request.KeyAlgorithm ?? IssuancePolicy.For(request.Preset).KeyAlgorithm).ToDisplay()}, valid until {until} UTC), signed by '{signer}'."
@@ -173,11 +178,15 @@ internal sealed class Commands(TextWriter output, Func<string, string?> environm
             output.WriteLine($"The device must present <id>-chain.cert.pem (its certificate{(fromIntermediate ? " and the intermediate" : string.Empty)}) or load <id>.cert.pfx, which holds the key and the chain; the PFX password is the passphrase from {passphrase.Source}.");
             return ExitCodes.Success;
         }
+        catch (AggregateException ex) when (ex.InnerExceptions.All(e => e is PkiException))
+        {
+            throw ex.InnerExceptions[0];
+        }
         finally
         {
-            foreach (var issued in issuedList)
+            foreach (var bundle in bundles)
             {
-                issued.Dispose();
+                bundle.Issued?.Dispose();
             }
         }
     }
