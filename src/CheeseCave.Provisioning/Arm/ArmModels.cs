@@ -128,6 +128,9 @@ public sealed class ArmProvisioningClientOptions : Configuration.ProvisioningCli
 {
     /// <summary>How often a long-running create is polled when the service names no Retry-After.</summary>
     public TimeSpan OperationPollInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Test hook: wraps the HTTP handler (to observe or alter traffic).</summary>
+    internal Func<HttpMessageHandler, HttpMessageHandler>? WrapHandler { get; set; }
 }
 
 /// <summary>Connection strings: "Key=value;Key=value", split on ';' and then on the first '='.</summary>

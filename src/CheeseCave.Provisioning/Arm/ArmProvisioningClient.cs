@@ -53,9 +53,11 @@ public class ArmProvisioningClient
         armOptions.Retry.NetworkTimeout = _options.Retry.NetworkTimeout;
         ArmApiVersions.Pin(armOptions);
         armOptions.AddPolicy(new IfMatchPolicy(), HttpPipelinePosition.PerCall);
-        if (connection.TrustedRoots is not null)
+        if (connection.TrustedRoots is not null || _options.WrapHandler is not null)
         {
-            armOptions.Transport = new HttpClientTransport(connection.CreateHttpMessageHandler());
+            // The emulator: a handler that trusts only its CA. Azure keeps Azure.Core's default transport.
+            var handler = connection.CreateHttpMessageHandler();
+            armOptions.Transport = new HttpClientTransport(_options.WrapHandler?.Invoke(handler) ?? handler);
         }
 
         _arm = new ArmClient(connection.Credential, connection.SubscriptionId, armOptions);
