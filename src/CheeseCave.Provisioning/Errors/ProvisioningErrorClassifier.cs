@@ -25,18 +25,22 @@ public static class ProvisioningErrorClassifier
         ProvisioningSurface surface, int status, string? body, Func<string, string?>? header, string? clientRequestId, string action)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(action);
+        return Create(ResponseDetails(surface, status, body, header, clientRequestId, action, null), null);
+    }
+
+    private static ProvisioningErrorDetails ResponseDetails(
+        ProvisioningSurface surface, int status, string? body, Func<string, string?>? header, string? clientRequestId, string action, string? fallbackCode)
+    {
         header ??= _ => null;
         var parsed = ParseBody(body);
-        var code = parsed.Code ?? header("x-ms-error-code");
+        var code = parsed.Code ?? header("x-ms-error-code") ?? fallbackCode;
         var correlation = parsed.TrackingId ?? header("x-ms-request-id") ?? header("x-ms-correlation-request-id")
             ?? header("x-ms-client-request-id") ?? header("Request-Id") ?? clientRequestId;
         var retryAfter = ParseRetryAfter(header("retry-after-ms"), milliseconds: true)
             ?? ParseRetryAfter(header("x-ms-retry-after-ms"), milliseconds: true)
             ?? ParseRetryAfter(header("Retry-After"), milliseconds: false);
         var text = parsed.Message ?? DefaultText(status);
-        var details = new ProvisioningErrorDetails(
-            surface, status, $"Could not {action}: {text}", code, correlation, IsTransientStatus(status), retryAfter, parsed.Info);
-        return Create(details, null);
+        return new ProvisioningErrorDetails(surface, status, $"Could not {action}: {text}", code, correlation, IsTransientStatus(status), retryAfter, parsed.Info);
     }
 
     /// <summary>Maps Azure.Core's RequestFailedException (ARM calls through ArmClient or its pipeline).</summary>
@@ -67,10 +71,7 @@ public static class ProvisioningErrorClassifier
             // the content stream was not buffered
         }
 
-        var mapped = FromResponse(ProvisioningSurface.Arm, exception.Status, body, Header, response.ClientRequestId, action);
-        var detailsWithCode = new ProvisioningErrorDetails(mapped.Surface, mapped.Status, mapped.Message,
-            mapped.ServiceErrorCode ?? exception.ErrorCode, mapped.CorrelationId, mapped.IsTransient, mapped.RetryAfter, mapped.Info);
-        return Create(detailsWithCode, exception);
+        return Create(ResponseDetails(ProvisioningSurface.Arm, exception.Status, body, Header, response.ClientRequestId, action, exception.ErrorCode), exception);
     }
 
     /// <summary>
@@ -85,6 +86,15 @@ public static class ProvisioningErrorClassifier
         {
             case ProvisioningException known:
                 return known;
+            case AggregateException { InnerExceptions.Count: > 0 } aggregate:
+                // Azure.Core's retry policy, out of retries after exceptions: "Retry failed after N tries". The last
+                // attempt's failure is what the caller needs; it names how many attempts were made.
+                var last = FromException(surface, aggregate.InnerExceptions[^1], clientRequestId, action);
+                if (last is null) return null;
+                var tried = aggregate.InnerExceptions.Count;
+                var details = new ProvisioningErrorDetails(last.Surface, last.Status, tried > 1 ? $"{last.Message.TrimEnd()} (gave up after {tried} attempts)" : last.Message,
+                    last.ServiceErrorCode, last.CorrelationId, last.IsTransient, last.RetryAfter, last.Info);
+                return last is ResourceChangedException ? new ResourceChangedException(details, aggregate) : new ProvisioningException(details, aggregate);
             case RequestFailedException failed:
                 return FromArm(failed, action);
             case OperationCanceledException:
