@@ -9,6 +9,9 @@ public sealed class RecordingHandler(HttpMessageHandler inner, Func<HttpRequestM
 
     public List<(string Method, string Path, string? IfMatch, int Status)> Requests { get; } = [];
 
+    /// <summary>Requests sent, including those that never got an answer.</summary>
+    public int Attempts => Volatile.Read(ref _count);
+
     public IEnumerable<(string Method, string Path, string? IfMatch, int Status)> Matching(string method, string pathEnd) =>
         Requests.Where(r => r.Method == method && r.Path.EndsWith(pathEnd, StringComparison.OrdinalIgnoreCase));
 
