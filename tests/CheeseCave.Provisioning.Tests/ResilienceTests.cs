@@ -22,10 +22,11 @@ public sealed class ResilienceTests
     }
 
     /// <summary>Everything after the ARM setup: an X.509 group and one device per transport.</summary>
-    private static async Task<(DeviceRegistrationResult Https, DeviceRegistrationResult Mqtt)> RunCaveAsync(TestEmulator emulator, TestPki pki, int maxRetries)
+    private static async Task<(DeviceRegistrationResult Https, DeviceRegistrationResult Mqtt, RecordingHandler Arm, RecordingHandler Service)> RunCaveAsync(TestEmulator emulator, TestPki pki, int maxRetries)
     {
-        var setup = await emulator.SetUpCaveAsync(pki, emulator.Arm(maxRetries));
-        using var service = emulator.Service(setup.ServiceConnectionString, maxRetries);
+        RecordingHandler? armRecorder = null, serviceRecorder = null;
+        var setup = await emulator.SetUpCaveAsync(pki, emulator.Arm(maxRetries, wrap: inner => armRecorder = new RecordingHandler(inner)));
+        using var service = emulator.Service(setup.ServiceConnectionString, maxRetries, wrap: inner => serviceRecorder = new RecordingHandler(inner));
         await service.CreateOrUpdateEnrollmentGroupAsync(new EnrollmentGroup { EnrollmentGroupId = "cave", Attestation = AttestationMechanism.FromCaReferences("cave-root") });
         await service.UpdateEnrollmentGroupAsync("cave", g => g.ProvisioningStatus = ProvisioningStatus.Enabled);
         var devices = emulator.Devices(maxRetries);
@@ -33,7 +34,7 @@ public sealed class ResilienceTests
         var mqtt = await devices.RegisterOverMqttAsync(pki.Request(setup.IdScope, "cheddar-02"));
         Assert.Equal(2, (await service.QueryDeviceRegistrationStatesAsync("cave").ToListAsync()).Count);
         Assert.Equal(setup.Hub.HostName, https.AssignedHub);
-        return (https, mqtt);
+        return (https, mqtt, armRecorder!, serviceRecorder!);
     }
 
     [Fact]
@@ -42,10 +43,12 @@ public sealed class ResilienceTests
         await using var emulator = await TestEmulator.StartAsync(o => Faults(o, s => { s.ThrottleRate = 0.15; s.UnavailableRate = 0.15; }));
         using var pki = new TestPki("Flaky");
 
-        var (https, mqtt) = await RunCaveAsync(emulator, pki, maxRetries: 10);
+        var (https, mqtt, arm, service) = await RunCaveAsync(emulator, pki, maxRetries: 10);
 
         Assert.True(https.IsAssigned);
         Assert.True(mqtt.IsAssigned);
+        Assert.Contains(arm.Requests, r => r.Status is 429 or 503);
+        Assert.Contains(service.Requests, r => r.Status is 429 or 503);
     }
 
     [Fact]
@@ -54,10 +57,12 @@ public sealed class ResilienceTests
         await using var emulator = await TestEmulator.StartAsync(o => Faults(o, s => s.DropConnectionRate = 0.25));
         using var pki = new TestPki("Dropped");
 
-        var (https, mqtt) = await RunCaveAsync(emulator, pki, maxRetries: 10);
+        var (https, mqtt, arm, service) = await RunCaveAsync(emulator, pki, maxRetries: 10);
 
         Assert.True(https.IsAssigned);
         Assert.True(mqtt.IsAssigned);
+        Assert.True(arm.Attempts > arm.Requests.Count, "some ARM requests got no answer and were retried");
+        Assert.True(service.Attempts > service.Requests.Count, "some service requests got no answer and were retried");
     }
 
     [Fact]

@@ -168,6 +168,8 @@ internal sealed partial class MqttDeviceChannel : IDeviceChannel
         };
         client.DisconnectedAsync += _ =>
         {
+            // Only the live connection fails the waiting requests; a connection this channel dropped itself does not.
+            if (!ReferenceEquals(Volatile.Read(ref _client), client)) return Task.CompletedTask;
             foreach (var pending in _pending.Values)
             {
                 pending.TrySetException(new IOException("The MQTT connection to DPS closed before the answer arrived."));
