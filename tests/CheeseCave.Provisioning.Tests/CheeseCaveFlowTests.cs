@@ -24,12 +24,17 @@ public sealed class CheeseCaveFlowTests(EmulatorFixture fixture) : IClassFixture
         // The subscription and resource group of the sandbox.
         var subscription = await arm.GetDefaultSubscriptionAsync();
         Assert.Equal(Emulator.Server.Endpoints.SubscriptionId, subscription.SubscriptionId);
+        Assert.Equal(subscription, Assert.Single(await arm.ListSubscriptionsAsync()));
         Assert.Contains(await arm.ListResourceGroupsAsync(), g => g.Name == rg);
 
         // 1. IoT hub, and the policy DPS links with (iothubowner first).
         var hubOperation = await arm.StartCreateIotHubAsync(new IotHubCreateOptions(rg, hubName, "eastus"));
         var hub = await hubOperation.WaitForCompletionAsync();
         Assert.Equal($"{hubName}.azure-devices.net", hub.HostName);
+        Assert.Equal(hub, await arm.GetIotHubAsync(rg, hubName));
+        Assert.Contains(await arm.ListIotHubsAsync(rg), h => h.Name == hubName && h.SkuName == "S1");
+        Assert.Contains(await arm.ListIotHubsAsync(), h => h.Name == hubName);
+        Assert.Equal(5, (await arm.ListIotHubKeysAsync(rg, hubName)).Count);
         var policies = await arm.ListIotHubProvisioningPoliciesAsync(rg, hubName);
         Assert.Equal("iothubowner", policies[0].KeyName);
         Assert.All(policies, p => Assert.True(p.HasRight("RegistryWrite") && p.HasRight("ServiceConnect")));
