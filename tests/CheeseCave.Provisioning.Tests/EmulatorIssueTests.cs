@@ -3,16 +3,16 @@ using CheeseCave.Provisioning.Arm;
 
 namespace CheeseCave.Provisioning.Tests;
 
-/// <summary>Regressions found in the emulator while building the clients (owned by the emulator; see the report).</summary>
+/// <summary>Regressions found in the emulator while building the clients.</summary>
 public sealed class EmulatorIssueTests(EmulatorFixture fixture) : IClassFixture<EmulatorFixture>
 {
     /// <summary>
-    /// The emulator's ARM If-Match check (ArmJson.IfMatchAccepts) strips a leading "W/" from the header before comparing,
+    /// The emulator's ARM If-Match check (ArmJson.IfMatchAccepts) used to strip a leading "W/" from the header before comparing,
     /// so a random base64 etag that itself starts with "W/" (1 in 4096) can never be matched: every conditional write to
     /// that DPS or certificate answers 412 until something else changes it. The service API's EtagMatches compares
     /// verbatim first and is not affected.
     /// </summary>
-    [Fact(Skip = "Emulator bug: ARM If-Match never matches an etag that starts with \"W/\" (ArmJson.IfMatchAccepts). Un-skip when fixed.")]
+    [Fact]
     public async Task A_DPS_whose_etag_starts_with_W_slash_can_still_be_updated()
     {
         var emulator = fixture.Emulator;

@@ -40,9 +40,10 @@ public static class ArmJson
         var header = request.Headers.IfMatch.ToString();
         if (string.IsNullOrEmpty(header)) return !required;
         if (header == "*") return true;
+        // The exact value first: an etag is opaque base64, and "W/..." can be a real etag rather than a weak marker.
         var value = header.Trim();
-        if (value.StartsWith("W/", StringComparison.Ordinal)) value = value[2..];
-        return value.Trim('"') == currentEtag;
+        if (value == currentEtag || value.Trim('"') == currentEtag) return true;
+        return value.StartsWith("W/", StringComparison.Ordinal) && value[2..].Trim('"') == currentEtag;
     }
 
     public static bool HasIfMatch(HttpRequest request) => !string.IsNullOrEmpty(request.Headers.IfMatch.ToString());
