@@ -61,6 +61,7 @@ public sealed class AccessTests(PortalFactory factory) : IClassFixture<PortalFac
         Assert.DoesNotContain("<!--Blazor:{", html, StringComparison.Ordinal); // no interactive component marker: no circuit
         Assert.Contains("script-src 'self';", string.Join(",", response.Headers.GetValues("Content-Security-Policy")), StringComparison.Ordinal);
         Assert.DoesNotContain("<script>", html, StringComparison.Ordinal); // no inline script for the CSP to block
+        Assert.True(response.Headers.CacheControl?.NoStore);
     }
 
     [Theory]

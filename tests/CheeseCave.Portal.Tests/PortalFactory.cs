@@ -19,7 +19,8 @@ namespace CheeseCave.Portal.Tests;
 /// </summary>
 public sealed partial class PortalFactory : WebApplicationFactory<Program>
 {
-    public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "cheesecave-portal-test-" + Guid.NewGuid().ToString("N"));
+    /// <summary>A fresh temporary folder, or a given one to restart a portal on the same data.</summary>
+    public string DataDirectory { get; init; } = Path.Combine(Path.GetTempPath(), "cheesecave-portal-test-" + Guid.NewGuid().ToString("N"));
 
     public CapturingSetupTokenSink SetupLinks { get; } = new();
 
@@ -76,10 +77,18 @@ public sealed partial class PortalFactory : WebApplicationFactory<Program>
         return client;
     }
 
+    /// <summary>Leave the data folder in place when disposed (for restart tests).</summary>
+    public bool KeepData { get; init; }
+
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
         SqliteConnection.ClearAllPools();
+        if (KeepData)
+        {
+            return;
+        }
+
         try
         {
             Directory.Delete(DataDirectory, recursive: true);

@@ -73,8 +73,8 @@ public static class ServiceRegistration
             .SetApplicationName("CheeseCave");
 
         services.AddScoped<ICurrentActor, CurrentActor>();
-        services.AddScoped<IKeyStore, ProtectedKeyStore>();
         services.AddScoped<ProtectedKeyStore>();
+        services.AddScoped<IKeyStore>(sp => sp.GetRequiredService<ProtectedKeyStore>());
         services.AddSingleton<AuditLog>();
     }
 
