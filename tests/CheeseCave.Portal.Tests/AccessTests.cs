@@ -155,6 +155,28 @@ public sealed class AccessTests(PortalFactory factory) : IClassFixture<PortalFac
         Assert.Contains(audit, a => a.Action == AuditActions.SignOut && a.Outcome == AuditOutcomes.Succeeded);
     }
 
+    [Theory]
+    [InlineData("%2Fadmin%2Fusers", "/admin/users")]
+    [InlineData("%2F%2Fevil.example%2F", "/")]
+    [InlineData("https%3A%2F%2Fevil.example%2F", "/")]
+    [InlineData("%2F%5Cevil.example", "/")]
+    public async Task Sign_in_returns_only_to_local_addresses(string returnUrl, string expected)
+    {
+        var userName = "return-" + Guid.NewGuid().ToString("N")[..8];
+        await factory.CreateUserAsync(userName, PortalRoles.Administrator);
+        using var client = factory.CreatePortalClient();
+
+        using var response = await Forms.SubmitAsync(client, "/account/login?ReturnUrl=" + returnUrl, "login", new Dictionary<string, string>
+        {
+            ["Input.UserName"] = userName,
+            ["Input.Password"] = TestPasswords.Default,
+        });
+
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.Equal(expected, Forms.RedirectPath(response));
+        Assert.Equal("localhost", response.Headers.Location!.IsAbsoluteUri ? response.Headers.Location.Host : "localhost");
+    }
+
     [Fact]
     public async Task A_failed_sign_in_says_so_without_telling_why_and_is_audited()
     {
