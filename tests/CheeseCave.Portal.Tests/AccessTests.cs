@@ -113,6 +113,7 @@ public sealed class AccessTests(PortalFactory factory) : IClassFixture<PortalFac
     {
         await factory.CreateUserAsync("sign-out-user", PortalRoles.Viewer);
         using var client = factory.CreatePortalClient();
+        var copiedSession = await factory.PrincipalForAsync("sign-out-user");
         using (var signIn = await Forms.SignInAsync(client, "sign-out-user", TestPasswords.Default))
         {
             Assert.Equal(HttpStatusCode.Redirect, signIn.StatusCode);
@@ -148,6 +149,12 @@ public sealed class AccessTests(PortalFactory factory) : IClassFixture<PortalFac
         using (var after = await client.GetAsync(new Uri("/", UriKind.Relative)))
         {
             Assert.Equal(HttpStatusCode.Redirect, after.StatusCode);
+        }
+
+        // A copy of the old cookie fails its next security-stamp check.
+        await using (var scope = factory.Services.CreateAsyncScope())
+        {
+            Assert.Null(await scope.ServiceProvider.GetRequiredService<SignInManager<PortalUser>>().ValidateSecurityStampAsync(copiedSession));
         }
 
         var audit = await factory.WithDbAsync(db => db.AuditEntries.AsNoTracking().Where(a => a.Actor == "sign-out-user").ToListAsync());

@@ -19,10 +19,19 @@ internal static class AccountEndpoints
         return endpoints.MapPost(LogoutPath, async (
             HttpContext context,
             SignInManager<PortalUser> signInManager,
+            UserManager<PortalUser> userManager,
             AuditLog audit,
             [FromForm(Name = "ReturnUrl")] string? returnUrl) =>
         {
             var actor = Actor.From(context.User);
+
+            // Cookies are stateless: a copy of this one would stay valid after sign-out. A new security stamp makes
+            // every cookie issued so far fail its next check (within a minute), on every device of this user.
+            if (await userManager.GetUserAsync(context.User) is { } user)
+            {
+                await userManager.UpdateSecurityStampAsync(user);
+            }
+
             await signInManager.SignOutAsync();
             await audit.WriteAsync(actor, AuditActions.SignOut, actor.Name, AuditOutcomes.Succeeded, cancellationToken: context.RequestAborted);
             var back = IdentityRedirectManager.SafeLocalPath(returnUrl);
