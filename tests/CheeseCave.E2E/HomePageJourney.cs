@@ -60,44 +60,33 @@ public sealed partial class HomePageJourney(PortalServer server) : IClassFixture
         }
 
         await SaveScreenshotAsync(page, "home-phone.png");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Browser.ArtifactsDirectory(), "home-phone-top.png") });
         Assert.Empty(problems);
     }
 
-    /// <summary>Opens <c>/</c>, waits for the circuit and collects console errors (CSP violations among them).</summary>
+    /// <summary>
+    /// Signs in as the administrator (created through the setup link on first use), opens <c>/</c>, waits for the
+    /// circuit and collects console errors (CSP violations among them).
+    /// </summary>
     private async Task<(IPage Page, List<string> Problems)> OpenHomeAsync(IBrowser browser, int width, int height)
     {
-        var page = await browser.NewPageAsync(new BrowserNewPageOptions
+        var context = await browser.NewContextAsync(new BrowserNewContextOptions
         {
             ViewportSize = new ViewportSize { Width = width, Height = height },
+            StorageStatePath = await server.AdministratorStorageStateAsync(browser),
         });
-
-        var problems = new List<string>();
-        page.Console += (_, message) =>
-        {
-            if (message.Type is "error" or "warning")
-            {
-                problems.Add($"console {message.Type}: {message.Text}");
-            }
-        };
-        page.PageError += (_, error) => problems.Add($"page error: {error}");
+        var page = await context.NewPageAsync();
+        var problems = Journeys.CollectProblems(page);
 
         var response = await page.GotoAsync(server.BaseAddress.ToString());
         Assert.Equal(200, response?.Status);
+        Assert.Equal(server.BaseAddress.ToString(), page.Url); // signed in: no detour through the sign-in page
 
-        // Prerendered HTML ignores clicks until the circuit attaches.
-        await page.Locator("[data-interactive=true]").WaitForAsync(new LocatorWaitForOptions { Timeout = 15_000 });
+        await Journeys.WaitForCircuitAsync(page);
         return (page, problems);
     }
 
-    private static async Task SaveScreenshotAsync(IPage page, string fileName)
-    {
-        await page.WaitForTimeoutAsync(400); // let drawer transitions finish
-        await page.ScreenshotAsync(new PageScreenshotOptions
-        {
-            Path = Path.Combine(Browser.ArtifactsDirectory(), fileName),
-            FullPage = true,
-        });
-    }
+    private static Task SaveScreenshotAsync(IPage page, string fileName) => Journeys.SaveScreenshotAsync(page, fileName);
 
     [GeneratedRegex(@"\bmud-drawer--open\b")]
     private static partial Regex DrawerOpen();

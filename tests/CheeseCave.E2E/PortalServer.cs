@@ -1,24 +1,43 @@
 using System.Net;
+using CheeseCave.Portal.Accounts;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Playwright;
 
 namespace CheeseCave.E2E;
 
-/// <summary>The portal, in-process, on a real loopback socket with a dynamic port, shared by a test class.</summary>
+/// <summary>
+/// The portal, in-process, on a real loopback socket with a dynamic port, shared by a test class. The first-run
+/// setup link is captured instead of logged, and the first administrator is created through it in a real browser.
+/// </summary>
 public sealed class PortalServer : WebApplicationFactory<Program>, IAsyncLifetime
 {
+    public const string AdministratorName = "ada";
+    public const string AdministratorPassword = "ripened in the cave 7";
+
+    private readonly SetupLinkSink _setupLinks = new();
+    private readonly SemaphoreSlim _setupOnce = new(1, 1);
+    private string? _administratorState;
+
     public Uri BaseAddress { get; private set; } = null!;
 
     public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "cheesecave-e2e-" + Guid.NewGuid().ToString("N"));
+
+    /// <summary>The one-time link the portal printed at first start, pointing at this server.</summary>
+    public Uri SetupLink => new(BaseAddress, Assert.Single(_setupLinks.Links).Url.PathAndQuery);
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseSetting("CheeseCave:DataDirectory", DataDirectory);
         builder.UseSetting("CheeseCave:Emulator:HttpsPort", "0");
         builder.UseSetting("CheeseCave:Emulator:MqttPort", "0");
+        builder.ConfigureTestServices(services => services.Replace(ServiceDescriptor.Singleton<ISetupTokenSink>(_setupLinks)));
     }
 
     public Task InitializeAsync()
@@ -31,12 +50,81 @@ public sealed class PortalServer : WebApplicationFactory<Program>, IAsyncLifetim
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// Signs in as the administrator, creating it on first use the way a person would: open the setup link,
+    /// fill the form, land on the overview. Returns the saved browser storage state (the session cookie).
+    /// </summary>
+    public async Task<string> AdministratorStorageStateAsync(IBrowser browser)
+    {
+        ArgumentNullException.ThrowIfNull(browser);
+        await _setupOnce.WaitAsync();
+        try
+        {
+            if (_administratorState is not null)
+            {
+                return _administratorState;
+            }
+
+            await using var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1366, Height = 900 } });
+            var page = await context.NewPageAsync();
+            var problems = Journeys.CollectProblems(page);
+
+            var response = await page.GotoAsync(SetupLink.ToString());
+            Assert.Equal(200, response?.Status);
+            await Assertions.Expect(page.GetByRole(AriaRole.Heading, new PageGetByRoleOptions { Name = "Create the first administrator" })).ToBeVisibleAsync();
+            await page.GetByLabel("User name").FillAsync(AdministratorName);
+            await page.GetByLabel("Password", new PageGetByLabelOptions { Exact = true }).FillAsync(AdministratorPassword);
+            await page.GetByLabel("Confirm password").FillAsync(AdministratorPassword);
+            await Journeys.SaveScreenshotAsync(page, "setup.png");
+
+            await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Create administrator and sign in" }).ClickAsync();
+            await page.WaitForURLAsync(BaseAddress.ToString());
+            await page.Locator("[data-interactive=true]").WaitForAsync(new LocatorWaitForOptions { Timeout = 15_000 });
+            await Assertions.Expect(page.Locator($"[data-user='{AdministratorName}']")).ToBeVisibleAsync();
+            Assert.Empty(problems);
+
+            var state = Path.Combine(DataDirectory, "administrator-state.json");
+            await context.StorageStateAsync(new BrowserContextStorageStateOptions { Path = state });
+            return _administratorState = state;
+        }
+        finally
+        {
+            _setupOnce.Release();
+        }
+    }
+
     async Task IAsyncLifetime.DisposeAsync()
     {
         await DisposeAsync();
+        _setupOnce.Dispose();
+        SqliteConnection.ClearAllPools();
         if (Directory.Exists(DataDirectory))
         {
             Directory.Delete(DataDirectory, recursive: true);
+        }
+    }
+
+    private sealed class SetupLinkSink : ISetupTokenSink
+    {
+        private readonly List<SetupLink> _links = [];
+
+        public IReadOnlyList<SetupLink> Links
+        {
+            get
+            {
+                lock (_links)
+                {
+                    return [.. _links];
+                }
+            }
+        }
+
+        public void Publish(SetupLink link)
+        {
+            lock (_links)
+            {
+                _links.Add(link);
+            }
         }
     }
 }

@@ -1,6 +1,8 @@
 using Bunit;
+using Bunit.TestDoubles;
 using CheeseCave.Portal.Components.Layout;
 using CheeseCave.Portal.Components.Pages;
+using CheeseCave.Portal.Security;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor.Services;
@@ -10,13 +12,47 @@ namespace CheeseCave.Portal.Tests;
 public sealed class HomePageTests
 {
     // Disposed with `await using`: MudBlazor registers services that are only IAsyncDisposable.
-    private static BunitContext NewContext()
+    private static BunitContext NewContext(Action<BunitAuthorizationContext>? user = null)
     {
         var ctx = new BunitContext();
         ctx.JSInterop.Mode = JSRuntimeMode.Loose;
         ctx.Services.AddMudServices();
+        user?.Invoke(ctx.AddAuthorization()); // before anything resolves a service
         ctx.SetRendererInfo(new RendererInfo("Server", isInteractive: true));
         return ctx;
+    }
+
+    [Fact]
+    public async Task LayoutShowsTheSignedInUserTheirRoleAndASignOutFormWithAntiforgery()
+    {
+        await using var ctx = NewContext(auth =>
+        {
+            auth.SetAuthorized("alice");
+            auth.SetRoles(PortalRoles.Viewer, PortalRoles.Operator);
+        });
+        var cut = ctx.Render<MainLayout>(p => p.Add(l => l.Body, (RenderFragment)(b => b.AddContent(0, "page body"))));
+
+        Assert.Equal("alice", cut.Find("[data-user]").GetAttribute("data-user"));
+        Assert.Equal("Operator", cut.Find(".cc-user-role").TextContent.Trim());
+        var form = cut.Find("form.cc-logout");
+        Assert.Equal("post", form.GetAttribute("method"));
+        Assert.Equal("account/logout", form.GetAttribute("action"));
+        Assert.Empty(cut.FindAll("a[href='admin/users']")); // the Users link is for administrators
+    }
+
+    [Fact]
+    public async Task NavigationOffersTheUsersPageToAdministratorsOnly()
+    {
+        await using var ctx = NewContext(auth =>
+        {
+            auth.SetAuthorized("root");
+            auth.SetRoles(PortalRoles.Administrator);
+            auth.SetPolicies(PortalPolicies.RequireAdministrator);
+        });
+
+        var cut = ctx.Render<NavMenu>();
+
+        Assert.Single(cut.FindAll("a[href='admin/users']"));
     }
 
     [Fact]
@@ -62,7 +98,7 @@ public sealed class HomePageTests
     [Fact]
     public async Task LayoutMarksInteractivityAndTogglesTheNavigationDrawer()
     {
-        await using var ctx = NewContext();
+        await using var ctx = NewContext(auth => auth.SetAuthorized("alice"));
         var cut = ctx.Render<MainLayout>(p => p.Add(l => l.Body, (RenderFragment)(b => b.AddContent(0, "page body"))));
 
         Assert.Equal("true", cut.Find("[data-interactive]").GetAttribute("data-interactive"));

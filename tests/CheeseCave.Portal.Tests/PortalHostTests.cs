@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.RegularExpressions;
 using CheeseCave.Portal.Hosting;
+using CheeseCave.Portal.Security;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -13,7 +14,8 @@ public sealed partial class PortalHostTests(PortalFactory factory) : IClassFixtu
     [Fact]
     public async Task HomePageNamesTheProductLinksMudBlazorAndSendsSecurityHeaders()
     {
-        using var client = factory.CreateClient();
+        await factory.CreateUserAsync("host-viewer", PortalRoles.Viewer);
+        using var client = await factory.SignedInClientAsync("host-viewer");
 
         using var response = await client.GetAsync(new Uri("/", UriKind.Relative));
         var html = await response.Content.ReadAsStringAsync();
@@ -35,8 +37,9 @@ public sealed partial class PortalHostTests(PortalFactory factory) : IClassFixtu
     [Fact]
     public async Task MudBlazorAndSiteStylesLinkedFromThePageAreServed()
     {
+        // Anonymous: the sign-in page and its styles must load before anyone has signed in.
         using var client = factory.CreateClient();
-        var html = await client.GetStringAsync(new Uri("/", UriKind.Relative));
+        var html = await client.GetStringAsync(new Uri("/account/login", UriKind.Relative));
 
         foreach (var pattern in new[] { MudBlazorCss(), AppCss() })
         {
@@ -64,7 +67,8 @@ public sealed partial class PortalHostTests(PortalFactory factory) : IClassFixtu
     [Fact]
     public async Task UnknownUrlReturns404WithSecurityHeaders()
     {
-        using var client = factory.CreateClient();
+        await factory.CreateUserAsync("host-lost", PortalRoles.Viewer);
+        using var client = await factory.SignedInClientAsync("host-lost");
 
         using var response = await client.GetAsync(new Uri("/no-such-page", UriKind.Relative));
 

@@ -13,6 +13,14 @@ public sealed class CheeseCaveOptions
 
     public EmbeddedEmulatorOptions Emulator { get; set; } = new();
 
+    /// <summary>
+    /// The address people use to reach the portal (e.g. behind a reverse proxy), for the first-run setup link.
+    /// When empty, the first address the server listens on is used.
+    /// </summary>
+    public string? PublicUrl { get; set; }
+
+    public SignInRateLimitOptions SignInRateLimit { get; set; } = new();
+
     public string ResolveDataDirectory(string contentRoot) => Path.GetFullPath(DataDirectory, contentRoot);
 }
 
@@ -31,4 +39,17 @@ public sealed class EmbeddedEmulatorOptions
     public int MqttPort { get; set; } = 8883;
 
     public string BindAddress { get; set; } = "127.0.0.1";
+}
+
+/// <summary>How many sign-in form posts are accepted per minute before the portal answers 429.</summary>
+public sealed class SignInRateLimitOptions
+{
+    /// <summary>Attempts per minute for one user name from one client address.</summary>
+    public int PerUserAndAddress { get; set; } = 5;
+
+    /// <summary>Attempts per minute from one client address, whatever the user names.</summary>
+    public int PerAddress { get; set; } = 30;
+
+    /// <summary>Setup and invitation form posts per minute from one client address.</summary>
+    public int OnboardingPerAddress { get; set; } = 10;
 }

@@ -1,7 +1,18 @@
+using CheeseCave.Pki;
+using CheeseCave.Portal.Accounts;
 using CheeseCave.Portal.Components;
+using CheeseCave.Portal.Components.Account;
+using CheeseCave.Portal.Persistence;
+using CheeseCave.Portal.Security;
+using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using MudBlazor.Services;
 
 namespace CheeseCave.Portal.Hosting;
@@ -17,19 +28,114 @@ public static class ServiceRegistration
         // build output in every environment, not only Development. A no-op for a published app.
         builder.WebHost.UseStaticWebAssets();
 
+        // Request-start logs carry the full path, and setup and invitation links carry their token in the path.
+        // Keep them off even when Microsoft.AspNetCore is turned up to Information.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+
         builder.Services.AddOptions<CheeseCaveOptions>()
             .Bind(builder.Configuration.GetSection(CheeseCaveOptions.SectionName));
 
+        var settings = builder.Configuration.GetSection(CheeseCaveOptions.SectionName).Get<CheeseCaveOptions>() ?? new CheeseCaveOptions();
+        var paths = new PortalPaths(settings.ResolveDataDirectory(builder.Environment.ContentRootPath));
+        builder.Services.AddSingleton(paths);
+
         builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddHttpContextAccessor();
+
+        AddPersistence(builder.Services, paths);
+        AddAccounts(builder.Services);
+
+        // Start-up order matters: the database first, then the first-run link, then the emulator.
+        builder.Services.AddHostedService<PortalDatabaseInitializer>();
+        builder.Services.TryAddSingleton<ISetupTokenSink, LogSetupTokenSink>();
+        builder.Services.AddHostedService<FirstRunSetup>();
         builder.Services.AddSingleton<EmbeddedEmulator>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<EmbeddedEmulator>());
 
         builder.Services.AddRazorComponents()
             .AddInteractiveServerComponents();
-        builder.Services.AddMudServices();
+        builder.Services.AddMudServices(mud =>
+            mud.SnackbarConfiguration.PositionClass = MudBlazor.Defaults.Classes.Position.BottomRight); // clear of the app bar's sign-out
         builder.Services.AddHealthChecks();
 
         return builder;
+    }
+
+    private static void AddPersistence(IServiceCollection services, PortalPaths paths)
+    {
+        // The factory serves services that must not share a circuit's long-lived context; Identity's stores use the
+        // scoped context that AddDbContextFactory also registers.
+        services.AddDbContextFactory<PortalDbContext>(options => options.UseSqlite(PortalDbContext.ConnectionStringFor(paths.DataDirectory)));
+
+        // CA private keys are encrypted with this key ring; losing the keys/ folder makes them unreadable.
+        services.AddDataProtection()
+            .PersistKeysToFileSystem(paths.EnsureKeysDirectory())
+            .SetApplicationName("CheeseCave");
+
+        services.AddScoped<ICurrentActor, CurrentActor>();
+        services.AddScoped<ProtectedKeyStore>();
+        services.AddScoped<IKeyStore>(sp => sp.GetRequiredService<ProtectedKeyStore>());
+        services.AddSingleton<AuditLog>();
+    }
+
+    private static void AddAccounts(IServiceCollection services)
+    {
+        services.AddCascadingAuthenticationState();
+        services.AddScoped<IdentityRedirectManager>();
+        services.AddScoped<AuthenticationStateProvider, IdentityRevalidatingAuthenticationStateProvider>();
+
+        services.AddAuthentication(options =>
+            {
+                options.DefaultScheme = IdentityConstants.ApplicationScheme;
+                options.DefaultSignInScheme = IdentityConstants.ExternalScheme;
+            })
+            .AddIdentityCookies();
+
+        services.AddIdentityCore<PortalUser>(options =>
+            {
+                // Length over composition rules (NIST SP 800-63B): at least 12 characters, any characters.
+                options.Password.RequiredLength = 12;
+                options.Password.RequireDigit = false;
+                options.Password.RequireLowercase = false;
+                options.Password.RequireUppercase = false;
+                options.Password.RequireNonAlphanumeric = false;
+                options.Password.RequiredUniqueChars = 4;
+
+                options.Lockout.MaxFailedAccessAttempts = 5;
+                options.Lockout.DefaultLockoutTimeSpan = TimeSpan.FromMinutes(15);
+                options.Lockout.AllowedForNewUsers = true;
+
+                options.User.RequireUniqueEmail = false;
+                options.SignIn.RequireConfirmedAccount = false;
+            })
+            .AddRoles<IdentityRole>()
+            .AddEntityFrameworkStores<PortalDbContext>()
+            .AddSignInManager<PortalSignInManager>();
+
+        services.ConfigureApplicationCookie(options =>
+        {
+            options.LoginPath = "/account/login";
+            options.LogoutPath = AccountEndpoints.LogoutPath;
+            options.AccessDeniedPath = "/account/access-denied";
+            options.Cookie.Name = "CheeseCave.Session";
+            options.Cookie.HttpOnly = true;
+            options.Cookie.SameSite = SameSiteMode.Strict;
+            options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            options.ExpireTimeSpan = TimeSpan.FromHours(8);
+            options.SlidingExpiration = true;
+        });
+
+        // Every request re-checks the user's security stamp (and disabled flag) at most a minute after the last check.
+        services.Configure<SecurityStampValidatorOptions>(options => options.ValidationInterval = IdentityRevalidatingAuthenticationStateProvider.Interval);
+
+        services.AddAuthorization(PortalPolicies.Add);
+
+        services.AddRateLimiter(_ => { });
+        services.AddOptions<RateLimiterOptions>()
+            .Configure<IOptions<CheeseCaveOptions>>((options, settings) => SignInRateLimiting.Configure(options, settings.Value.SignInRateLimit));
+
+        services.AddSingleton<AccountOnboarding>();
+        services.AddSingleton<UserAdministration>();
     }
 
     public static WebApplication MapPortalEndpoints(this WebApplication app)
@@ -52,6 +158,10 @@ public static class ServiceRegistration
             app.UseHttpsRedirection();
         }
 
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.Use(SignInRateLimiting.CaptureUserNameAsync);
+        app.UseRateLimiter();
         app.UseAntiforgery();
 
         app.MapHealthChecks("/healthz", new HealthCheckOptions
@@ -61,15 +171,19 @@ public static class ServiceRegistration
                 context.Response.ContentType = "text/plain; charset=utf-8";
                 return context.Response.WriteAsync(report.Status == HealthStatus.Healthy ? "ok" : report.Status.ToString());
             },
-        });
+        }).AllowAnonymous();
 
-        // The emulator's CA certificate: public material that devices and SDKs must trust to reach the emulator.
+        // The emulator's CA certificate: public material that devices and SDKs must trust to reach the emulator,
+        // fetched by scripts and devices that have no portal account. It holds no secret, so it stays public.
         app.MapGet("/emulator/trust-bundle.pem", (EmbeddedEmulator emulator) =>
             emulator.Endpoints is { } endpoints
                 ? Results.File(endpoints.TrustBundle, "application/x-pem-file", "cheesecave-emulator-ca.pem")
-                : Results.NotFound());
+                : Results.NotFound())
+            .AllowAnonymous();
 
-        app.MapStaticAssets();
+        app.MapAccountEndpoints();
+
+        app.MapStaticAssets().AllowAnonymous();
         app.MapRazorComponents<App>()
             .AddInteractiveServerRenderMode();
 

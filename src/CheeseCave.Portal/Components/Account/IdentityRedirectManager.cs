@@ -1,0 +1,48 @@
+using Microsoft.AspNetCore.Components;
+
+namespace CheeseCave.Portal.Components.Account;
+
+/// <summary>
+/// Redirects from the server-rendered account pages, optionally with a status message in a short-lived
+/// HttpOnly cookie (never in the URL). The project sets BlazorDisableThrowNavigationException, so NavigateTo
+/// does not throw during server rendering: callers <c>return</c> right after calling these.
+/// </summary>
+internal sealed class IdentityRedirectManager(NavigationManager navigationManager, IHttpContextAccessor httpContextAccessor)
+{
+    public const string StatusCookieName = "CheeseCave.StatusMessage";
+
+    private static readonly CookieBuilder StatusCookieBuilder = new()
+    {
+        SameSite = SameSiteMode.Strict,
+        HttpOnly = true,
+        IsEssential = true,
+        MaxAge = TimeSpan.FromSeconds(5),
+    };
+
+    /// <summary>Redirects to a local address; anything else (an absolute or protocol-relative URL) goes home.</summary>
+    public void RedirectTo(string? uri)
+    {
+        navigationManager.NavigateTo(SafeLocalPath(uri));
+    }
+
+    public void RedirectToWithStatus(string uri, string message)
+    {
+        var httpContext = httpContextAccessor.HttpContext
+            ?? throw new InvalidOperationException($"{nameof(RedirectToWithStatus)} needs the request's HttpContext.");
+        httpContext.Response.Cookies.Append(StatusCookieName, message, StatusCookieBuilder.Build(httpContext));
+        RedirectTo(uri);
+    }
+
+    /// <summary>Only paths on this site: blocks open redirects through <c>ReturnUrl</c>.</summary>
+    internal static string SafeLocalPath(string? uri)
+    {
+        if (string.IsNullOrEmpty(uri))
+        {
+            return "/";
+        }
+
+        var isLocal = uri[0] == '/' && (uri.Length == 1 || (uri[1] != '/' && uri[1] != '\\'))
+            || uri[0] == '~' && uri.Length > 1 && uri[1] == '/';
+        return isLocal && !uri.Any(char.IsControl) ? uri.TrimStart('~') : "/";
+    }
+}

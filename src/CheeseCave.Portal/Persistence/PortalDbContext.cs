@@ -1,0 +1,136 @@
+using System.Globalization;
+using CheeseCave.Portal.Security;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Design;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+
+namespace CheeseCave.Portal.Persistence;
+
+/// <summary>
+/// The portal's database: local accounts (ASP.NET Core Identity), the audit log, protected CA keys and one-time
+/// links. SQLite at <c>{DataDirectory}/cheesecave.db</c> by default; the schema comes from the committed migrations.
+/// </summary>
+public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options) : IdentityDbContext<PortalUser>(options)
+{
+    public const string FileName = "cheesecave.db";
+
+    public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
+
+    public DbSet<ProtectedKey> ProtectedKeys => Set<ProtectedKey>();
+
+    public DbSet<SetupToken> SetupTokens => Set<SetupToken>();
+
+    public DbSet<Invitation> Invitations => Set<Invitation>();
+
+    public static string ConnectionStringFor(string dataDirectory) =>
+        $"Data Source={Path.Combine(dataDirectory, FileName)};Foreign Keys=True";
+
+    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
+    {
+        ArgumentNullException.ThrowIfNull(configurationBuilder);
+        base.ConfigureConventions(configurationBuilder);
+
+        // SQLite has no date type, and EF cannot compare or sort DateTimeOffset there. Stored as fixed-width UTC
+        // ISO 8601 text instead, which compares and sorts correctly and stays readable in the sqlite3 shell.
+        configurationBuilder.Properties<DateTimeOffset>().HaveConversion<UtcTextConverter>().HaveMaxLength(28);
+    }
+
+    protected override void OnModelCreating(ModelBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        base.OnModelCreating(builder);
+
+        builder.Entity<PortalUser>(user =>
+        {
+            user.Property(u => u.IsDisabled).HasDefaultValue(false);
+        });
+
+        // The four roles exist from the first migration on, with stable ids.
+        builder.Entity<IdentityRole>().HasData(PortalRoles.All.Select(role => new IdentityRole
+        {
+            Id = "role-" + role.ToLowerInvariant(),
+            Name = role,
+            NormalizedName = role.ToUpperInvariant(),
+            ConcurrencyStamp = "role-" + role.ToLowerInvariant(),
+        }));
+
+        builder.Entity<AuditEntry>(audit =>
+        {
+            audit.ToTable("AuditEntries");
+            audit.HasKey(a => a.Id);
+            audit.Property(a => a.Actor).HasMaxLength(256);
+            audit.Property(a => a.ActorId).HasMaxLength(450);
+            audit.Property(a => a.Action).HasMaxLength(64);
+            audit.Property(a => a.Target).HasMaxLength(256);
+            audit.Property(a => a.Outcome).HasMaxLength(32);
+            audit.Property(a => a.Detail).HasMaxLength(512);
+            audit.Property(a => a.CorrelationId).HasMaxLength(64);
+            audit.HasIndex(a => a.At);
+        });
+
+        builder.Entity<ProtectedKey>(key =>
+        {
+            key.ToTable("ProtectedKeys");
+            key.HasKey(k => k.KeyId);
+            key.Property(k => k.KeyId).HasMaxLength(200);
+            key.Property(k => k.CreatedBy).HasMaxLength(256);
+        });
+
+        builder.Entity<SetupToken>(token =>
+        {
+            token.ToTable("SetupTokens");
+            token.HasIndex(t => t.TokenHash).IsUnique();
+        });
+
+        builder.Entity<Invitation>(invitation =>
+        {
+            invitation.ToTable("Invitations");
+            invitation.HasIndex(i => i.TokenHash).IsUnique();
+            invitation.Property(i => i.UserName).HasMaxLength(256);
+            invitation.Property(i => i.Role).HasMaxLength(32);
+            invitation.Property(i => i.CreatedBy).HasMaxLength(256);
+        });
+    }
+
+    public override int SaveChanges(bool acceptAllChangesOnSuccess)
+    {
+        RefuseRewrites();
+        return base.SaveChanges(acceptAllChangesOnSuccess);
+    }
+
+    public override Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
+    {
+        RefuseRewrites();
+        return base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+    }
+
+    /// <summary>The audit log is append-only and a stored key is never replaced.</summary>
+    private void RefuseRewrites()
+    {
+        foreach (var entry in ChangeTracker.Entries())
+        {
+            if (entry.Entity is AuditEntry && entry.State is EntityState.Modified or EntityState.Deleted)
+            {
+                throw new InvalidOperationException("Audit entries are append-only: they cannot be changed or deleted.");
+            }
+
+            if (entry.Entity is ProtectedKey && entry.State is EntityState.Modified)
+            {
+                throw new InvalidOperationException("A stored key is never overwritten.");
+            }
+        }
+    }
+
+    private sealed class UtcTextConverter() : ValueConverter<DateTimeOffset, string>(
+        value => value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture),
+        text => DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal));
+}
+
+/// <summary>Lets <c>dotnet ef migrations add</c> build the model without starting the portal.</summary>
+public sealed class PortalDbContextDesignTimeFactory : IDesignTimeDbContextFactory<PortalDbContext>
+{
+    public PortalDbContext CreateDbContext(string[] args) =>
+        new(new DbContextOptionsBuilder<PortalDbContext>().UseSqlite("Data Source=design-time.db").Options);
+}
