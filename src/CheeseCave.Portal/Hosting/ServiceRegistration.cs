@@ -4,6 +4,7 @@ using CheeseCave.Portal.Components;
 using CheeseCave.Portal.Components.Account;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Security;
+using CheeseCave.Portal.Setups;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -51,6 +52,7 @@ public static class ServiceRegistration
         builder.Services.AddHostedService<FirstRunSetup>();
         builder.Services.AddSingleton<EmbeddedEmulator>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<EmbeddedEmulator>());
+        AddSetups(builder.Services);
 
         builder.Services.AddRazorComponents()
             .AddInteractiveServerComponents();
@@ -76,6 +78,13 @@ public static class ServiceRegistration
         services.AddScoped<ProtectedKeyStore>();
         services.AddScoped<IKeyStore>(sp => sp.GetRequiredService<ProtectedKeyStore>());
         services.AddSingleton<AuditLog>();
+    }
+
+    /// <summary>The setup wizard, and the only place the portal wires up the Provisioning wire clients.</summary>
+    private static void AddSetups(IServiceCollection services)
+    {
+        services.AddSingleton<ProvisioningConnectionFactory>();
+        services.AddScoped<SetupWizardService>();
     }
 
     private static void AddAccounts(IServiceCollection services)

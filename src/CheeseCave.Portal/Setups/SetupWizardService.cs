@@ -1,0 +1,492 @@
+using System.Security.Claims;
+using CheeseCave.Portal.Accounts;
+using CheeseCave.Portal.Hosting;
+using CheeseCave.Portal.Persistence;
+using CheeseCave.Portal.Security;
+using CheeseCave.Provisioning.Arm;
+using CheeseCave.Provisioning.Errors;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace CheeseCave.Portal.Setups;
+
+/// <summary>
+/// The DPS setup wizard's use cases. Reading needs Viewer, every change needs Operator; both are re-checked in the
+/// database on each call (enabled user, current session, role), whatever the page shows. Every change, and every
+/// refused change, writes an audit entry under the caller's name. Azure is reached only through
+/// <see cref="ProvisioningConnectionFactory"/>; its errors come back as <see cref="SetupError"/> results.
+/// </summary>
+public sealed class SetupWizardService(
+    IServiceScopeFactory scopes,
+    IDbContextFactory<PortalDbContext> contexts,
+    ProvisioningConnectionFactory provisioning,
+    AuditLog audit,
+    TimeProvider time,
+    IOptions<IdentityOptions> identityOptions)
+{
+    /// <summary>How often a long-running ARM create is polled for the progress line.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(750);
+
+    // ------------------------------------------------------------------ setups
+
+    public async Task<IReadOnlyList<SetupSummary>> ListAsync(ClaimsPrincipal caller, CancellationToken cancellationToken = default)
+    {
+        _ = await RequireAsync(caller, PortalRoles.Viewer, cancellationToken).ConfigureAwait(false)
+            ?? throw new UnauthorizedAccessException("Only signed-in users with at least the Viewer role can see setups.");
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        var setups = await db.Setups.AsNoTracking().ToListAsync(cancellationToken).ConfigureAwait(false);
+        return [.. setups.OrderByDescending(s => s.UpdatedAt).Select(SetupNames.Summarize)];
+    }
+
+    public async Task<SetupResult<SetupSummary>> CreateAsync(ClaimsPrincipal caller, string name, CancellationToken cancellationToken = default)
+    {
+        var actor = await RequireChangeAsync(caller, AuditActions.SetupCreated, name, cancellationToken).ConfigureAwait(false);
+        if (actor is null)
+        {
+            return SetupResult.Fail<SetupSummary>(SetupError.NotAllowed("create setups"));
+        }
+
+        var check = SetupNames.CheckSetupName(name);
+        if (!check.IsValid)
+        {
+            return SetupResult.Fail<SetupSummary>(new SetupError(check.Problem!, "Enter a name and try again."));
+        }
+
+        name = name.Trim();
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        if (await db.Setups.AnyAsync(s => s.Name == name, cancellationToken).ConfigureAwait(false))
+        {
+            return SetupResult.Fail<SetupSummary>(new SetupError($"A setup named \"{name}\" already exists.", "Open that one from the list, or choose another name."));
+        }
+
+        var now = time.GetUtcNow();
+        var connection = provisioning.GetConnection();
+        var setup = new DpsSetup
+        {
+            Name = name,
+            CreatedBy = actor.Name,
+            CreatedAt = now,
+            UpdatedBy = actor.Name,
+            UpdatedAt = now,
+            CurrentStep = 1,
+            SubscriptionId = connection.SubscriptionId,
+            ResourceGroup = connection.DefaultResourceGroup,
+        };
+        db.Setups.Add(setup);
+        await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        await audit.WriteAsync(actor, AuditActions.SetupCreated, Target(setup), AuditOutcomes.Succeeded, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return SetupResult.Ok<SetupSummary>(SetupNames.Summarize(setup));
+    }
+
+    /// <summary>The setup with its DPS read live from Azure (when it has one) and every step's status.</summary>
+    public async Task<SetupResult<SetupView>> GetAsync(ClaimsPrincipal caller, int setupId, CancellationToken cancellationToken = default)
+    {
+        var actor = await RequireAsync(caller, PortalRoles.Viewer, cancellationToken).ConfigureAwait(false);
+        if (actor is null)
+        {
+            return SetupResult.Fail<SetupView>(SetupError.NotAllowed("see setups"));
+        }
+
+        var canChange = await RequireAsync(caller, PortalRoles.Operator, cancellationToken).ConfigureAwait(false) is not null;
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        var setup = await db.Setups.AsNoTracking().Include(s => s.Certificates).FirstOrDefaultAsync(s => s.Id == setupId, cancellationToken).ConfigureAwait(false);
+        if (setup is null)
+        {
+            return SetupResult.Fail<SetupView>(SetupError.NotFound);
+        }
+
+        ProvisioningServiceInfo? dps = null;
+        SetupError? liveError = null;
+        if (setup is { ResourceGroup: { } group, DpsName: { } dpsName })
+        {
+            try
+            {
+                dps = await provisioning.CreateArmClient().GetProvisioningServiceAsync(group, dpsName, cancellationToken).ConfigureAwait(false);
+                if (dps is null)
+                {
+                    liveError = new SetupError($"The DPS '{dpsName}' no longer exists in resource group '{group}'.", "Create it again or pick another one in step 1.");
+                }
+            }
+            catch (ProvisioningException ex)
+            {
+                liveError = SetupError.From(ex);
+            }
+            catch (InvalidOperationException ex)
+            {
+                liveError = new SetupError(ex.Message, "Refresh the page in a moment.", IsTransient: true);
+            }
+        }
+
+        return SetupResult.Ok<SetupView>(View(setup, dps, liveError, canChange));
+    }
+
+    /// <summary>Remembers the step the user is on, so reopening the setup resumes there.</summary>
+    public async Task<SetupResult<bool>> SetCurrentStepAsync(ClaimsPrincipal caller, int setupId, int step, CancellationToken cancellationToken = default)
+    {
+        if (step < 1 || step > WizardStep.All.Count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(step), step, "There are ten steps.");
+        }
+
+        var actor = await RequireChangeAsync(caller, AuditActions.SetupStepChanged, $"setup {setupId}", cancellationToken).ConfigureAwait(false);
+        if (actor is null)
+        {
+            return SetupResult.Fail<bool>(SetupError.NotAllowed("move through the wizard"));
+        }
+
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        var setup = await db.Setups.FirstOrDefaultAsync(s => s.Id == setupId, cancellationToken).ConfigureAwait(false);
+        if (setup is null)
+        {
+            return SetupResult.Fail<bool>(SetupError.NotFound);
+        }
+
+        if (setup.CurrentStep == step)
+        {
+            return SetupResult.Ok(false);
+        }
+
+        var from = setup.CurrentStep;
+        setup.CurrentStep = step;
+        setup.UpdatedBy = actor.Name;
+        setup.UpdatedAt = time.GetUtcNow();
+        await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        await audit.WriteAsync(actor, AuditActions.SetupStepChanged, Target(setup), AuditOutcomes.Succeeded, $"step {from} → {step}", cancellationToken).ConfigureAwait(false);
+        return SetupResult.Ok(true);
+    }
+
+    // ------------------------------------------------------------------ step 1: DPS
+
+    public Task<SetupResult<IReadOnlyList<ResourceGroupInfo>>> ListResourceGroupsAsync(ClaimsPrincipal caller, CancellationToken cancellationToken = default) =>
+        ReadAsync(caller, arm => arm.ListResourceGroupsAsync(cancellationToken), cancellationToken);
+
+    public Task<SetupResult<IReadOnlyList<ProvisioningServiceInfo>>> ListProvisioningServicesAsync(ClaimsPrincipal caller, string resourceGroup, CancellationToken cancellationToken = default) =>
+        ReadAsync(caller, arm => arm.ListProvisioningServicesAsync(resourceGroup, cancellationToken), cancellationToken);
+
+    /// <summary>The name rules first, then whether the (global) name is still free.</summary>
+    public async Task<SetupResult<NameCheck>> CheckDpsNameAsync(ClaimsPrincipal caller, string name, CancellationToken cancellationToken = default)
+    {
+        var rules = SetupNames.CheckDpsName(name);
+        if (!rules.IsValid)
+        {
+            return SetupResult.Ok<NameCheck>(rules);
+        }
+
+        return await ReadAsync<NameCheck>(caller, async arm =>
+        {
+            var availability = await arm.CheckProvisioningServiceNameAvailabilityAsync(name, cancellationToken).ConfigureAwait(false);
+            return availability.IsAvailable
+                ? new NameCheck(true, null)
+                : new NameCheck(false, availability.Message ?? $"The name '{name}' is taken ({availability.Reason ?? "unavailable"}). DPS names are global; try another.");
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Creates a DPS and makes it this setup's, reporting ARM's status text while it runs.</summary>
+    public Task<SetupResult<ProvisioningServiceInfo>> CreateDpsAsync(ClaimsPrincipal caller, int setupId, string resourceGroup, string name, string location, IProgress<string>? progress = null, CancellationToken cancellationToken = default) =>
+        ChangeAsync<ProvisioningServiceInfo>(caller, setupId, AuditActions.SetupDpsCreated, $"{resourceGroup}/{name} in {location}", "create a DPS", async (setup, arm, _) =>
+        {
+            var rules = SetupNames.CheckDpsName(name);
+            if (!rules.IsValid)
+            {
+                return SetupResult.Fail<ProvisioningServiceInfo>(new SetupError(rules.Problem!, "Correct the name and try again."));
+            }
+
+            if (string.IsNullOrWhiteSpace(location))
+            {
+                return SetupResult.Fail<ProvisioningServiceInfo>(new SetupError("A location is required.", "Pick the Azure region closest to your devices."));
+            }
+
+            progress?.Report("Checking the name");
+            var availability = await arm.CheckProvisioningServiceNameAvailabilityAsync(name, cancellationToken).ConfigureAwait(false);
+            if (!availability.IsAvailable)
+            {
+                return SetupResult.Fail<ProvisioningServiceInfo>(new SetupError(availability.Message ?? $"The name '{name}' is taken.", "DPS names are global: choose another name, or pick the existing DPS if it is yours."));
+            }
+
+            progress?.Report("Submitting");
+            var operation = await arm.StartCreateProvisioningServiceAsync(new ProvisioningServiceCreateOptions(resourceGroup, name, location), cancellationToken).ConfigureAwait(false);
+            progress?.Report(operation.StatusText);
+            while (!await operation.UpdateStatusAsync(cancellationToken).ConfigureAwait(false))
+            {
+                progress?.Report(operation.StatusText);
+                await Task.Delay(PollInterval, time, cancellationToken).ConfigureAwait(false);
+            }
+
+            progress?.Report(operation.StatusText);
+            var dps = operation.Value ?? await arm.GetProvisioningServiceAsync(resourceGroup, name, cancellationToken).ConfigureAwait(false)
+                ?? throw new ProvisioningException($"Could not read DPS '{name}' after creating it.");
+            Apply(setup, dps);
+            setup.CurrentStep = Math.Max(setup.CurrentStep, 2);
+            return SetupResult.Ok<ProvisioningServiceInfo>(dps);
+        }, cancellationToken);
+
+    /// <summary>Makes an existing DPS this setup's.</summary>
+    public Task<SetupResult<ProvisioningServiceInfo>> SelectDpsAsync(ClaimsPrincipal caller, int setupId, string resourceGroup, string name, CancellationToken cancellationToken = default) =>
+        ChangeAsync<ProvisioningServiceInfo>(caller, setupId, AuditActions.SetupDpsSelected, $"{resourceGroup}/{name}", "pick a DPS", async (setup, arm, _) =>
+        {
+            var dps = await arm.GetProvisioningServiceAsync(resourceGroup, name, cancellationToken).ConfigureAwait(false);
+            if (dps is null)
+            {
+                return SetupResult.Fail<ProvisioningServiceInfo>(new SetupError($"There is no DPS '{name}' in resource group '{resourceGroup}'.", "Refresh the list and pick another, or create one."));
+            }
+
+            Apply(setup, dps);
+            setup.CurrentStep = Math.Max(setup.CurrentStep, 2);
+            return SetupResult.Ok<ProvisioningServiceInfo>(dps);
+        }, cancellationToken);
+
+    // ------------------------------------------------------------------ step 2: hubs
+
+    public Task<SetupResult<IReadOnlyList<IotHubInfo>>> ListHubsAsync(ClaimsPrincipal caller, string resourceGroup, CancellationToken cancellationToken = default) =>
+        ReadAsync(caller, arm => arm.ListIotHubsAsync(resourceGroup, cancellationToken), cancellationToken);
+
+    /// <summary>Only the policies with RegistryWrite and ServiceConnect, iothubowner first. Keys are dropped here.</summary>
+    public Task<SetupResult<IReadOnlyList<HubPolicyChoice>>> ListHubPoliciesAsync(ClaimsPrincipal caller, string resourceGroup, string hubName, CancellationToken cancellationToken = default) =>
+        ReadAsync<IReadOnlyList<HubPolicyChoice>>(caller, async arm =>
+        {
+            var policies = await arm.ListIotHubProvisioningPoliciesAsync(resourceGroup, hubName, cancellationToken).ConfigureAwait(false);
+            return [.. policies.Select(p => new HubPolicyChoice(p.KeyName, p.Rights))];
+        }, cancellationToken);
+
+    public Task<SetupResult<IotHubInfo>> CreateHubAsync(ClaimsPrincipal caller, int setupId, string name, string location, IProgress<string>? progress = null, CancellationToken cancellationToken = default) =>
+        ChangeAsync<IotHubInfo>(caller, setupId, AuditActions.SetupHubCreated, $"{name} in {location}", "create an IoT hub", async (setup, arm, _) =>
+        {
+            var rules = SetupNames.CheckHubName(name);
+            if (!rules.IsValid)
+            {
+                return SetupResult.Fail<IotHubInfo>(new SetupError(rules.Problem!, "Correct the name and try again."));
+            }
+
+            if (setup.ResourceGroup is not { } group)
+            {
+                return SetupResult.Fail<IotHubInfo>(new SetupError("This setup has no resource group yet.", "Finish step 1 first."));
+            }
+
+            progress?.Report("Submitting");
+            var operation = await arm.StartCreateIotHubAsync(new IotHubCreateOptions(group, name, location), cancellationToken).ConfigureAwait(false);
+            while (!await operation.UpdateStatusAsync(cancellationToken).ConfigureAwait(false))
+            {
+                progress?.Report(operation.StatusText);
+                await Task.Delay(PollInterval, time, cancellationToken).ConfigureAwait(false);
+            }
+
+            progress?.Report(operation.StatusText);
+            var hub = operation.Value ?? await arm.GetIotHubAsync(group, name, cancellationToken).ConfigureAwait(false)
+                ?? throw new ProvisioningException($"Could not read IoT hub '{name}' after creating it.");
+            return SetupResult.Ok<IotHubInfo>(hub);
+        }, cancellationToken);
+
+    /// <summary>Links a hub to the setup's DPS with the chosen policy's connection string (read and used on the server only).</summary>
+    public Task<SetupResult<ProvisioningServiceInfo>> LinkHubAsync(ClaimsPrincipal caller, int setupId, string hubName, string policyName, int allocationWeight, bool applyAllocationPolicy, CancellationToken cancellationToken = default) =>
+        ChangeAsync<ProvisioningServiceInfo>(caller, setupId, AuditActions.SetupHubLinked, $"{hubName} via {policyName}, weight {allocationWeight}, apply {applyAllocationPolicy}", "link IoT hubs", async (setup, arm, _) =>
+        {
+            if (setup is not { ResourceGroup: { } group, DpsName: { } dpsName })
+            {
+                return SetupResult.Fail<ProvisioningServiceInfo>(new SetupError("This setup has no DPS yet.", "Create or pick one in step 1 first."));
+            }
+
+            if (allocationWeight is < 1 or > 1000)
+            {
+                return SetupResult.Fail<ProvisioningServiceInfo>(new SetupError("The allocation weight is between 1 and 1000.", "Correct the weight and try again."));
+            }
+
+            var usable = await arm.ListIotHubProvisioningPoliciesAsync(group, hubName, cancellationToken).ConfigureAwait(false);
+            if (!usable.Any(p => p.KeyName.Equals(policyName, StringComparison.OrdinalIgnoreCase)))
+            {
+                return SetupResult.Fail<ProvisioningServiceInfo>(new SetupError($"The policy '{policyName}' of hub '{hubName}' lacks RegistryWrite or ServiceConnect, which DPS needs.", "Pick iothubowner or another policy with both rights."));
+            }
+
+            var hub = await arm.GetIotHubAsync(group, hubName, cancellationToken).ConfigureAwait(false)
+                ?? throw new ProvisioningException($"Could not read IoT hub '{hubName}': it does not exist in '{group}'.");
+            var connectionString = await arm.GetIotHubConnectionStringAsync(group, hubName, policyName, cancellationToken).ConfigureAwait(false);
+            var dps = await arm.LinkIotHubAsync(group, dpsName, new LinkIotHubOptions(connectionString, hub.Location)
+            {
+                AllocationWeight = allocationWeight,
+                ApplyAllocationPolicy = applyAllocationPolicy,
+            }, cancellationToken).ConfigureAwait(false);
+            Apply(setup, dps);
+            setup.CurrentStep = Math.Max(setup.CurrentStep, 3);
+            return SetupResult.Ok<ProvisioningServiceInfo>(dps);
+        }, cancellationToken);
+
+    // ------------------------------------------------------------------ step 3: allocation policy
+
+    public Task<SetupResult<ProvisioningServiceInfo>> SetAllocationPolicyAsync(ClaimsPrincipal caller, int setupId, DpsAllocationPolicy policy, CancellationToken cancellationToken = default) =>
+        ChangeAsync<ProvisioningServiceInfo>(caller, setupId, AuditActions.SetupAllocationPolicy, policy.ToString(), "change the allocation policy", async (setup, arm, _) =>
+        {
+            if (setup is not { ResourceGroup: { } group, DpsName: { } dpsName })
+            {
+                return SetupResult.Fail<ProvisioningServiceInfo>(new SetupError("This setup has no DPS yet.", "Create or pick one in step 1 first."));
+            }
+
+            var dps = await arm.UpdateAllocationPolicyAsync(group, dpsName, policy, cancellationToken).ConfigureAwait(false);
+            Apply(setup, dps);
+            setup.CurrentStep = Math.Max(setup.CurrentStep, 4);
+            return SetupResult.Ok<ProvisioningServiceInfo>(dps);
+        }, cancellationToken);
+
+    // ------------------------------------------------------------------ plumbing
+
+    private static void Apply(DpsSetup setup, ProvisioningServiceInfo dps)
+    {
+        setup.ResourceGroup = dps.ResourceGroup;
+        setup.DpsName = dps.Name;
+        setup.Location = dps.Location;
+        setup.IdScope = dps.IdScope;
+        setup.ServiceHost = dps.ServiceHost;
+        setup.DeviceHost = dps.DeviceHost;
+        setup.AllocationPolicy = dps.AllocationPolicy?.ToString();
+        setup.LinkedHubs = SetupNames.SummarizeHubs(dps.LinkedHubs);
+    }
+
+    private static string Target(DpsSetup setup) => $"setup {setup.Id} \"{setup.Name}\"";
+
+    private async Task<SetupResult<T>> ReadAsync<T>(ClaimsPrincipal caller, Func<ArmProvisioningClient, Task<T>> read, CancellationToken cancellationToken)
+    {
+        if (await RequireAsync(caller, PortalRoles.Viewer, cancellationToken).ConfigureAwait(false) is null)
+        {
+            return SetupResult.Fail<T>(SetupError.NotAllowed("read setups"));
+        }
+
+        try
+        {
+            return SetupResult.Ok<T>(await read(provisioning.CreateArmClient()).ConfigureAwait(false));
+        }
+        catch (ProvisioningException ex)
+        {
+            return SetupResult.Fail<T>(SetupError.From(ex));
+        }
+    }
+
+    /// <summary>
+    /// Checks the Operator role, loads the setup, runs <paramref name="change"/>, saves with the caller as last
+    /// editor and audits the outcome (succeeded or failed, with the service's code).
+    /// </summary>
+    private async Task<SetupResult<T>> ChangeAsync<T>(
+        ClaimsPrincipal caller, int setupId, string action, string detail, string what,
+        Func<DpsSetup, ArmProvisioningClient, PortalDbContext, Task<SetupResult<T>>> change, CancellationToken cancellationToken)
+    {
+        var actor = await RequireChangeAsync(caller, action, $"setup {setupId}", cancellationToken).ConfigureAwait(false);
+        if (actor is null)
+        {
+            return SetupResult.Fail<T>(SetupError.NotAllowed(what));
+        }
+
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        var setup = await db.Setups.FirstOrDefaultAsync(s => s.Id == setupId, cancellationToken).ConfigureAwait(false);
+        if (setup is null)
+        {
+            return SetupResult.Fail<T>(SetupError.NotFound);
+        }
+
+        SetupResult<T> result;
+        try
+        {
+            result = await change(setup, provisioning.CreateArmClient(), db).ConfigureAwait(false);
+        }
+        catch (ProvisioningException ex)
+        {
+            var error = SetupError.From(ex);
+            await audit.WriteAsync(actor, action, Target(setup), AuditOutcomes.Failed, Trim($"{detail}: {error.ServiceCode ?? error.Status?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "error"}"), cancellationToken).ConfigureAwait(false);
+            return SetupResult.Fail<T>(error);
+        }
+
+        if (!result.Succeeded)
+        {
+            await audit.WriteAsync(actor, action, Target(setup), AuditOutcomes.Failed, Trim($"{detail}: {result.Error!.Message}"), cancellationToken).ConfigureAwait(false);
+            return result;
+        }
+
+        setup.UpdatedBy = actor.Name;
+        setup.UpdatedAt = time.GetUtcNow();
+        await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        await audit.WriteAsync(actor, action, Target(setup), AuditOutcomes.Succeeded, Trim(detail), cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    private static string Trim(string text) => text.Length > 500 ? text[..500] : text;
+
+    /// <summary>The caller as an actor when allowed to change setups; otherwise null, and the refusal is audited.</summary>
+    private async Task<Actor?> RequireChangeAsync(ClaimsPrincipal caller, string action, string target, CancellationToken cancellationToken)
+    {
+        var actor = await RequireAsync(caller, PortalRoles.Operator, cancellationToken).ConfigureAwait(false);
+        if (actor is null)
+        {
+            await audit.WriteAsync(Actor.From(caller), action, target, AuditOutcomes.Denied, "Operator role required", cancellationToken).ConfigureAwait(false);
+        }
+
+        return actor;
+    }
+
+    /// <summary>
+    /// The caller when they are an enabled user with a current session and at least <paramref name="role"/>,
+    /// checked in the database (a circuit may outlive a demotion); otherwise null.
+    /// </summary>
+    private async Task<Actor?> RequireAsync(ClaimsPrincipal caller, string role, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        if (caller.Identity?.IsAuthenticated != true)
+        {
+            return null;
+        }
+
+        await using var scope = scopes.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
+        var user = await users.GetUserAsync(caller).ConfigureAwait(false);
+        if (user is null or { IsDisabled: true })
+        {
+            return null;
+        }
+
+        var stamp = caller.FindFirstValue(identityOptions.Value.ClaimsIdentity.SecurityStampClaimType);
+        if (stamp != user.SecurityStamp)
+        {
+            return null;
+        }
+
+        var roles = await users.GetRolesAsync(user).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        return roles.Intersect(PortalRoles.AtLeast(role), StringComparer.Ordinal).Any() ? Actor.From(user) : null;
+    }
+
+    private static SetupView View(DpsSetup setup, ProvisioningServiceInfo? dps, SetupError? liveError, bool canChange)
+    {
+        var hubs = dps?.LinkedHubs ?? [];
+        var policy = dps?.AllocationPolicy ?? SetupNames.ParsePolicy(setup.AllocationPolicy);
+        var idScope = dps?.IdScope ?? setup.IdScope;
+        var hasDps = setup.DpsName is not null;
+        var dpsLive = dps is not null;
+
+        var steps = new List<WizardStepStatus>();
+        foreach (var step in WizardStep.All)
+        {
+            steps.Add(step.Number switch
+            {
+                1 => dpsLive
+                    ? new(step, StepState.Done, $"{dps!.Name} in {dps.Location}")
+                    : hasDps ? new(step, StepState.Ready, $"{setup.DpsName} not found") : new(step, StepState.Ready, "No DPS yet"),
+                2 => !dpsLive ? new(step, StepState.Blocked, "Needs a DPS")
+                    : hubs.Count > 0 ? new(step, StepState.Done, hubs.Count == 1 ? $"1 hub: {hubs[0].HostName}" : $"{hubs.Count} hubs linked")
+                    : new(step, StepState.Ready, "No hub linked"),
+                3 => !dpsLive ? new(step, StepState.Blocked, "Needs a DPS")
+                    : new(step, setup.CurrentStep > 3 || hubs.Count > 0 ? StepState.Done : StepState.Ready, DescribePolicy(policy)),
+                4 => !dpsLive ? new(step, StepState.Blocked, "Needs a DPS")
+                    : idScope is not null ? new(step, StepState.Done, $"ID scope {idScope}") : new(step, StepState.Ready, "Waiting for the ID scope"),
+                _ => new(step, StepState.Unavailable, "Coming soon"),
+            });
+        }
+
+        return new SetupView(setup.Id, setup.Name, setup.CurrentStep, setup.CreatedBy, setup.CreatedAt, setup.UpdatedBy, setup.UpdatedAt,
+            setup.SubscriptionId, setup.ResourceGroup, setup.DpsName, dps?.Location ?? setup.Location, idScope,
+            dps?.ServiceHost ?? setup.ServiceHost, dps?.DeviceHost ?? setup.DeviceHost, policy, hubs, dps, liveError, steps, canChange);
+    }
+
+    public static string DescribePolicy(DpsAllocationPolicy? policy) => policy switch
+    {
+        DpsAllocationPolicy.Hashed => "Evenly weighted",
+        DpsAllocationPolicy.GeoLatency => "Lowest latency",
+        DpsAllocationPolicy.Static => "Static",
+        _ => "Not set",
+    };
+}
