@@ -470,7 +470,7 @@ public sealed class SetupWizardService(
                     : hubs.Count > 0 ? new(step, StepState.Done, hubs.Count == 1 ? $"1 hub: {hubs[0].HostName}" : $"{hubs.Count} hubs linked")
                     : new(step, StepState.Ready, "No hub linked"),
                 3 => !dpsLive ? new(step, StepState.Blocked, "Needs a DPS")
-                    : new(step, setup.CurrentStep > 3 || hubs.Count > 0 ? StepState.Done : StepState.Ready, DescribePolicy(policy)),
+                    : new(step, setup.CurrentStep > 3 ? StepState.Done : StepState.Ready, DescribePolicy(policy)),
                 4 => !dpsLive ? new(step, StepState.Blocked, "Needs a DPS")
                     : idScope is not null ? new(step, StepState.Done, $"ID scope {idScope}") : new(step, StepState.Ready, "Waiting for the ID scope"),
                 _ => new(step, StepState.Unavailable, "Coming soon"),
