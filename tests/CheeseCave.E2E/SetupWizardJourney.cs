@@ -3,11 +3,11 @@ using Microsoft.Playwright;
 
 namespace CheeseCave.E2E;
 
-/// <summary>The administrator creates a setup and walks steps 1-4 against the embedded emulator.</summary>
+/// <summary>The administrator creates a setup and walks steps 1-5 against the embedded emulator.</summary>
 public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixture<PortalServer>
 {
     [Fact]
-    public async Task AdministratorCreatesADpsLinksAHubChoosesAPolicyAndCopiesTheEndpoints()
+    public async Task AdministratorCreatesADpsLinksAHubChoosesAPolicyCopiesTheEndpointsAndGeneratesTheCa()
     {
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await Browser.LaunchChromiumAsync(playwright);
@@ -85,6 +85,23 @@ public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixt
         await Assertions.Expect(page.GetByText("ID scope copied.")).ToBeVisibleAsync();
         Assert.Equal(idScope, await page.EvaluateAsync<string>("() => navigator.clipboard.readText()"));
         await Journeys.SaveScreenshotAsync(page, "wizard-4-endpoints.png");
+
+        // Step 5: a root and an intermediate CA, generated in the portal; details shown, PEM downloaded.
+        await page.Locator("[data-next-step]").ClickAsync();
+        await page.WaitForURLAsync(SetupStepUrl("ca"));
+        await Assertions.Expect(page.Locator("#root-subject")).ToHaveValueAsync("Cave north Root CA");
+        await page.GetByText("Also create an intermediate CA").ClickAsync();
+        await Assertions.Expect(page.Locator("#intermediate-subject")).ToHaveValueAsync("Cave north Intermediate CA");
+        await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Generate CA" }).ClickAsync();
+        await Assertions.Expect(page.Locator("[data-certificate=Root] [data-certificate-details]")).ToContainTextAsync("CN=Cave north Root CA", new() { Timeout = 15_000 });
+        await Assertions.Expect(page.Locator("[data-certificate=Intermediate]")).ToContainTextAsync("Cave north Intermediate CA");
+        await Assertions.Expect(page.Locator("[data-step=ca]")).ToHaveAttributeAsync("data-state", "Done");
+        var download = await page.RunAndWaitForDownloadAsync(() => page.Locator("[data-certificate=Root] [data-download=pem]").ClickAsync());
+        Assert.Equal("cave-north-root-ca.pem", download.SuggestedFilename);
+        var pem = await File.ReadAllTextAsync((await download.PathAsync())!);
+        Assert.StartsWith("-----BEGIN CERTIFICATE-----", pem, StringComparison.Ordinal);
+        Assert.DoesNotContain("PRIVATE KEY", pem, StringComparison.Ordinal);
+        await Journeys.SaveScreenshotAsync(page, "wizard-5-ca.png");
 
         // The list shows the setup with its DPS and ID scope.
         await page.GotoAsync(server.BaseAddress + "setups");

@@ -191,12 +191,34 @@ public static class ServiceRegistration
             .AllowAnonymous();
 
         app.MapAccountEndpoints();
+        MapSetupEndpoints(app);
 
         app.MapStaticAssets().AllowAnonymous();
         app.MapRazorComponents<App>()
             .AddInteractiveServerRenderMode();
 
         return app;
+    }
+
+    /// <summary>Certificate downloads: public material only, Viewer and above, each download audited.</summary>
+    private static void MapSetupEndpoints(WebApplication app)
+    {
+        var certificates = app.MapGroup("/setups/{setupId:int}/certificates").RequireAuthorization(PortalPolicies.RequireViewer);
+        certificates.MapGet("/{certificateId:int}.pem", (int setupId, int certificateId, HttpContext context, SetupWizardService wizard, CancellationToken cancellationToken) =>
+            DownloadAsync(setupId, certificateId, der: false, context, wizard, cancellationToken));
+        certificates.MapGet("/{certificateId:int}.cer", (int setupId, int certificateId, HttpContext context, SetupWizardService wizard, CancellationToken cancellationToken) =>
+            DownloadAsync(setupId, certificateId, der: true, context, wizard, cancellationToken));
+
+        static async Task<IResult> DownloadAsync(int setupId, int certificateId, bool der, HttpContext context, SetupWizardService wizard, CancellationToken cancellationToken)
+        {
+            var result = await wizard.DownloadCertificateAsync(context.User, setupId, certificateId, der, cancellationToken).ConfigureAwait(false);
+            if (result.Value is { } file)
+            {
+                return Results.File(file.Content, file.ContentType, file.FileName);
+            }
+
+            return result.Error!.Denied ? Results.Forbid() : Results.NotFound();
+        }
     }
 
     private static bool ListensOnHttps(IConfiguration configuration) =>

@@ -53,6 +53,8 @@ public static class AuditActions
     public const string SetupHubLinked = "dps-setup.hub-link";
     public const string SetupAllocationPolicy = "dps-setup.allocation-policy";
     public const string SetupStepChanged = "dps-setup.step";
+    public const string SetupCaGenerated = "dps-setup.ca-generate";
+    public const string SetupCertificateDownloaded = "dps-setup.certificate-download";
 }
 
 public static class AuditOutcomes

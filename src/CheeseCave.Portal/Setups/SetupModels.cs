@@ -113,12 +113,34 @@ public sealed record SetupView(
     ProvisioningServiceInfo? Dps,
     SetupError? LiveError,
     IReadOnlyList<WizardStepStatus> Steps,
-    bool CanChange)
+    bool CanChange,
+    IReadOnlyList<SetupCertificateView> Certificates)
 {
+    public SetupCertificateView? Root => Certificates.FirstOrDefault(c => c.Kind == SetupCertificateKind.Root);
+
     public bool HasDps => DpsName is not null;
 
     public WizardStepStatus StatusOf(int number) => Steps.First(s => s.Step.Number == number);
 }
+
+/// <summary>A CA certificate of a setup as pages see it: public facts only, and whether the portal holds its key.</summary>
+public sealed record SetupCertificateView(
+    int Id,
+    SetupCertificateKind Kind,
+    string Subject,
+    string ThumbprintSha1,
+    string ThumbprintSha256,
+    DateTimeOffset NotBefore,
+    DateTimeOffset NotAfter,
+    bool HasKey,
+    string? DpsCertificateName,
+    bool IsVerified,
+    CheeseCave.Pki.CertificateDescription Description,
+    string CreatedBy,
+    DateTimeOffset CreatedAt);
+
+/// <summary>A certificate file for the download endpoint: public material only.</summary>
+public sealed record CertificateFile(string FileName, string ContentType, byte[] Content);
 
 /// <summary>An IoT hub policy DPS can link with. Its keys stay on the server.</summary>
 public sealed record HubPolicyChoice(string KeyName, IReadOnlyList<string> Rights);

@@ -1,4 +1,7 @@
 using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using CheeseCave.Pki;
 using CheeseCave.Portal.Accounts;
 using CheeseCave.Portal.Hosting;
 using CheeseCave.Portal.Persistence;
@@ -22,6 +25,7 @@ public sealed class SetupWizardService(
     IDbContextFactory<PortalDbContext> contexts,
     ProvisioningConnectionFactory provisioning,
     AuditLog audit,
+    IKeyStore keys,
     TimeProvider time,
     IOptions<IdentityOptions> identityOptions)
 {
@@ -326,6 +330,139 @@ public sealed class SetupWizardService(
             return SetupResult.Ok<ProvisioningServiceInfo>(dps);
         }, cancellationToken);
 
+    // ------------------------------------------------------------------ step 5: the CA
+
+    /// <summary>
+    /// Generates a root CA (and optionally an intermediate signed by it) in-process. Keys go straight into the
+    /// protected key store; only certificates (public) are stored with the setup.
+    /// </summary>
+    public Task<SetupResult<SetupCertificateView>> GenerateCaAsync(ClaimsPrincipal caller, int setupId, string rootSubject, string? intermediateSubject, ProfilePreset preset, CancellationToken cancellationToken = default) =>
+        ChangeAsync<SetupCertificateView>(caller, setupId, AuditActions.SetupCaGenerated,
+            $"{preset}: root \"{rootSubject}\"" + (string.IsNullOrWhiteSpace(intermediateSubject) ? "" : $", intermediate \"{intermediateSubject}\""), "generate a CA", async (setup, _, db) =>
+        {
+            if (setup.RootCertificateId is not null)
+            {
+                return SetupResult.Fail<SetupCertificateView>(new SetupError("This setup already has a CA.", "Use it, or create a new setup for another CA."));
+            }
+
+            if (string.IsNullOrWhiteSpace(rootSubject))
+            {
+                return SetupResult.Fail<SetupCertificateView>(new SetupError("The root CA needs a name.", "Enter a common name such as \"Contoso Cave Root CA\"."));
+            }
+
+            var authority = new CertificateAuthority(time);
+            var actor = Actor.From(caller);
+            IssuedCertificate root;
+            try
+            {
+                root = authority.CreateRoot(new RootCaRequest(rootSubject.Trim()) { Preset = preset });
+            }
+            catch (PkiException ex)
+            {
+                return SetupResult.Fail<SetupCertificateView>(new SetupError(ex.Message, "Correct the name and try again."));
+            }
+
+            using (root)
+            {
+                var rootEntity = await StoreAsync(db, setup, SetupCertificateKind.Root, root, actor, cancellationToken).ConfigureAwait(false);
+                if (!string.IsNullOrWhiteSpace(intermediateSubject))
+                {
+                    using var credential = root.ToCaCredential();
+                    IssuedCertificate intermediate;
+                    try
+                    {
+                        intermediate = authority.CreateIntermediate(new IntermediateCaRequest(intermediateSubject.Trim()) { Preset = preset }, credential);
+                    }
+                    catch (PkiException ex)
+                    {
+                        return SetupResult.Fail<SetupCertificateView>(new SetupError(ex.Message, "Choose another name for the intermediate CA."));
+                    }
+
+                    using (intermediate)
+                    {
+                        await StoreAsync(db, setup, SetupCertificateKind.Intermediate, intermediate, actor, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+
+                await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+                setup.RootCertificateId = rootEntity.Id;
+                setup.CurrentStep = Math.Max(setup.CurrentStep, 6);
+                return SetupResult.Ok(ToView(rootEntity));
+            }
+        }, cancellationToken);
+
+    /// <summary>A certificate of the setup as PEM or DER, for the download endpoint. Public material only; audited.</summary>
+    public async Task<SetupResult<CertificateFile>> DownloadCertificateAsync(ClaimsPrincipal caller, int setupId, int certificateId, bool der, CancellationToken cancellationToken = default)
+    {
+        var actor = await RequireAsync(caller, PortalRoles.Viewer, cancellationToken).ConfigureAwait(false);
+        if (actor is null)
+        {
+            await audit.WriteAsync(Actor.From(caller), AuditActions.SetupCertificateDownloaded, $"setup {setupId} certificate {certificateId}", AuditOutcomes.Denied, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return SetupResult.Fail<CertificateFile>(SetupError.NotAllowed("download certificates"));
+        }
+
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        var certificate = await db.SetupCertificates.AsNoTracking().FirstOrDefaultAsync(c => c.Id == certificateId && c.SetupId == setupId, cancellationToken).ConfigureAwait(false);
+        if (certificate is null)
+        {
+            return SetupResult.Fail<CertificateFile>(SetupError.NotFound);
+        }
+
+        var baseName = FileNameFor(certificate);
+        CertificateFile file;
+        if (der)
+        {
+            using var x509 = X509Certificate2.CreateFromPem(certificate.Pem);
+            file = new CertificateFile(baseName + ".cer", "application/pkix-cert", CertificateExport.ToDer(x509));
+        }
+        else
+        {
+            file = new CertificateFile(baseName + ".pem", "application/x-pem-file", System.Text.Encoding.ASCII.GetBytes(certificate.Pem));
+        }
+
+        await audit.WriteAsync(actor, AuditActions.SetupCertificateDownloaded, $"setup {setupId} certificate {certificateId}", AuditOutcomes.Succeeded, file.FileName, cancellationToken).ConfigureAwait(false);
+        return SetupResult.Ok(file);
+    }
+
+    private async Task<SetupCertificate> StoreAsync(PortalDbContext db, DpsSetup setup, SetupCertificateKind kind, IssuedCertificate issued, Actor actor, CancellationToken cancellationToken)
+    {
+        var keyId = $"setup-{setup.Id}/{kind.ToString().ToLowerInvariant()}-{Guid.NewGuid():N}";
+        await keys.SaveAsync(keyId, issued.Key!, cancellationToken).ConfigureAwait(false);
+        var certificate = issued.Certificate;
+        var entity = new SetupCertificate
+        {
+            SetupId = setup.Id,
+            Kind = kind,
+            Subject = certificate.Subject,
+            ThumbprintSha1 = certificate.Thumbprint,
+            ThumbprintSha256 = Convert.ToHexString(certificate.GetCertHash(HashAlgorithmName.SHA256)),
+            NotBefore = new DateTimeOffset(certificate.NotBefore.ToUniversalTime()),
+            NotAfter = new DateTimeOffset(certificate.NotAfter.ToUniversalTime()),
+            Pem = CertificateExport.ToPem(certificate),
+            KeyId = keyId,
+            CreatedBy = actor.Name,
+            CreatedAt = time.GetUtcNow(),
+        };
+        db.SetupCertificates.Add(entity);
+        return entity;
+    }
+
+    private static string FileNameFor(SetupCertificate certificate)
+    {
+        using var x509 = X509Certificate2.CreateFromPem(certificate.Pem);
+        var cn = x509.GetNameInfo(X509NameType.SimpleName, false);
+        var safe = new string([.. (string.IsNullOrWhiteSpace(cn) ? certificate.Kind.ToString() : cn).Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '-')]).Trim('-');
+        return string.IsNullOrEmpty(safe) ? certificate.Kind.ToString().ToLowerInvariant() : safe.ToLowerInvariant();
+    }
+
+    private static SetupCertificateView ToView(SetupCertificate certificate)
+    {
+        using var x509 = X509Certificate2.CreateFromPem(certificate.Pem);
+        return new SetupCertificateView(certificate.Id, certificate.Kind, certificate.Subject, certificate.ThumbprintSha1, certificate.ThumbprintSha256,
+            certificate.NotBefore, certificate.NotAfter, certificate.KeyId is not null, certificate.DpsCertificateName, certificate.IsVerified,
+            CertificateDescription.Of(x509), certificate.CreatedBy, certificate.CreatedAt);
+    }
+
     // ------------------------------------------------------------------ plumbing
 
     private static void Apply(DpsSetup setup, ProvisioningServiceInfo dps)
@@ -473,14 +610,21 @@ public sealed class SetupWizardService(
                     : new(step, setup.CurrentStep > 3 ? StepState.Done : StepState.Ready, DescribePolicy(policy)),
                 4 => !dpsLive ? new(step, StepState.Blocked, "Needs a DPS")
                     : idScope is not null ? new(step, StepState.Done, $"ID scope {idScope}") : new(step, StepState.Ready, "Waiting for the ID scope"),
+                5 => setup.Certificates.FirstOrDefault(c => c.Kind == SetupCertificateKind.Root) is { } root
+                    ? new(step, StepState.Done, setup.Certificates.Count > 1 ? "Root and intermediate CA" : $"Root CA {ShortName(root.Subject)}")
+                    : new(step, StepState.Ready, "No CA yet"),
                 _ => new(step, StepState.Unavailable, "Coming soon"),
             });
         }
 
         return new SetupView(setup.Id, setup.Name, setup.CurrentStep, setup.CreatedBy, setup.CreatedAt, setup.UpdatedBy, setup.UpdatedAt,
             setup.SubscriptionId, setup.ResourceGroup, setup.DpsName, dps?.Location ?? setup.Location, idScope,
-            dps?.ServiceHost ?? setup.ServiceHost, dps?.DeviceHost ?? setup.DeviceHost, policy, hubs, dps, liveError, steps, canChange);
+            dps?.ServiceHost ?? setup.ServiceHost, dps?.DeviceHost ?? setup.DeviceHost, policy, hubs, dps, liveError, steps, canChange,
+            [.. setup.Certificates.OrderBy(c => c.Kind).ThenBy(c => c.Id).Select(ToView)]);
     }
+
+    private static string ShortName(string subject) =>
+        subject.Split(',').Select(p => p.Trim()).FirstOrDefault(p => p.StartsWith("CN=", StringComparison.OrdinalIgnoreCase))?[3..] ?? subject;
 
     public static string DescribePolicy(DpsAllocationPolicy? policy) => policy switch
     {
