@@ -3,11 +3,11 @@ using Microsoft.Playwright;
 
 namespace CheeseCave.E2E;
 
-/// <summary>The administrator creates a setup and walks steps 1-5 against the embedded emulator.</summary>
+/// <summary>The administrator creates a setup and walks steps 1-7 against the embedded emulator.</summary>
 public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixture<PortalServer>
 {
     [Fact]
-    public async Task AdministratorCreatesADpsLinksAHubChoosesAPolicyCopiesTheEndpointsAndGeneratesTheCa()
+    public async Task AdministratorWalksTheSetupFromDpsToAVerifiedCa()
     {
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await Browser.LaunchChromiumAsync(playwright);
@@ -84,6 +84,7 @@ public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixt
         await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Copy ID scope" }).ClickAsync();
         await Assertions.Expect(page.GetByText("ID scope copied.")).ToBeVisibleAsync();
         Assert.Equal(idScope, await page.EvaluateAsync<string>("() => navigator.clipboard.readText()"));
+        await page.Locator(".mud-snackbar button").First.ClickAsync(); // dismiss, so later screenshots are clean
         await Journeys.SaveScreenshotAsync(page, "wizard-4-endpoints.png");
 
         // Step 5: a root and an intermediate CA, generated in the portal; details shown, PEM downloaded.
@@ -102,6 +103,23 @@ public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixt
         Assert.StartsWith("-----BEGIN CERTIFICATE-----", pem, StringComparison.Ordinal);
         Assert.DoesNotContain("PRIVATE KEY", pem, StringComparison.Ordinal);
         await Journeys.SaveScreenshotAsync(page, "wizard-5-ca.png");
+
+        // Step 6: upload the root CA; it starts unverified.
+        await page.Locator("[data-next-step]").ClickAsync();
+        await page.WaitForURLAsync(SetupStepUrl("upload"));
+        await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Upload to DPS" }).ClickAsync();
+        await Assertions.Expect(page.Locator("[data-uploaded]")).ToContainTextAsync("unverified");
+        await Assertions.Expect(page.Locator("[data-step=upload]")).ToHaveAttributeAsync("data-state", "Done");
+        await Journeys.SaveScreenshotAsync(page, "wizard-6-upload.png");
+
+        // Step 7: proof of possession in one click.
+        await page.Locator("[data-next-step]").ClickAsync();
+        await page.WaitForURLAsync(SetupStepUrl("verify"));
+        await Assertions.Expect(page.Locator("[data-unverified]")).ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Prove possession" }).ClickAsync();
+        await Assertions.Expect(page.Locator("[data-verified]")).ToContainTextAsync("is verified on cave-north-dps", new() { Timeout = 15_000 });
+        await Assertions.Expect(page.Locator("[data-step=verify] [data-step-status]")).ToHaveTextAsync("Verified");
+        await Journeys.SaveScreenshotAsync(page, "wizard-7-verified.png");
 
         // The list shows the setup with its DPS and ID scope.
         await page.GotoAsync(server.BaseAddress + "setups");

@@ -86,4 +86,41 @@ public sealed class SetupCertificateTests(PortalFactory factory) : IClassFixture
         var downloads = await factory.WithDbAsync(db => db.AuditEntries.AsNoTracking().CountAsync(a => a.Actor == "dl-viewer" && a.Action == AuditActions.SetupCertificateDownloaded && a.Outcome == AuditOutcomes.Succeeded));
         Assert.Equal(2, downloads);
     }
+
+    [Fact]
+    public async Task The_root_ca_is_uploaded_and_verified_with_one_click_against_the_emulator()
+    {
+        await factory.CreateUserAsync("pop-op", PortalRoles.Operator);
+        var op = await factory.PrincipalForAsync("pop-op");
+        await using var scope = factory.Services.CreateAsyncScope();
+        var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
+        wizard.PollInterval = TimeSpan.FromMilliseconds(50);
+        var id = (await wizard.CreateAsync(op, "PoP cave")).Value!.Id;
+        Assert.False((await wizard.UploadCaAsync(op, id)).Succeeded); // no DPS, no CA yet
+        Assert.True((await wizard.CreateDpsAsync(op, id, "cheesecave-rg", "pop-dps", "eastus")).Succeeded);
+        Assert.True((await wizard.GenerateCaAsync(op, id, "PoP Root", null, ProfilePreset.Recommended)).Succeeded);
+        Assert.False((await wizard.VerifyCaAsync(op, id)).Succeeded); // not uploaded yet
+
+        var uploaded = await wizard.UploadCaAsync(op, id);
+        Assert.True(uploaded.Succeeded, uploaded.Error?.Message);
+        Assert.False(uploaded.Value!.IsVerified);
+        Assert.Equal("pop-root", uploaded.Value.DpsCertificateName);
+
+        var steps = new List<string>();
+        var verified = await wizard.VerifyCaAsync(op, id, new InlineProgress(steps));
+        Assert.True(verified.Succeeded, verified.Error?.Message);
+        Assert.True(verified.Value!.IsVerified);
+        Assert.Equal(3, steps.Count);
+
+        var view = (await wizard.GetAsync(op, id)).Value!;
+        Assert.Equal(StepState.Done, view.StatusOf(6).State);
+        Assert.Equal(StepState.Done, view.StatusOf(7).State);
+        Assert.Equal(8, view.CurrentStep);
+        Assert.True(await factory.WithDbAsync(db => db.AuditEntries.AnyAsync(a => a.Actor == "pop-op" && a.Action == AuditActions.SetupCaVerified && a.Outcome == AuditOutcomes.Succeeded)));
+    }
+
+    private sealed class InlineProgress(List<string> sink) : IProgress<string>
+    {
+        public void Report(string value) => sink.Add(value);
+    }
 }

@@ -55,6 +55,8 @@ public static class AuditActions
     public const string SetupStepChanged = "dps-setup.step";
     public const string SetupCaGenerated = "dps-setup.ca-generate";
     public const string SetupCertificateDownloaded = "dps-setup.certificate-download";
+    public const string SetupCaUploaded = "dps-setup.ca-upload";
+    public const string SetupCaVerified = "dps-setup.ca-verify";
 }
 
 public static class AuditOutcomes

@@ -391,6 +391,75 @@ public sealed class SetupWizardService(
             }
         }, cancellationToken);
 
+    // ------------------------------------------------------------------ steps 6 and 7: upload and proof of possession
+
+    /// <summary>Uploads the setup's root CA certificate (public part only) to its DPS, unverified.</summary>
+    public Task<SetupResult<SetupCertificateView>> UploadCaAsync(ClaimsPrincipal caller, int setupId, CancellationToken cancellationToken = default) =>
+        ChangeAsync<SetupCertificateView>(caller, setupId, AuditActions.SetupCaUploaded, "root CA", "upload the CA", async (setup, arm, db) =>
+        {
+            if (setup is not { ResourceGroup: { } group, DpsName: { } dpsName })
+            {
+                return SetupResult.Fail<SetupCertificateView>(new SetupError("This setup has no DPS yet.", "Create or pick one in step 1 first."));
+            }
+
+            var root = await db.SetupCertificates.FirstOrDefaultAsync(c => c.Id == setup.RootCertificateId, cancellationToken).ConfigureAwait(false);
+            if (root is null)
+            {
+                return SetupResult.Fail<SetupCertificateView>(new SetupError("This setup has no CA yet.", "Generate it in step 5 first."));
+            }
+
+            using var x509 = X509Certificate2.CreateFromPem(root.Pem);
+            var name = root.DpsCertificateName ?? FileNameFor(root);
+            var uploaded = await arm.UploadCertificateAsync(group, dpsName, name, x509, isVerified: false, cancellationToken).ConfigureAwait(false);
+            root.DpsCertificateName = uploaded.Name;
+            root.IsVerified = uploaded.IsVerified;
+            setup.CurrentStep = Math.Max(setup.CurrentStep, 7);
+            return SetupResult.Ok(ToView(root));
+        }, cancellationToken);
+
+    /// <summary>
+    /// Proof of possession in one go: DPS generates a code, the portal signs a verification certificate with
+    /// exactly this CA's key (opened from the protected store, used on the server, never shown) and submits it.
+    /// </summary>
+    public Task<SetupResult<SetupCertificateView>> VerifyCaAsync(ClaimsPrincipal caller, int setupId, IProgress<string>? progress = null, CancellationToken cancellationToken = default) =>
+        ChangeAsync<SetupCertificateView>(caller, setupId, AuditActions.SetupCaVerified, "root CA proof of possession", "verify the CA", async (setup, arm, db) =>
+        {
+            if (setup is not { ResourceGroup: { } group, DpsName: { } dpsName })
+            {
+                return SetupResult.Fail<SetupCertificateView>(new SetupError("This setup has no DPS yet.", "Create or pick one in step 1 first."));
+            }
+
+            var root = await db.SetupCertificates.FirstOrDefaultAsync(c => c.Id == setup.RootCertificateId, cancellationToken).ConfigureAwait(false);
+            if (root?.DpsCertificateName is not { } certificateName)
+            {
+                return SetupResult.Fail<SetupCertificateView>(new SetupError("The CA is not uploaded to the DPS yet.", "Upload it in step 6 first."));
+            }
+
+            if (root.KeyId is not { } keyId)
+            {
+                return SetupResult.Fail<SetupCertificateView>(new SetupError("The portal does not hold this CA's private key.", "Sign the verification certificate where the key is kept."));
+            }
+
+            progress?.Report("Asking DPS for a verification code");
+            var code = await arm.GenerateVerificationCodeAsync(group, dpsName, certificateName, cancellationToken).ConfigureAwait(false);
+            progress?.Report("Signing the verification certificate");
+            using var x509 = X509Certificate2.CreateFromPem(root.Pem);
+            var key = await keys.OpenAsync(keyId, cancellationToken).ConfigureAwait(false);
+            using var credential = CaCredential.Create(x509, key);
+            using var verification = new CertificateAuthority(time).CreateVerificationCertificate(
+                new VerificationCertificateRequest(code.Code) { CertificateBeingVerified = x509 }, credential);
+            progress?.Report("Submitting the proof to DPS");
+            var verified = await arm.VerifyCertificateAsync(group, dpsName, certificateName, verification.Certificate, cancellationToken).ConfigureAwait(false);
+            root.IsVerified = verified.IsVerified;
+            if (!verified.IsVerified)
+            {
+                return SetupResult.Fail<SetupCertificateView>(new SetupError("DPS did not mark the CA as verified.", "Try again; if it persists, upload the CA again in step 6."));
+            }
+
+            setup.CurrentStep = Math.Max(setup.CurrentStep, 8);
+            return SetupResult.Ok(ToView(root));
+        }, cancellationToken);
+
     /// <summary>A certificate of the setup as PEM or DER, for the download endpoint. Public material only; audited.</summary>
     public async Task<SetupResult<CertificateFile>> DownloadCertificateAsync(ClaimsPrincipal caller, int setupId, int certificateId, bool der, CancellationToken cancellationToken = default)
     {
@@ -613,6 +682,13 @@ public sealed class SetupWizardService(
                 5 => setup.Certificates.FirstOrDefault(c => c.Kind == SetupCertificateKind.Root) is { } root
                     ? new(step, StepState.Done, setup.Certificates.Count > 1 ? "Root and intermediate CA" : $"Root CA {ShortName(root.Subject)}")
                     : new(step, StepState.Ready, "No CA yet"),
+                6 => RootOf(setup) is not { } uploadRoot ? new(step, StepState.Blocked, "Needs a CA")
+                    : !dpsLive ? new(step, StepState.Blocked, "Needs a DPS")
+                    : uploadRoot.DpsCertificateName is { } uploadedName ? new(step, StepState.Done, $"Uploaded as {uploadedName}")
+                    : new(step, StepState.Ready, "Not uploaded"),
+                7 => RootOf(setup) is not { DpsCertificateName: not null } verifyRoot ? new(step, StepState.Blocked, "Needs the uploaded CA")
+                    : verifyRoot.IsVerified ? new(step, StepState.Done, "Verified")
+                    : new(step, StepState.Ready, "Unverified"),
                 _ => new(step, StepState.Unavailable, "Coming soon"),
             });
         }
@@ -622,6 +698,9 @@ public sealed class SetupWizardService(
             dps?.ServiceHost ?? setup.ServiceHost, dps?.DeviceHost ?? setup.DeviceHost, policy, hubs, dps, liveError, steps, canChange,
             [.. setup.Certificates.OrderBy(c => c.Kind).ThenBy(c => c.Id).Select(ToView)]);
     }
+
+    private static SetupCertificate? RootOf(DpsSetup setup) =>
+        setup.Certificates.FirstOrDefault(c => c.Id == setup.RootCertificateId) ?? setup.Certificates.FirstOrDefault(c => c.Kind == SetupCertificateKind.Root);
 
     private static string ShortName(string subject) =>
         subject.Split(',').Select(p => p.Trim()).FirstOrDefault(p => p.StartsWith("CN=", StringComparison.OrdinalIgnoreCase))?[3..] ?? subject;
