@@ -68,6 +68,9 @@ public sealed record WizardStep(int Number, string Slug, string Title)
         new(10, "test", "Test provisioning"),
     ];
 
+    /// <summary>The last step the portal has so far; a setup that is further along resumes here.</summary>
+    public const int LastAvailable = 7;
+
     public static WizardStep? Find(string? slug) =>
         All.FirstOrDefault(s => string.Equals(s.Slug, slug, StringComparison.OrdinalIgnoreCase))
         ?? (int.TryParse(slug, out var number) ? All.FirstOrDefault(s => s.Number == number) : null);
