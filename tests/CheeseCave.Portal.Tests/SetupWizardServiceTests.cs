@@ -135,6 +135,34 @@ public sealed class SetupWizardServiceTests(PortalFactory factory) : IClassFixtu
         Assert.True(await factory.WithDbAsync(db => db.AuditEntries.AnyAsync(a => a.Actor == "wiz-linker" && a.Action == AuditActions.SetupHubLinked && a.Outcome == AuditOutcomes.Failed)));
     }
 
+    [Fact]
+    public async Task Service_errors_come_back_with_status_and_code_and_a_next_step()
+    {
+        await factory.CreateUserAsync("wiz-errors", PortalRoles.Operator);
+        var op = await factory.PrincipalForAsync("wiz-errors");
+        var (scope, wizard) = await ServiceAsync();
+        await using var _ = scope;
+        wizard.PollInterval = TimeSpan.FromMilliseconds(50);
+        var id = (await wizard.CreateAsync(op, "Error cave")).Value!.Id;
+
+        var missingDps = await wizard.SelectDpsAsync(op, id, "cheesecave-rg", "no-such-dps");
+        Assert.False(missingDps.Succeeded);
+        Assert.Contains("no-such-dps", missingDps.Error!.Message, StringComparison.Ordinal);
+        Assert.False(string.IsNullOrEmpty(missingDps.Error.WhatToDo));
+
+        Assert.False((await wizard.LinkHubAsync(op, id, "no-such-hub", "iothubowner", 1, true)).Succeeded); // no DPS yet
+        Assert.True((await wizard.CreateDpsAsync(op, id, "cheesecave-rg", "error-dps", "eastus")).Succeeded);
+        var missingHub = await wizard.LinkHubAsync(op, id, "no-such-hub", "iothubowner", 1, true);
+        Assert.False(missingHub.Succeeded);
+        Assert.Equal(404, missingHub.Error!.Status);
+        Assert.NotNull(missingHub.Error.ServiceCode);
+        Assert.False(missingHub.Error.IsTransient);
+
+        var badWeight = await wizard.LinkHubAsync(op, id, "no-such-hub", "iothubowner", 0, true);
+        Assert.Contains("between 1 and 1000", badWeight.Error!.Message, StringComparison.Ordinal);
+        Assert.False((await wizard.CreateDpsAsync(op, id, "cheesecave-rg", "bad_name!", "eastus")).Succeeded);
+    }
+
     private sealed class SyncProgress(List<string> sink) : IProgress<string>
     {
         public void Report(string value)

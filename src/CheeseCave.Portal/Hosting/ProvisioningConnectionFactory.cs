@@ -1,6 +1,7 @@
 using Azure.Identity;
 using CheeseCave.Provisioning.Arm;
 using CheeseCave.Provisioning.Configuration;
+using CheeseCave.Provisioning.Errors;
 using Microsoft.Extensions.Options;
 
 namespace CheeseCave.Portal.Hosting;
@@ -33,8 +34,11 @@ public class ProvisioningConnectionFactory(IOptions<CheeseCaveOptions> options, 
             return ProvisioningConnection.ForAzure(new DefaultAzureCredential());
         }
 
+        // A ProvisioningException (transient), so pages show it with "Try again" like any other service error.
         var endpoints = emulator.Endpoints
-            ?? throw new InvalidOperationException("The built-in emulator is not running yet. Wait a moment and try again; if it persists, check the portal's log for the emulator's start-up error.");
+            ?? throw new ProvisioningException(new ProvisioningErrorDetails(ProvisioningSurface.Arm, 503,
+                "The built-in emulator is not running yet. Wait a moment and try again; if it persists, check the portal's log for the emulator's start-up error.",
+                "EmulatorNotRunning", IsTransient: true));
         return ProvisioningConnection.ForEmulator(new EmulatorConnectionSettings
         {
             ArmEndpoint = new Uri(endpoints.ArmEndpoint),

@@ -65,7 +65,18 @@ public sealed class SetupWizardService(
         }
 
         var now = time.GetUtcNow();
-        var connection = provisioning.GetConnection();
+        string? subscriptionId = null;
+        string? resourceGroup = null;
+        try
+        {
+            var connection = provisioning.GetConnection();
+            (subscriptionId, resourceGroup) = (connection.SubscriptionId, connection.DefaultResourceGroup);
+        }
+        catch (ProvisioningException)
+        {
+            // The emulator is still starting: step 1 asks for the resource group anyway.
+        }
+
         var setup = new DpsSetup
         {
             Name = name,
@@ -74,8 +85,8 @@ public sealed class SetupWizardService(
             UpdatedBy = actor.Name,
             UpdatedAt = now,
             CurrentStep = 1,
-            SubscriptionId = connection.SubscriptionId,
-            ResourceGroup = connection.DefaultResourceGroup,
+            SubscriptionId = subscriptionId,
+            ResourceGroup = resourceGroup,
         };
         db.Setups.Add(setup);
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
@@ -115,10 +126,6 @@ public sealed class SetupWizardService(
             catch (ProvisioningException ex)
             {
                 liveError = SetupError.From(ex);
-            }
-            catch (InvalidOperationException ex)
-            {
-                liveError = new SetupError(ex.Message, "Refresh the page in a moment.", IsTransient: true);
             }
         }
 
@@ -595,6 +602,12 @@ public sealed class SetupWizardService(
         {
             var error = SetupError.From(ex);
             await audit.WriteAsync(actor, action, Target(setup), AuditOutcomes.Failed, Trim($"{detail}: {error.ServiceCode ?? error.Status?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "error"}"), cancellationToken).ConfigureAwait(false);
+            return SetupResult.Fail<T>(error);
+        }
+        catch (PkiException ex)
+        {
+            var error = new SetupError(ex.Message, "Check the certificate and its stored key; if the key is unreadable, the portal's keys/ folder may have been lost or replaced.");
+            await audit.WriteAsync(actor, action, Target(setup), AuditOutcomes.Failed, Trim($"{detail}: {ex.Message}"), cancellationToken).ConfigureAwait(false);
             return SetupResult.Fail<T>(error);
         }
 
