@@ -4,6 +4,7 @@ using CheeseCave.Portal.Components;
 using CheeseCave.Portal.Components.Account;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Security;
+using CheeseCave.Portal.Setups;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -51,6 +52,7 @@ public static class ServiceRegistration
         builder.Services.AddHostedService<FirstRunSetup>();
         builder.Services.AddSingleton<EmbeddedEmulator>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<EmbeddedEmulator>());
+        AddSetups(builder.Services);
 
         builder.Services.AddRazorComponents()
             .AddInteractiveServerComponents();
@@ -76,6 +78,13 @@ public static class ServiceRegistration
         services.AddScoped<ProtectedKeyStore>();
         services.AddScoped<IKeyStore>(sp => sp.GetRequiredService<ProtectedKeyStore>());
         services.AddSingleton<AuditLog>();
+    }
+
+    /// <summary>The setup wizard, and the only place the portal wires up the Provisioning wire clients.</summary>
+    private static void AddSetups(IServiceCollection services)
+    {
+        services.AddSingleton<ProvisioningConnectionFactory>();
+        services.AddScoped<SetupWizardService>();
     }
 
     private static void AddAccounts(IServiceCollection services)
@@ -182,12 +191,34 @@ public static class ServiceRegistration
             .AllowAnonymous();
 
         app.MapAccountEndpoints();
+        MapSetupEndpoints(app);
 
         app.MapStaticAssets().AllowAnonymous();
         app.MapRazorComponents<App>()
             .AddInteractiveServerRenderMode();
 
         return app;
+    }
+
+    /// <summary>Certificate downloads: public material only, Viewer and above, each download audited.</summary>
+    private static void MapSetupEndpoints(WebApplication app)
+    {
+        var certificates = app.MapGroup("/setups/{setupId:int}/certificates").RequireAuthorization(PortalPolicies.RequireViewer);
+        certificates.MapGet("/{certificateId:int}.pem", (int setupId, int certificateId, HttpContext context, SetupWizardService wizard, CancellationToken cancellationToken) =>
+            DownloadAsync(setupId, certificateId, der: false, context, wizard, cancellationToken));
+        certificates.MapGet("/{certificateId:int}.cer", (int setupId, int certificateId, HttpContext context, SetupWizardService wizard, CancellationToken cancellationToken) =>
+            DownloadAsync(setupId, certificateId, der: true, context, wizard, cancellationToken));
+
+        static async Task<IResult> DownloadAsync(int setupId, int certificateId, bool der, HttpContext context, SetupWizardService wizard, CancellationToken cancellationToken)
+        {
+            var result = await wizard.DownloadCertificateAsync(context.User, setupId, certificateId, der, cancellationToken).ConfigureAwait(false);
+            if (result.Value is { } file)
+            {
+                return Results.File(file.Content, file.ContentType, file.FileName);
+            }
+
+            return result.Error!.Denied ? Results.Forbid() : Results.NotFound();
+        }
     }
 
     private static bool ListensOnHttps(IConfiguration configuration) =>

@@ -46,6 +46,17 @@ public static class AuditActions
     public const string UserDisabled = "user.disable";
     public const string UserEnabled = "user.enable";
     public const string KeyStored = "key.store";
+    public const string SetupCreated = "dps-setup.create";
+    public const string SetupDpsCreated = "dps-setup.dps-create";
+    public const string SetupDpsSelected = "dps-setup.dps-select";
+    public const string SetupHubCreated = "dps-setup.hub-create";
+    public const string SetupHubLinked = "dps-setup.hub-link";
+    public const string SetupAllocationPolicy = "dps-setup.allocation-policy";
+    public const string SetupStepChanged = "dps-setup.step";
+    public const string SetupCaGenerated = "dps-setup.ca-generate";
+    public const string SetupCertificateDownloaded = "dps-setup.certificate-download";
+    public const string SetupCaUploaded = "dps-setup.ca-upload";
+    public const string SetupCaVerified = "dps-setup.ca-verify";
 }
 
 public static class AuditOutcomes

@@ -24,6 +24,10 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options) :
 
     public DbSet<Invitation> Invitations => Set<Invitation>();
 
+    public DbSet<DpsSetup> Setups => Set<DpsSetup>();
+
+    public DbSet<SetupCertificate> SetupCertificates => Set<SetupCertificate>();
+
     public static string ConnectionStringFor(string dataDirectory) =>
         $"Data Source={Path.Combine(dataDirectory, FileName)};Foreign Keys=True";
 
@@ -91,6 +95,39 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options) :
             invitation.Property(i => i.UserName).HasMaxLength(256);
             invitation.Property(i => i.Role).HasMaxLength(32);
             invitation.Property(i => i.CreatedBy).HasMaxLength(256);
+        });
+
+        builder.Entity<DpsSetup>(setup =>
+        {
+            setup.ToTable("Setups");
+            setup.HasKey(s => s.Id);
+            setup.Property(s => s.Name).HasMaxLength(100);
+            setup.HasIndex(s => s.Name).IsUnique();
+            setup.Property(s => s.CreatedBy).HasMaxLength(256);
+            setup.Property(s => s.UpdatedBy).HasMaxLength(256);
+            setup.Property(s => s.SubscriptionId).HasMaxLength(64);
+            setup.Property(s => s.ResourceGroup).HasMaxLength(90);
+            setup.Property(s => s.DpsName).HasMaxLength(64);
+            setup.Property(s => s.Location).HasMaxLength(64);
+            setup.Property(s => s.IdScope).HasMaxLength(32);
+            setup.Property(s => s.ServiceHost).HasMaxLength(256);
+            setup.Property(s => s.DeviceHost).HasMaxLength(256);
+            setup.Property(s => s.AllocationPolicy).HasMaxLength(32);
+            setup.Property(s => s.LinkedHubs).HasMaxLength(2000);
+            setup.HasMany(s => s.Certificates).WithOne().HasForeignKey(c => c.SetupId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        builder.Entity<SetupCertificate>(certificate =>
+        {
+            certificate.ToTable("SetupCertificates");
+            certificate.HasKey(c => c.Id);
+            certificate.Property(c => c.Kind).HasConversion<string>().HasMaxLength(16);
+            certificate.Property(c => c.Subject).HasMaxLength(512);
+            certificate.Property(c => c.ThumbprintSha1).HasMaxLength(40);
+            certificate.Property(c => c.ThumbprintSha256).HasMaxLength(64);
+            certificate.Property(c => c.KeyId).HasMaxLength(200);
+            certificate.Property(c => c.DpsCertificateName).HasMaxLength(128);
+            certificate.Property(c => c.CreatedBy).HasMaxLength(256);
         });
     }
 

@@ -1,0 +1,137 @@
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+
+namespace CheeseCave.E2E;
+
+/// <summary>The administrator creates a setup and walks steps 1-7 against the embedded emulator.</summary>
+public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixture<PortalServer>
+{
+    [Fact]
+    public async Task AdministratorWalksTheSetupFromDpsToAVerifiedCa()
+    {
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await Browser.LaunchChromiumAsync(playwright);
+        await using var context = await browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            ViewportSize = new ViewportSize { Width = 1366, Height = 900 },
+            StorageStatePath = await server.AdministratorStorageStateAsync(browser),
+        });
+        await context.GrantPermissionsAsync(["clipboard-read", "clipboard-write"], new BrowserContextGrantPermissionsOptions { Origin = server.BaseAddress.GetLeftPart(UriPartial.Authority) });
+        var page = await context.NewPageAsync();
+        var problems = Journeys.CollectProblems(page);
+
+        // The list of setups, reached from the navigation, and a new setup.
+        await page.GotoAsync(server.BaseAddress.ToString());
+        await Journeys.WaitForCircuitAsync(page);
+        await page.GetByRole(AriaRole.Link, new PageGetByRoleOptions { Name = "Setup wizard" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new PageGetByRoleOptions { Name = "DPS setups", Level = 1 })).ToBeVisibleAsync();
+        await page.Locator("#setup-name").FillAsync("Cave north");
+        await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Create and start" }).ClickAsync();
+        await page.WaitForURLAsync(SetupStepUrl("dps"));
+        await Assertions.Expect(page.Locator("[data-setup-name]")).ToHaveTextAsync("Cave north");
+        await Assertions.Expect(page.Locator("[data-step=dps]")).ToHaveAttributeAsync("data-state", "Ready");
+
+        // Step 1: the name is checked as it is typed, then the DPS is created with progress.
+        var name = page.Locator("#dps-name");
+        await name.FillAsync("-nope");
+        await Assertions.Expect(page.GetByText("may contain only letters, digits and hyphens")).ToBeVisibleAsync();
+        await name.FillAsync("cave-north-dps");
+        await Assertions.Expect(page.GetByText("cave-north-dps is available.")).ToBeVisibleAsync();
+        await Journeys.SaveScreenshotAsync(page, "wizard-1-dps-form.png");
+        await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Create DPS" }).ClickAsync();
+        await Assertions.Expect(page.Locator("[data-dps-ready]")).ToBeVisibleAsync(new() { Timeout = 30_000 });
+        var idScope = (await page.Locator("[data-dps-ready] [data-id-scope]").TextContentAsync())!.Trim();
+        Assert.Matches(IdScopePattern(), idScope);
+        await Assertions.Expect(page.Locator("[data-step=dps]")).ToHaveAttributeAsync("data-state", "Done");
+        await Assertions.Expect(page.Locator("[data-step=dps] [data-step-status]")).ToContainTextAsync("cave-north-dps");
+        await Journeys.SaveScreenshotAsync(page, "wizard-1-dps-created.png");
+
+        // Reloading resumes the same step, read back from the database and the emulator.
+        await page.ReloadAsync();
+        await Journeys.WaitForCircuitAsync(page);
+        await Assertions.Expect(page.Locator("[data-dps-ready]")).ToContainTextAsync(idScope);
+
+        // Step 2: no hub yet, so create one, then link it with iothubowner.
+        await page.Locator("[data-next-step]").ClickAsync();
+        await page.WaitForURLAsync(SetupStepUrl("hubs"));
+        await Assertions.Expect(page.Locator("[data-no-linked-hubs]")).ToBeVisibleAsync();
+        await page.Locator("#hub-name").FillAsync("cave-north-hub");
+        await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Create hub" }).ClickAsync();
+        await Assertions.Expect(page.Locator("[data-panel=link-hub]")).ToBeVisibleAsync(new() { Timeout = 30_000 });
+        await Assertions.Expect(page.Locator("[data-panel=link-hub]")).ToContainTextAsync("iothubowner");
+        await Journeys.SaveScreenshotAsync(page, "wizard-2-hubs-form.png");
+        await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Link hub" }).ClickAsync();
+        await Assertions.Expect(page.Locator("[data-linked-hubs]")).ToContainTextAsync("cave-north-hub");
+        await Assertions.Expect(page.Locator("[data-step=hubs]")).ToHaveAttributeAsync("data-state", "Done");
+        await Journeys.SaveScreenshotAsync(page, "wizard-2-hubs-linked.png");
+
+        // Step 3: lowest latency, saved to the DPS.
+        await page.Locator("[data-next-step]").ClickAsync();
+        await page.WaitForURLAsync(SetupStepUrl("allocation"));
+        await Assertions.Expect(page.Locator("[data-policy=Hashed] [data-current-policy]")).ToBeVisibleAsync();
+        await page.Locator("[data-policy=GeoLatency] input[type=radio]").CheckAsync();
+        await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Save to the DPS" }).ClickAsync();
+        await Assertions.Expect(page.Locator("[data-policy-saved]")).ToContainTextAsync("Lowest latency");
+        await Assertions.Expect(page.Locator("[data-policy=GeoLatency] [data-current-policy]")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("[data-step=allocation] [data-step-status]")).ToHaveTextAsync("Lowest latency");
+        await Journeys.SaveScreenshotAsync(page, "wizard-3-allocation.png");
+
+        // Step 4: the ID scope and endpoints, copied with one click.
+        await page.Locator("[data-next-step]").ClickAsync();
+        await page.WaitForURLAsync(SetupStepUrl("endpoints"));
+        await Assertions.Expect(page.Locator("#copy-id-scope")).ToHaveValueAsync(idScope);
+        await Assertions.Expect(page.Locator("#copy-device-endpoint")).Not.ToHaveValueAsync("");
+        await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Copy ID scope" }).ClickAsync();
+        await Assertions.Expect(page.GetByText("ID scope copied.")).ToBeVisibleAsync();
+        Assert.Equal(idScope, await page.EvaluateAsync<string>("() => navigator.clipboard.readText()"));
+        await page.Locator(".mud-snackbar button").First.ClickAsync(); // dismiss, so later screenshots are clean
+        await Journeys.SaveScreenshotAsync(page, "wizard-4-endpoints.png");
+
+        // Step 5: a root and an intermediate CA, generated in the portal; details shown, PEM downloaded.
+        await page.Locator("[data-next-step]").ClickAsync();
+        await page.WaitForURLAsync(SetupStepUrl("ca"));
+        await Assertions.Expect(page.Locator("#root-subject")).ToHaveValueAsync("Cave north Root CA");
+        await page.GetByText("Also create an intermediate CA").ClickAsync();
+        await Assertions.Expect(page.Locator("#intermediate-subject")).ToHaveValueAsync("Cave north Intermediate CA");
+        await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Generate CA" }).ClickAsync();
+        await Assertions.Expect(page.Locator("[data-certificate=Root] [data-certificate-details]")).ToContainTextAsync("CN=Cave north Root CA", new() { Timeout = 15_000 });
+        await Assertions.Expect(page.Locator("[data-certificate=Intermediate]")).ToContainTextAsync("Cave north Intermediate CA");
+        await Assertions.Expect(page.Locator("[data-step=ca]")).ToHaveAttributeAsync("data-state", "Done");
+        var download = await page.RunAndWaitForDownloadAsync(() => page.Locator("[data-certificate=Root] [data-download=pem]").ClickAsync());
+        Assert.Equal("cave-north-root-ca.pem", download.SuggestedFilename);
+        var pem = await File.ReadAllTextAsync((await download.PathAsync())!);
+        Assert.StartsWith("-----BEGIN CERTIFICATE-----", pem, StringComparison.Ordinal);
+        Assert.DoesNotContain("PRIVATE KEY", pem, StringComparison.Ordinal);
+        await Journeys.SaveScreenshotAsync(page, "wizard-5-ca.png");
+
+        // Step 6: upload the root CA; it starts unverified.
+        await page.Locator("[data-next-step]").ClickAsync();
+        await page.WaitForURLAsync(SetupStepUrl("upload"));
+        await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Upload to DPS" }).ClickAsync();
+        await Assertions.Expect(page.Locator("[data-uploaded]")).ToContainTextAsync("unverified");
+        await Assertions.Expect(page.Locator("[data-step=upload]")).ToHaveAttributeAsync("data-state", "Done");
+        await Journeys.SaveScreenshotAsync(page, "wizard-6-upload.png");
+
+        // Step 7: proof of possession in one click.
+        await page.Locator("[data-next-step]").ClickAsync();
+        await page.WaitForURLAsync(SetupStepUrl("verify"));
+        await Assertions.Expect(page.Locator("[data-unverified]")).ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Prove possession" }).ClickAsync();
+        await Assertions.Expect(page.Locator("[data-verified]")).ToContainTextAsync("is verified on cave-north-dps", new() { Timeout = 15_000 });
+        await Assertions.Expect(page.Locator("[data-step=verify] [data-step-status]")).ToHaveTextAsync("Verified");
+        await Journeys.SaveScreenshotAsync(page, "wizard-7-verified.png");
+
+        // The list shows the setup with its DPS and ID scope.
+        await page.GotoAsync(server.BaseAddress + "setups");
+        await Journeys.WaitForCircuitAsync(page);
+        await Assertions.Expect(page.Locator("[data-setup-row='Cave north']")).ToContainTextAsync(idScope);
+        await Journeys.SaveScreenshotAsync(page, "wizard-setups.png");
+
+        Assert.Empty(problems);
+    }
+
+    private Regex SetupStepUrl(string slug) => new($"^{Regex.Escape(server.BaseAddress.ToString())}setups/\\d+/{slug}$");
+
+    [GeneratedRegex("^0ne[0-9A-F]{8}$", RegexOptions.IgnoreCase)]
+    private static partial Regex IdScopePattern();
+}
