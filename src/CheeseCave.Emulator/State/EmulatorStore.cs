@@ -103,30 +103,31 @@ public sealed class EmulatorStore : IAsyncDisposable
     /// </summary>
     public Task WriteAsync(Action<StoreTransaction> change)
     {
-        List<string> lines;
         lock (_gate)
         {
             var tx = new StoreTransaction(this);
             change(tx);
-            lines = tx.Lines;
-        }
 
-        return Persist(lines);
+            // Queued under the lock: the journal must list transactions in the order they were applied in memory,
+            // or two writes of one key racing between the lock and the queue replay in the wrong order after a
+            // restart (the older value wins). Queuing is a non-blocking channel write; the fsync happens outside.
+            return Persist(tx.Lines);
+        }
     }
 
     /// <summary>Like <see cref="WriteAsync(Action{StoreTransaction})"/>, returning a result computed under the lock.</summary>
     public async Task<TResult> WriteAsync<TResult>(Func<StoreTransaction, TResult> change)
     {
         TResult result;
-        List<string> lines;
+        Task durable;
         lock (_gate)
         {
             var tx = new StoreTransaction(this);
             result = change(tx);
-            lines = tx.Lines;
+            durable = Persist(tx.Lines); // under the lock, in apply order (see above)
         }
 
-        await Persist(lines).ConfigureAwait(false);
+        await durable.ConfigureAwait(false);
         return result;
     }
 
