@@ -75,9 +75,9 @@ public sealed class EmulatorServer : IAsyncDisposable
         // "--urls=" makes it listen only where ConfigureKestrel says, whatever ASPNETCORE_URLS a host process (the portal)
         // carries; web host settings are read when the builder is created, so it must come in as an argument.
         // The content root is the data folder, not the current directory: otherwise the appsettings.json of
-        // whatever folder the emulator (or the portal embedding it) starts in configures it too. The portal's sets
-        // Logging:LogLevel:Default=Information, which overrode the Warning level below and wrote a console line for
-        // every device registration (a third of the CPU of a registration under load).
+        // whatever folder the emulator (or the portal embedding it) starts in configures it too, e.g. the portal's
+        // Logging:LogLevel:Default=Information overrode the Warning level below (two console lines per device
+        // registration), and a Kestrel:Endpoints section there would make the emulator listen on the portal's ports.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
             ApplicationName = typeof(EmulatorServer).Assembly.GetName().Name,
