@@ -45,7 +45,8 @@ public static class RegistrationBenchmark
     private sealed record DeviceCredential(string RegistrationId, SslStreamCertificateContext Context);
 
     private sealed record RunResult(string Store, string Mode, int Count, int Failures, double Seconds, double[] Total, double[] Handshake, double[] Request,
-        double HandshakeSeconds, double RequestSeconds, string LoadBefore, string LoadAfter, double CpuMsPerRegistration = 0)
+        double HandshakeSeconds, double RequestSeconds, string LoadBefore, string LoadAfter, double CpuMsPerRegistration = 0,
+        double HandshakeCpuMs = 0, double RequestCpuMs = 0)
     {
         public double Rate => Count / Seconds;
     }
@@ -266,11 +267,13 @@ public static class RegistrationBenchmark
         var total = new double[devices.Count];
         var failures = 0;
         double handshakeSeconds = 0, requestSeconds = 0;
+        TimeSpan handshakeCpu = TimeSpan.Zero, requestCpu = TimeSpan.Zero;
         for (var offset = 0; offset < devices.Count; offset += SplitChunk)
         {
             var size = Math.Min(SplitChunk, devices.Count - offset);
             var connections = new IDeviceConnection?[size];
             var next = -1;
+            var cpu = CpuTime();
             var watch = Stopwatch.StartNew();
             await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
             {
@@ -291,8 +294,10 @@ public static class RegistrationBenchmark
                 }
             })));
             handshakeSeconds += watch.Elapsed.TotalSeconds;
+            handshakeCpu += CpuTime() - cpu;
 
             next = -1;
+            cpu = CpuTime();
             watch.Restart();
             await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
             {
@@ -315,13 +320,15 @@ public static class RegistrationBenchmark
                 }
             })));
             requestSeconds += watch.Elapsed.TotalSeconds;
+            requestCpu += CpuTime() - cpu;
             foreach (var connection in connections)
             {
                 if (connection is not null) await connection.DisposeAsync();
             }
         }
 
-        return new RunResult(string.Empty, "split", devices.Count, failures, handshakeSeconds + requestSeconds, total, handshake, request, handshakeSeconds, requestSeconds, string.Empty, string.Empty);
+        return new RunResult(string.Empty, "split", devices.Count, failures, handshakeSeconds + requestSeconds, total, handshake, request, handshakeSeconds, requestSeconds, string.Empty, string.Empty,
+            HandshakeCpuMs: handshakeCpu.TotalMilliseconds / devices.Count, RequestCpuMs: requestCpu.TotalMilliseconds / devices.Count);
     }
 
     private static void Print(TextWriter output, int run, RunResult r)
@@ -329,8 +336,8 @@ public static class RegistrationBenchmark
         var line = r.Mode == "new"
             ? Invariant($"  [{r.Store,-6} {r.Mode,-5} run {run}] {r.Count} registrations in {r.Seconds:0.00} s = {r.Rate:0} /s; latency p50 {P(r.Total, 50):0.0} / p95 {P(r.Total, 95):0.0} / p99 {P(r.Total, 99):0.0} ms")
                 + Invariant($"; of which connect+TLS p50 {P(r.Handshake, 50):0.0} / p99 {P(r.Handshake, 99):0.0} ms, request p50 {P(r.Request, 50):0.0} / p99 {P(r.Request, 99):0.0} ms")
-            : Invariant($"  [{r.Store,-6} {r.Mode,-5} run {run}] handshakes: {r.Count / r.HandshakeSeconds:0} /s (p50 {P(r.Handshake, 50):0.0} / p95 {P(r.Handshake, 95):0.0} / p99 {P(r.Handshake, 99):0.0} ms)")
-                + Invariant($"; registrations over open connections: {r.Count / r.RequestSeconds:0} /s (p50 {P(r.Request, 50):0.0} / p95 {P(r.Request, 95):0.0} / p99 {P(r.Request, 99):0.0} ms)");
+            : Invariant($"  [{r.Store,-6} {r.Mode,-5} run {run}] handshakes: {r.Count / r.HandshakeSeconds:0} /s (p50 {P(r.Handshake, 50):0.0} / p95 {P(r.Handshake, 95):0.0} / p99 {P(r.Handshake, 99):0.0} ms, CPU {r.HandshakeCpuMs:0.00} ms each)")
+                + Invariant($"; registrations over open connections: {r.Count / r.RequestSeconds:0} /s (p50 {P(r.Request, 50):0.0} / p95 {P(r.Request, 95):0.0} / p99 {P(r.Request, 99):0.0} ms, CPU {r.RequestCpuMs:0.00} ms each)");
         output.WriteLine(line + Invariant($"; CPU (client + emulator) {r.CpuMsPerRegistration:0.00} ms per registration; failures {r.Failures}; load {r.LoadBefore} → {r.LoadAfter}"));
     }
 
@@ -360,6 +367,8 @@ public static class RegistrationBenchmark
         var rank = (int)Math.Ceiling(percentile / 100.0 * sorted.Length) - 1;
         return sorted[Math.Clamp(rank, 0, sorted.Length - 1)];
     }
+
+    private static TimeSpan CpuTime() => Process.GetCurrentProcess().TotalProcessorTime;
 
     private static double Ms(long from, long to) => (to - from) * 1000.0 / Stopwatch.Frequency;
 
