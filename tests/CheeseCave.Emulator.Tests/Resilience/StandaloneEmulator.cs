@@ -165,10 +165,11 @@ internal sealed class StandaloneEmulator : IAsyncDisposable
         await _process.WaitForExitAsync();
     }
 
-    /// <summary>Sends SIGTERM with the kill command, as a service manager or `docker stop` does.</summary>
+    /// <summary>Sends SIGTERM with the kill command, as a service manager or `docker stop` does (the shell's builtin: procps may be absent).</summary>
     public async Task TerminateAsync()
     {
-        using var kill = Process.Start(new ProcessStartInfo("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })!;
+        var pid = _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        using var kill = Process.Start(new ProcessStartInfo("/bin/sh", ["-c", "kill -TERM " + pid]) { UseShellExecute = false })!;
         await kill.WaitForExitAsync();
         Assert.Equal(0, kill.ExitCode);
     }
