@@ -8,5 +8,11 @@ if (args.Length >= 1 && args[0] == "--bulk")
     return BulkIssuance.Run(count, Console.Out);
 }
 
+// "--registrations N [...]" runs the measured device registration benchmark against the in-process emulator.
+if (args.Length >= 1 && args[0] == "--registrations")
+{
+    return await RegistrationBenchmark.RunAsync(args, Console.Out);
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(DeviceIssuanceBenchmarks).Assembly).Run(args);
 return 0;

@@ -1,4 +1,7 @@
+using System.Collections.Concurrent;
 using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json.Nodes;
 using CheeseCave.Emulator.Hosting;
@@ -70,7 +73,7 @@ internal static class DeviceChainValidator
     public static (DeviceChain? Chain, DeviceApiError? Error) Validate(
         X509Certificate2 leaf, IReadOnlyList<X509Certificate2> presented, IReadOnlyList<DpsCertificateEntity> dpsCertificates, string dpsName, DateTimeOffset now)
     {
-        var loaded = dpsCertificates.Select(e => (Entity: e, Certificate: X509CertificateLoader.LoadCertificate(e.Der))).ToList();
+        var loaded = dpsCertificates.Select(e => (Entity: e, Certificate: Load(e))).ToList();
         var path = new List<X509Certificate2> { leaf };
         var current = leaf;
         (DpsCertificateEntity Entity, X509Certificate2 Certificate)? anchor = null;
@@ -94,7 +97,7 @@ internal static class DeviceChainValidator
                 }
             }
 
-            var signers = loaded.Where(d => !d.Certificate.RawData.AsSpan().SequenceEqual(current.RawData) && SignatureVerifier.IsSignedBy(current, d.Certificate)).ToList();
+            var signers = loaded.Where(d => !d.Certificate.RawData.AsSpan().SequenceEqual(current.RawData) && IsSignedBy(current, d.Certificate, current != leaf)).ToList();
             var verifiedSigner = signers.FirstOrDefault(d => d.Entity.IsVerified);
             if (verifiedSigner.Entity is not null)
             {
@@ -102,7 +105,7 @@ internal static class DeviceChainValidator
                 break;
             }
 
-            var next = presented.FirstOrDefault(c => !path.Any(p => p.RawData.AsSpan().SequenceEqual(c.RawData)) && SignatureVerifier.IsSignedBy(current, c));
+            var next = presented.FirstOrDefault(c => !path.Any(p => p.RawData.AsSpan().SequenceEqual(c.RawData)) && IsSignedBy(current, c, current != leaf));
             if (next is not null)
             {
                 path.Add(next);
@@ -141,16 +144,66 @@ internal static class DeviceChainValidator
         }
 
         var top = anchor.Value.Certificate;
-        while (issuers.Count < 16 && !SignatureVerifier.IsSelfSigned(top))
+        while (issuers.Count < 16 && !IsSignedBy(top, top, cacheable: true))
         {
             var above = presented.Concat(loaded.Select(d => d.Certificate))
-                .FirstOrDefault(c => !issuers.Any(i => i.RawData.AsSpan().SequenceEqual(c.RawData)) && !c.RawData.AsSpan().SequenceEqual(leaf.RawData) && SignatureVerifier.IsSignedBy(top, c));
+                .FirstOrDefault(c => !issuers.Any(i => i.RawData.AsSpan().SequenceEqual(c.RawData)) && !c.RawData.AsSpan().SequenceEqual(leaf.RawData) && IsSignedBy(top, c, cacheable: true));
             if (above is null) break;
             issuers.Add(above);
             top = above;
         }
 
         return (new DeviceChain(leaf, presented, issuers, anchor.Value.Entity, anchor.Value.Certificate), null);
+    }
+
+    /// <summary>
+    /// The DPS certificate as an X509Certificate2, loaded once per stored entity (entities are immutable: a changed
+    /// certificate is a new entity). Loading it again on every registration cost an allocation and a finalizer each.
+    /// </summary>
+    private static X509Certificate2 Load(DpsCertificateEntity entity) =>
+        LoadedCertificates.GetValue(entity, e => X509CertificateLoader.LoadCertificate(e.Der));
+
+    private static readonly ConditionalWeakTable<DpsCertificateEntity, X509Certificate2> LoadedCertificates = new();
+
+    /// <summary>Signature checks between CA certificates, by content; their number is small (see IsSignedBy).</summary>
+    private static readonly ConcurrentDictionary<string, bool> CaSignatures = new(StringComparer.Ordinal);
+
+    private const int MaxCachedSignatures = 4096;
+
+    /// <summary>
+    /// Whether <paramref name="issuer"/> issued <paramref name="certificate"/>: its subject is the certificate's
+    /// issuer name (RFC 5280 name chaining; exact bytes, or the same name ignoring case and string types) and its key
+    /// made the signature. The name test skips the costly key import and ECDSA verification for certificates that
+    /// cannot have issued this one (every registration tried the device's leaf against each DPS certificate).
+    /// Results between CA certificates (<paramref name="cacheable"/>: not the device's own leaf, which is new each
+    /// time) are kept by content, so the intermediate → root and root → root checks of a device population run once.
+    /// </summary>
+    private static bool IsSignedBy(X509Certificate2 certificate, X509Certificate2 issuer, bool cacheable)
+    {
+        if (!certificate.IssuerName.RawData.AsSpan().SequenceEqual(issuer.SubjectName.RawData)
+            && !string.Equals(certificate.Issuer, issuer.Subject, StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        if (!cacheable)
+        {
+            return SignatureVerifier.IsSignedBy(certificate, issuer);
+        }
+
+        var key = Convert.ToHexString(SHA256.HashData(certificate.RawDataMemory.Span)) + "/" + Convert.ToHexString(SHA256.HashData(issuer.RawDataMemory.Span));
+        if (CaSignatures.TryGetValue(key, out var known))
+        {
+            return known;
+        }
+
+        var signed = SignatureVerifier.IsSignedBy(certificate, issuer);
+        if (CaSignatures.Count < MaxCachedSignatures)
+        {
+            CaSignatures[key] = signed;
+        }
+
+        return signed;
     }
 
     private static DeviceApiError ExplainBrokenChain(

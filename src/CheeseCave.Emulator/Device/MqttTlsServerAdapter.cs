@@ -98,6 +98,7 @@ internal sealed class MqttTlsServerAdapter(IPAddress address, int port, Emulator
                         // A resumed session keeps the client's leaf but not the intermediates it sent.
                         AllowTlsResume = false,
                         CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+                        CertificateChainPolicy = EmulatorServer.ClientChainPolicy(), // as on HTTPS: no system trust store per handshake
 #pragma warning disable CA5359 // deliberate: the registration engine validates the presented chain itself, per DPS rules
                         RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
                         {

@@ -43,7 +43,8 @@ public sealed partial class RegistrationEngine(EmulatorContext context, ILogger?
         }
 
         var payload = Json.Get(request.Body, "payload") as JsonObject;
-        if (attested!.Enrollment.IsDisabled)
+        attested!.Prepare();
+        if (attested.Enrollment.IsDisabled)
         {
             var disabled = await Context.Store.WriteAsync(tx => CommitDisabled(tx, dps!, registrationId!, attested, payload)).ConfigureAwait(false);
             LogOutcome(registrationId!, dps!.Name, attested.Enrollment.Kind, "disabled", null, null);
@@ -160,7 +161,32 @@ public sealed partial class RegistrationEngine(EmulatorContext context, ILogger?
     }
 
     /// <summary>What proved the device's identity and which enrollment applies.</summary>
-    private sealed record Attested(EnrollmentView Enrollment, X509Certificate2? Leaf, X509Certificate2? SigningCertificate, string? PrimaryKey, string? SecondaryKey);
+    private sealed record Attested(EnrollmentView Enrollment, X509Certificate2? Leaf, X509Certificate2? SigningCertificate, string? PrimaryKey, string? SecondaryKey)
+    {
+        private JsonObject? _leafInfo;
+        private JsonObject? _signingInfo;
+        private (string? Sha1, string? Sha256)? _thumbprints;
+
+        /// <summary>
+        /// Computes what the answer needs from the certificates (subjects, thumbprints, SHA-256) now, so it is not
+        /// done inside the store's write lock, which every registration of the emulator takes in turn.
+        /// </summary>
+        public void Prepare()
+        {
+            _ = Thumbprints;
+            if (Leaf is not null) _leafInfo ??= CertificateInfo(Leaf);
+            if (SigningCertificate is not null) _signingInfo ??= CertificateInfo(SigningCertificate);
+        }
+
+        public (string? Sha1, string? Sha256) Thumbprints => _thumbprints ??= RegistrationEngine.Thumbprints(Leaf);
+
+        /// <summary>certificateInfo of the leaf (a node can have one parent: a second caller gets a copy).</summary>
+        public JsonObject LeafInfo => Detached(_leafInfo ??= CertificateInfo(Leaf!));
+
+        public JsonObject SigningInfo => Detached(_signingInfo ??= CertificateInfo(SigningCertificate!));
+
+        private static JsonObject Detached(JsonObject node) => node.Parent is null ? node : node.DeepClone().AsObject();
+    }
 
     private (Attested? Attested, DeviceApiError? Error) Attest(ProvisioningServiceEntity dps, DeviceRequest request, string registrationId)
     {
@@ -356,7 +382,7 @@ public sealed partial class RegistrationEngine(EmulatorContext context, ILogger?
         var now = Context.Time.GetUtcNow();
         var key = ArmKeys.Registration(dps.Name, registrationId);
         var prior = Context.Store.Registrations.Get(key);
-        var (sha1, sha256) = Thumbprints(attested.Leaf);
+        var (sha1, sha256) = attested.Thumbprints;
         var record = new RegistrationEntity(dps.Name, registrationId, attested.Enrollment.IsGroup ? attested.Enrollment.Id : null,
             prior?.AssignedHub, prior?.DeviceId, "disabled", null, DeviceErrorCodes.Unauthorized,
             $"The {attested.Enrollment.Kind} is disabled (provisioningStatus 'disabled'), so the device is not provisioned.",
@@ -373,7 +399,7 @@ public sealed partial class RegistrationEngine(EmulatorContext context, ILogger?
         var key = ArmKeys.Registration(dps.Name, registrationId);
         var prior = store.Registrations.Get(key);
         var priorHub = prior?.AssignedHub;
-        var (sha1, sha256) = Thumbprints(attested.Leaf);
+        var (sha1, sha256) = attested.Thumbprints;
         var groupId = enrollment.IsGroup ? enrollment.Id : null;
         var deviceId = enrollment.DeviceId ?? registrationId;
         string hubHost;
@@ -467,9 +493,9 @@ public sealed partial class RegistrationEngine(EmulatorContext context, ILogger?
         var enrollment = attested.Enrollment;
         if (attested.Leaf is not null)
         {
-            var x509 = new JsonObject { ["certificateInfo"] = CertificateInfo(attested.Leaf) };
+            var x509 = new JsonObject { ["certificateInfo"] = attested.LeafInfo };
             if (enrollment.IsGroup) x509["enrollmentGroupId"] = enrollment.Id;
-            if (attested.SigningCertificate is not null) x509["signingCertificateInfo"] = CertificateInfo(attested.SigningCertificate);
+            if (attested.SigningCertificate is not null) x509["signingCertificateInfo"] = attested.SigningInfo;
             state["x509"] = x509;
         }
         else

@@ -74,9 +74,14 @@ public sealed class EmulatorServer : IAsyncDisposable
 
         // "--urls=" makes it listen only where ConfigureKestrel says, whatever ASPNETCORE_URLS a host process (the portal)
         // carries; web host settings are read when the builder is created, so it must come in as an argument.
+        // The content root is the data folder, not the current directory: otherwise the appsettings.json of
+        // whatever folder the emulator (or the portal embedding it) starts in configures it too, e.g. the portal's
+        // Logging:LogLevel:Default=Information overrode the Warning level below (two console lines per device
+        // registration), and a Kestrel:Endpoints section there would make the emulator listen on the portal's ports.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
             ApplicationName = typeof(EmulatorServer).Assembly.GetName().Name,
+            ContentRootPath = directory,
             Args = ["--urls=", "--http_ports=", "--https_ports="],
         });
         builder.Logging.ClearProviders();
@@ -97,9 +102,13 @@ public sealed class EmulatorServer : IAsyncDisposable
             kestrel.Listen(bindAddress, options.HttpsPort, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
+                // Built once, not per handshake: SslStreamCertificateContext.Create builds the server chain, and a
+                // new context per connection also defeats the native TLS context cache (profiled: among the largest
+                // TLS costs of a device registration on a new connection, which is how devices register).
+                var serverCertificate = SslStreamCertificateContext.Create(tls.ServerCertificate, [tls.CaCertificate], offline: true);
                 listen.UseHttps(new TlsHandshakeCallbackOptions
                 {
-                    OnConnection = connection => ValueTask.FromResult(CreateTlsOptions(tls, connection)),
+                    OnConnection = connection => ValueTask.FromResult(CreateTlsOptions(serverCertificate, connection)),
                 });
             });
         });
@@ -143,11 +152,25 @@ public sealed class EmulatorServer : IAsyncDisposable
     private static string HostFor(string bindAddress) =>
         bindAddress is "127.0.0.1" or "::1" or "0.0.0.0" or "::" ? "localhost" : bindAddress;
 
-    private static SslServerAuthenticationOptions CreateTlsOptions(EmulatorTls tls, TlsHandshakeCallbackContext connection)
+    /// <summary>
+    /// How SslStream builds the chain of a client certificate before the callback below sees it: against no trusted
+    /// root (the callback accepts any chain and the device endpoint checks it against the DPS certificates), offline.
+    /// The default policy loads and searches the system trust store on every handshake, under a process-wide lock.
+    /// The certificates the client sent still arrive in the callback's chain.ChainPolicy.ExtraStore.
+    /// </summary>
+    internal static X509ChainPolicy ClientChainPolicy() => new()
+    {
+        TrustMode = X509ChainTrustMode.CustomRootTrust,
+        RevocationMode = X509RevocationMode.NoCheck,
+        DisableCertificateDownloads = true,
+    };
+
+    private static SslServerAuthenticationOptions CreateTlsOptions(SslStreamCertificateContext serverCertificate, TlsHandshakeCallbackContext connection)
     {
         return new SslServerAuthenticationOptions
         {
-            ServerCertificateContext = SslStreamCertificateContext.Create(tls.ServerCertificate, [tls.CaCertificate], offline: true),
+            ServerCertificateContext = serverCertificate,
+            CertificateChainPolicy = ClientChainPolicy(),
 
             // Ask every client for a certificate but never fail the handshake: ARM and service callers have none,
             // and a device with a bad chain must get DPS's JSON error, not a TLS alert.

@@ -16,7 +16,11 @@ public sealed class Table<T>(string name)
 
     public T? Get(string key) => Rows.TryGetValue(key, out var value) ? value : null;
 
-    public IEnumerable<T> All => Rows.Values;
+    /// <summary>
+    /// The rows, enumerated without locking (ConcurrentDictionary.Values takes every lock of the dictionary and copies
+    /// it, which serialized concurrent device registrations that scan the DPS, certificate and enrollment tables).
+    /// </summary>
+    public IEnumerable<T> All => Rows.Select(static row => row.Value);
 
     public int Count => Rows.Count;
 }
@@ -103,30 +107,31 @@ public sealed class EmulatorStore : IAsyncDisposable
     /// </summary>
     public Task WriteAsync(Action<StoreTransaction> change)
     {
-        List<string> lines;
         lock (_gate)
         {
             var tx = new StoreTransaction(this);
             change(tx);
-            lines = tx.Lines;
-        }
 
-        return Persist(lines);
+            // Queued under the lock: the journal must list transactions in the order they were applied in memory,
+            // or two writes of one key racing between the lock and the queue replay in the wrong order after a
+            // restart (the older value wins). Queuing is a non-blocking channel write; the fsync happens outside.
+            return Persist(tx.Lines);
+        }
     }
 
     /// <summary>Like <see cref="WriteAsync(Action{StoreTransaction})"/>, returning a result computed under the lock.</summary>
     public async Task<TResult> WriteAsync<TResult>(Func<StoreTransaction, TResult> change)
     {
         TResult result;
-        List<string> lines;
+        Task durable;
         lock (_gate)
         {
             var tx = new StoreTransaction(this);
             result = change(tx);
-            lines = tx.Lines;
+            durable = Persist(tx.Lines); // under the lock, in apply order (see above)
         }
 
-        await Persist(lines).ConfigureAwait(false);
+        await durable.ConfigureAwait(false);
         return result;
     }
 
@@ -152,7 +157,28 @@ public sealed class EmulatorStore : IAsyncDisposable
         where T : class
     {
         table.Rows[key] = value;
-        return _journal is null ? string.Empty : JsonSerializer.Serialize(new JournalEntry(table.Name, key, JsonSerializer.SerializeToElement(value, Json), false), Json);
+        return _journal is null ? string.Empty : JournalLine(table.Name, key, value);
+    }
+
+    /// <summary>
+    /// The JournalEntry line of a put, written in one pass (it runs under the store lock: serializing the value to a
+    /// JsonElement first and then the entry, as before, parsed and wrote every value twice).
+    /// </summary>
+    private static string JournalLine<T>(string table, string key, T value)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(512);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("table", table);
+            writer.WriteString("key", key);
+            writer.WritePropertyName("value");
+            JsonSerializer.Serialize(writer, value, Json);
+            writer.WriteBoolean("deleted", false);
+            writer.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
     internal string Delete<T>(Table<T> table, string key)
