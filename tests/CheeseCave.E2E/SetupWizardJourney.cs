@@ -3,7 +3,7 @@ using Microsoft.Playwright;
 
 namespace CheeseCave.E2E;
 
-/// <summary>The administrator creates a setup and walks steps 1-7 against the embedded emulator.</summary>
+/// <summary>The administrator creates a setup and walks steps 1-8 against the embedded emulator.</summary>
 public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixture<PortalServer>
 {
     [Fact]
@@ -120,6 +120,24 @@ public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixt
         await Assertions.Expect(page.Locator("[data-verified]")).ToContainTextAsync("is verified on cave-north-dps", new() { Timeout = 15_000 });
         await Assertions.Expect(page.Locator("[data-step=verify] [data-step-status]")).ToHaveTextAsync("Verified");
         await Journeys.SaveScreenshotAsync(page, "wizard-7-verified.png");
+
+        // Step 8: the X.509 enrollment group; bad twin JSON is flagged as it is typed, then the group is saved and read back.
+        await page.Locator("[data-next-step]").ClickAsync();
+        await page.WaitForURLAsync(SetupStepUrl("enrollment"));
+        await Assertions.Expect(page.Locator("#group-id")).ToHaveValueAsync("cave-north");
+        await page.Locator("#group-id").FillAsync("bad id!");
+        await Assertions.Expect(page.GetByText("may contain only letters, digits, '-', '.', '_' and ':'")).ToBeVisibleAsync();
+        await page.Locator("#group-id").FillAsync("cave-north-devices");
+        await page.Locator("#twin-desired").FillAsync("{ \"targetHumidity\": 92, }");
+        await Assertions.Expect(page.GetByText("The desired properties is not valid JSON")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("[data-save-group]")).ToBeDisabledAsync();
+        await page.Locator("#twin-desired").FillAsync("{ \"targetHumidity\": 92 }");
+        await page.Locator("[data-reprovision=ReassignAndMigrate] input[type=radio]").CheckAsync();
+        await page.Locator("[data-save-group]").ClickAsync();
+        await Assertions.Expect(page.Locator("[data-group-saved]")).ToContainTextAsync("cave-north-devices", new() { Timeout = 15_000 });
+        await Assertions.Expect(page.Locator("[data-group-live]")).ToContainTextAsync("enabled");
+        await Assertions.Expect(page.Locator("[data-step=enrollment]")).ToHaveAttributeAsync("data-state", "Done");
+        await Journeys.SaveScreenshotAsync(page, "wizard-8-enrollment.png");
 
         // The list shows the setup with its DPS and ID scope.
         await page.GotoAsync(server.BaseAddress + "setups");

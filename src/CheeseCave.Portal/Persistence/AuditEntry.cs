@@ -57,6 +57,7 @@ public static class AuditActions
     public const string SetupCertificateDownloaded = "dps-setup.certificate-download";
     public const string SetupCaUploaded = "dps-setup.ca-upload";
     public const string SetupCaVerified = "dps-setup.ca-verify";
+    public const string SetupEnrollmentGroupSaved = "dps-setup.enrollment-group-save";
 }
 
 public static class AuditOutcomes

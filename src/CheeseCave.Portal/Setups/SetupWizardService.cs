@@ -539,6 +539,159 @@ public sealed class SetupWizardService(
             CertificateDescription.Of(x509), certificate.CreatedBy, certificate.CreatedAt);
     }
 
+    // ------------------------------------------------------------------ step 8: enrollment group
+
+    /// <summary>The setup's enrollment group as DPS reports it now, or null when step 8 has not saved one yet.</summary>
+    public async Task<SetupResult<EnrollmentGroupView?>> GetEnrollmentGroupAsync(ClaimsPrincipal caller, int setupId, CancellationToken cancellationToken = default)
+    {
+        if (await RequireAsync(caller, PortalRoles.Viewer, cancellationToken).ConfigureAwait(false) is null)
+        {
+            return SetupResult.Fail<EnrollmentGroupView?>(SetupError.NotAllowed("read setups"));
+        }
+
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        var setup = await db.Setups.AsNoTracking().FirstOrDefaultAsync(s => s.Id == setupId, cancellationToken).ConfigureAwait(false);
+        if (setup is null)
+        {
+            return SetupResult.Fail<EnrollmentGroupView?>(SetupError.NotFound);
+        }
+
+        if (setup is not { EnrollmentGroupId: { } groupId, ResourceGroup: { } group, DpsName: { } dpsName })
+        {
+            return SetupResult.Ok<EnrollmentGroupView?>(null);
+        }
+
+        try
+        {
+            using var service = await DpsServiceAsync(provisioning.CreateArmClient(), group, dpsName, cancellationToken).ConfigureAwait(false);
+            var live = await service.GetEnrollmentGroupAsync(groupId, cancellationToken).ConfigureAwait(false);
+            return live is null
+                ? SetupResult.Fail<EnrollmentGroupView?>(new SetupError($"The enrollment group '{groupId}' no longer exists in the DPS.", "Save it again in step 8."))
+                : SetupResult.Ok<EnrollmentGroupView?>(EnrollmentGroupView.From(live));
+        }
+        catch (ProvisioningException ex)
+        {
+            return SetupResult.Fail<EnrollmentGroupView?>(SetupError.From(ex));
+        }
+    }
+
+    /// <summary>
+    /// Creates or updates the setup's X.509 enrollment group (the client reads the etag fresh) after checking the id,
+    /// the CA (a verified certificate of this setup), the hubs (linked to its DPS) and the initial twin JSON.
+    /// </summary>
+    public Task<SetupResult<EnrollmentGroupView>> SaveEnrollmentGroupAsync(ClaimsPrincipal caller, int setupId, EnrollmentGroupForm form, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(form);
+        return ChangeAsync<EnrollmentGroupView>(caller, setupId, AuditActions.SetupEnrollmentGroupSaved, $"{form.GroupId} (CA {form.PrimaryCa}, {form.AllocationPolicy}, {(form.Enabled ? "enabled" : "disabled")})", "save the enrollment group", async (setup, arm, db) =>
+        {
+            static SetupResult<EnrollmentGroupView> Invalid(string problem, string whatToDo) => SetupResult.Fail<EnrollmentGroupView>(new SetupError(problem, whatToDo));
+
+            var id = form.GroupId?.Trim() ?? "";
+            var idCheck = EnrollmentRules.CheckGroupId(id);
+            if (!idCheck.IsValid)
+            {
+                return Invalid(idCheck.Problem!, "Correct the enrollment group id and try again.");
+            }
+
+            var (tags, tagsProblem) = EnrollmentRules.ParseTwinObject(form.TagsJson, "tags");
+            if (tagsProblem is not null)
+            {
+                return Invalid(tagsProblem, "Fix the tags JSON (or empty the field) and try again.");
+            }
+
+            var (desired, desiredProblem) = EnrollmentRules.ParseTwinObject(form.DesiredJson, "desired properties");
+            if (desiredProblem is not null)
+            {
+                return Invalid(desiredProblem, "Fix the desired properties JSON (or empty the field) and try again.");
+            }
+
+            if (setup is not { ResourceGroup: { } group, DpsName: { } dpsName })
+            {
+                return Invalid("This setup has no DPS yet.", "Finish step 1 first.");
+            }
+
+            var verified = await db.SetupCertificates.AsNoTracking()
+                .Where(c => c.SetupId == setup.Id && c.IsVerified && c.DpsCertificateName != null)
+                .Select(c => c.DpsCertificateName!).ToListAsync(cancellationToken).ConfigureAwait(false);
+            if (verified.Count == 0)
+            {
+                return Invalid("This setup has no verified CA in its DPS yet.", "Upload the CA in step 6 and verify it in step 7 first.");
+            }
+
+            if (!verified.Contains(form.PrimaryCa, StringComparer.Ordinal))
+            {
+                return Invalid($"'{form.PrimaryCa}' is not a verified CA of this setup.", "Pick the primary CA from the list.");
+            }
+
+            var secondary = string.IsNullOrWhiteSpace(form.SecondaryCa) ? null : form.SecondaryCa;
+            if (secondary is not null && (!verified.Contains(secondary, StringComparer.Ordinal) || secondary == form.PrimaryCa))
+            {
+                return Invalid($"'{secondary}' cannot be the secondary CA.", "Pick another verified CA than the primary, or none.");
+            }
+
+            var dps = await arm.GetProvisioningServiceAsync(group, dpsName, cancellationToken).ConfigureAwait(false);
+            if (dps is null)
+            {
+                return Invalid($"The DPS '{dpsName}' no longer exists.", "Create it again or pick another one in step 1.");
+            }
+
+            var linked = dps.LinkedHubs.Select(h => h.HostName).ToHashSet(StringComparer.OrdinalIgnoreCase);
+            if (linked.Count == 0)
+            {
+                return Invalid("The DPS has no linked IoT hub, so devices would have nowhere to go.", "Link a hub in step 2 first.");
+            }
+
+            var unknown = form.Hubs.Where(h => !linked.Contains(h)).ToList();
+            if (unknown.Count > 0)
+            {
+                return Invalid($"Not linked to this DPS: {string.Join(", ", unknown)}.", "Pick hubs from the list of linked hubs (step 2 links more).");
+            }
+
+            if (form.AllocationPolicy == CheeseCave.Provisioning.DpsService.AllocationPolicy.Custom)
+            {
+                return Invalid("Custom allocation (an Azure Function) is not set up by the wizard.", "Choose evenly weighted, lowest latency or static.");
+            }
+
+            if (form.AllocationPolicy == CheeseCave.Provisioning.DpsService.AllocationPolicy.Static && form.Hubs.Count != 1)
+            {
+                return Invalid("Static allocation needs exactly one hub.", "Pick the one hub every device of the group goes to.");
+            }
+
+            var enrollment = new CheeseCave.Provisioning.DpsService.EnrollmentGroup
+            {
+                EnrollmentGroupId = id,
+                Attestation = CheeseCave.Provisioning.DpsService.AttestationMechanism.FromCaReferences(form.PrimaryCa, secondary),
+                Capabilities = new CheeseCave.Provisioning.DpsService.DeviceCapabilities { IotEdge = form.IotEdge },
+                IotHubs = form.Hubs.Count == 0 ? null : [.. form.Hubs],
+                AllocationPolicy = form.AllocationPolicy,
+                ReprovisionPolicy = form.Reprovision switch
+                {
+                    ReprovisionChoice.NeverReassign => new() { UpdateHubAssignment = false, MigrateDeviceData = false },
+                    ReprovisionChoice.ReassignAndReset => new() { UpdateHubAssignment = true, MigrateDeviceData = false },
+                    _ => new() { UpdateHubAssignment = true, MigrateDeviceData = true },
+                },
+                InitialTwin = tags is null && desired is null ? null : new()
+                {
+                    Tags = tags,
+                    Properties = desired is null ? null : new() { Desired = desired },
+                },
+                ProvisioningStatus = form.Enabled ? CheeseCave.Provisioning.DpsService.ProvisioningStatus.Enabled : CheeseCave.Provisioning.DpsService.ProvisioningStatus.Disabled,
+            };
+
+            using var service = await DpsServiceAsync(arm, group, dpsName, cancellationToken).ConfigureAwait(false);
+            var saved = await service.CreateOrUpdateEnrollmentGroupAsync(enrollment, cancellationToken).ConfigureAwait(false);
+            setup.EnrollmentGroupId = saved.EnrollmentGroupId;
+            setup.CurrentStep = Math.Max(setup.CurrentStep, 9);
+            return SetupResult.Ok(EnrollmentGroupView.From(saved));
+        }, cancellationToken);
+    }
+
+    private async Task<CheeseCave.Provisioning.DpsService.DpsServiceClient> DpsServiceAsync(ArmProvisioningClient arm, string group, string dpsName, CancellationToken cancellationToken)
+    {
+        var connectionString = await arm.GetProvisioningServiceConnectionStringAsync(group, dpsName, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return provisioning.CreateDpsServiceClient(connectionString);
+    }
+
     // ------------------------------------------------------------------ plumbing
 
     private static void Apply(DpsSetup setup, ProvisioningServiceInfo dps)
@@ -702,6 +855,9 @@ public sealed class SetupWizardService(
                 7 => RootOf(setup) is not { DpsCertificateName: not null } verifyRoot ? new(step, StepState.Blocked, "Needs the uploaded CA")
                     : verifyRoot.IsVerified ? new(step, StepState.Done, "Verified")
                     : new(step, StepState.Ready, "Unverified"),
+                8 => RootOf(setup) is not { IsVerified: true } ? new(step, StepState.Blocked, "Needs the verified CA")
+                    : setup.EnrollmentGroupId is { } groupId ? new(step, StepState.Done, $"Group {groupId}")
+                    : new(step, StepState.Ready, "No enrollment group"),
                 _ => new(step, StepState.Unavailable, "Coming soon"),
             });
         }
@@ -709,7 +865,7 @@ public sealed class SetupWizardService(
         return new SetupView(setup.Id, setup.Name, setup.CurrentStep, setup.CreatedBy, setup.CreatedAt, setup.UpdatedBy, setup.UpdatedAt,
             setup.SubscriptionId, setup.ResourceGroup, setup.DpsName, dps?.Location ?? setup.Location, idScope,
             dps?.ServiceHost ?? setup.ServiceHost, dps?.DeviceHost ?? setup.DeviceHost, policy, hubs, dps, liveError, steps, canChange,
-            [.. setup.Certificates.OrderBy(c => c.Kind).ThenBy(c => c.Id).Select(ToView)]);
+            [.. setup.Certificates.OrderBy(c => c.Kind).ThenBy(c => c.Id).Select(ToView)], setup.EnrollmentGroupId);
     }
 
     private static SetupCertificate? RootOf(DpsSetup setup) =>

@@ -96,6 +96,9 @@ namespace CheeseCave.Portal.Persistence.Migrations
                         .HasMaxLength(64)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("EnrollmentGroupId")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("IdScope")
                         .HasMaxLength(32)
                         .HasColumnType("TEXT");
