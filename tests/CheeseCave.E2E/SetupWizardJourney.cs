@@ -3,7 +3,7 @@ using Microsoft.Playwright;
 
 namespace CheeseCave.E2E;
 
-/// <summary>The administrator creates a setup and walks steps 1-8 against the embedded emulator.</summary>
+/// <summary>The administrator creates a setup and walks steps 1-9 against the embedded emulator.</summary>
 public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixture<PortalServer>
 {
     [Fact]
@@ -138,6 +138,29 @@ public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixt
         await Assertions.Expect(page.Locator("[data-group-live]")).ToContainTextAsync("enabled");
         await Assertions.Expect(page.Locator("[data-step=enrollment]")).ToHaveAttributeAsync("data-state", "Done");
         await Journeys.SaveScreenshotAsync(page, "wizard-8-enrollment.png");
+
+        // Step 9: device certificates; a bad id blocks, upper case warns, then three devices by prefix and count.
+        await page.Locator("[data-next-step]").ClickAsync();
+        await page.WaitForURLAsync(SetupStepUrl("devices"));
+        await Assertions.Expect(page.Locator("[data-issuer]")).ToContainTextAsync("Cave north Intermediate CA");
+        await page.Locator("#registration-ids").FillAsync("cave-north-a\nbad id!\nCave-Upper");
+        await Assertions.Expect(page.Locator("[data-id-error]")).ToContainTextAsync("bad id!");
+        await Assertions.Expect(page.Locator("[data-id-warning]")).ToContainTextAsync("upper-case");
+        await Assertions.Expect(page.Locator("[data-issue-devices]")).ToBeDisabledAsync();
+        await page.GetByText("Prefix and count").ClickAsync();
+        await Assertions.Expect(page.Locator("#id-prefix")).ToHaveValueAsync("cave-north-");
+        await Assertions.Expect(page.Locator("[data-id-checks]")).ToContainTextAsync("cave-north-001, cave-north-002, cave-north-003");
+        await page.Locator("[data-issue-devices]").ClickAsync();
+        await Assertions.Expect(page.Locator("[data-batch-issued]")).ToContainTextAsync("Issued 3 certificates", new() { Timeout = 15_000 });
+        await Assertions.Expect(page.Locator("#copy-pfx-password")).Not.ToHaveValueAsync("");
+        await Assertions.Expect(page.Locator("[data-device=cave-north-002]")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("#copy-device-settings")).ToHaveValueAsync(new Regex("\"RegistrationId\": \"cave-north-001\""));
+        var keyDownload = await page.RunAndWaitForDownloadAsync(() => page.Locator("[data-device=cave-north-001] [data-download=key]").ClickAsync());
+        Assert.Equal("cave-north-001.key.pem", keyDownload.SuggestedFilename);
+        var zipDownload = await page.RunAndWaitForDownloadAsync(() => page.Locator("[data-download=batch-zip]").ClickAsync());
+        Assert.EndsWith(".zip", zipDownload.SuggestedFilename, StringComparison.Ordinal);
+        await Assertions.Expect(page.Locator("[data-step=devices]")).ToHaveAttributeAsync("data-state", "Done");
+        await Journeys.SaveScreenshotAsync(page, "wizard-9-devices.png");
 
         // The list shows the setup with its DPS and ID scope.
         await page.GotoAsync(server.BaseAddress + "setups");

@@ -20,15 +20,29 @@ namespace CheeseCave.Portal.Setups;
 /// refused change, writes an audit entry under the caller's name. Azure is reached only through
 /// <see cref="ProvisioningConnectionFactory"/>; its errors come back as <see cref="SetupError"/> results.
 /// </summary>
-public sealed class SetupWizardService(
+public sealed partial class SetupWizardService(
     IServiceScopeFactory scopes,
     IDbContextFactory<PortalDbContext> contexts,
     ProvisioningConnectionFactory provisioning,
     AuditLog audit,
     IKeyStore keys,
     TimeProvider time,
-    IOptions<IdentityOptions> identityOptions)
+    IOptions<IdentityOptions> identityOptions,
+    DeviceKeyVault deviceKeys)
 {
+    // The primary constructor's parameters are only in scope in this part; the device steps (the other part) use these.
+    private IDbContextFactory<PortalDbContext> Contexts => contexts;
+
+    private ProvisioningConnectionFactory Provisioning => provisioning;
+
+    private AuditLog Audit => audit;
+
+    private IKeyStore Keys => keys;
+
+    private TimeProvider Time => time;
+
+    private DeviceKeyVault DeviceKeys => deviceKeys;
+
     /// <summary>How often a long-running ARM create is polled for the progress line.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(750);
 
@@ -129,7 +143,8 @@ public sealed class SetupWizardService(
             }
         }
 
-        return SetupResult.Ok<SetupView>(View(setup, dps, liveError, canChange));
+        var devices = await db.SetupDevices.CountAsync(d => d.SetupId == setupId, cancellationToken).ConfigureAwait(false);
+        return SetupResult.Ok<SetupView>(View(setup, dps, liveError, canChange, devices));
     }
 
     /// <summary>Remembers the step the user is on, so reopening the setup resumes there.</summary>
@@ -822,7 +837,7 @@ public sealed class SetupWizardService(
         return roles.Intersect(PortalRoles.AtLeast(role), StringComparer.Ordinal).Any() ? Actor.From(user) : null;
     }
 
-    private static SetupView View(DpsSetup setup, ProvisioningServiceInfo? dps, SetupError? liveError, bool canChange)
+    private static SetupView View(DpsSetup setup, ProvisioningServiceInfo? dps, SetupError? liveError, bool canChange, int deviceCount)
     {
         var hubs = dps?.LinkedHubs ?? [];
         var policy = dps?.AllocationPolicy ?? SetupNames.ParsePolicy(setup.AllocationPolicy);
@@ -858,6 +873,9 @@ public sealed class SetupWizardService(
                 8 => RootOf(setup) is not { IsVerified: true } ? new(step, StepState.Blocked, "Needs the verified CA")
                     : setup.EnrollmentGroupId is { } groupId ? new(step, StepState.Done, $"Group {groupId}")
                     : new(step, StepState.Ready, "No enrollment group"),
+                9 => setup.Certificates.Count == 0 ? new(step, StepState.Blocked, "Needs a CA")
+                    : deviceCount > 0 ? new(step, StepState.Done, deviceCount == 1 ? "1 device certificate" : $"{deviceCount} device certificates")
+                    : new(step, StepState.Ready, "No device certificates"),
                 _ => new(step, StepState.Unavailable, "Coming soon"),
             });
         }
