@@ -3,7 +3,7 @@ using Microsoft.Playwright;
 
 namespace CheeseCave.E2E;
 
-/// <summary>The administrator creates a setup and walks steps 1-9 against the embedded emulator.</summary>
+/// <summary>The administrator creates a setup and walks all ten steps against the embedded emulator.</summary>
 public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixture<PortalServer>
 {
     [Fact]
@@ -161,6 +161,20 @@ public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixt
         Assert.EndsWith(".zip", zipDownload.SuggestedFilename, StringComparison.Ordinal);
         await Assertions.Expect(page.Locator("[data-step=devices]")).ToHaveAttributeAsync("data-state", "Done");
         await Journeys.SaveScreenshotAsync(page, "wizard-9-devices.png");
+
+        // Step 10: the leaf alone is refused with DPS's diagnosis; with its chain the device is assigned a hub.
+        await page.Locator("[data-next-step]").ClickAsync();
+        await page.WaitForURLAsync(SetupStepUrl("test"));
+        await page.GetByText("Send only the leaf certificate").ClickAsync();
+        await page.Locator("[data-register]").ClickAsync();
+        await Assertions.Expect(page.Locator("[data-registration-failed] [data-diagnosis]")).ToContainTextAsync("missingChainElements", new() { Timeout = 30_000 });
+        await Assertions.Expect(page.Locator("[data-registration-failed] [data-what-to-do]")).ToContainTextAsync("-chain.pem");
+        await Journeys.SaveScreenshotAsync(page, "wizard-10-test-refused.png");
+        await page.GetByText("Send only the leaf certificate").ClickAsync();
+        await page.Locator("[data-register]").ClickAsync();
+        await Assertions.Expect(page.Locator("[data-registration-assigned] [data-assigned-hub]")).ToContainTextAsync("cave-north-hub", new() { Timeout = 30_000 });
+        await Assertions.Expect(page.Locator("[data-registration-assigned] [data-device-id]")).ToHaveTextAsync("cave-north-001");
+        await Journeys.SaveScreenshotAsync(page, "wizard-10-test-assigned.png");
 
         // The list shows the setup with its DPS and ID scope.
         await page.GotoAsync(server.BaseAddress + "setups");

@@ -116,5 +116,8 @@ public static class DeviceSettings
                 ["CertificatePath"] = $"certs/{registrationId}.pfx",
                 ["CertificatePassword"] = "<the PFX password shown once when the batch was issued>",
             },
-        }.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+        }.ToJsonString(SnippetJson);
+
+    // A snippet to paste, not HTML: keep "<" and ">" readable.
+    private static readonly JsonSerializerOptions SnippetJson = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 }

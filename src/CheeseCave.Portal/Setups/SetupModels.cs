@@ -69,7 +69,7 @@ public sealed record WizardStep(int Number, string Slug, string Title)
     ];
 
     /// <summary>The last step the portal has so far; a setup that is further along resumes here.</summary>
-    public const int LastAvailable = 9;
+    public const int LastAvailable = 10;
 
     public static WizardStep? Find(string? slug) =>
         All.FirstOrDefault(s => string.Equals(s.Slug, slug, StringComparison.OrdinalIgnoreCase))

@@ -876,6 +876,9 @@ public sealed partial class SetupWizardService(
                 9 => setup.Certificates.Count == 0 ? new(step, StepState.Blocked, "Needs a CA")
                     : deviceCount > 0 ? new(step, StepState.Done, deviceCount == 1 ? "1 device certificate" : $"{deviceCount} device certificates")
                     : new(step, StepState.Ready, "No device certificates"),
+                10 => !dpsLive ? new(step, StepState.Blocked, "Needs a DPS")
+                    : setup.EnrollmentGroupId is null ? new(step, StepState.Ready, "Enrollment group missing")
+                    : new(step, StepState.Ready, "Register a test device"),
                 _ => new(step, StepState.Unavailable, "Coming soon"),
             });
         }
