@@ -46,6 +46,12 @@ public sealed class SetupTestRegistrationTests(PortalFactory factory) : IClassFi
         Assert.NotNull(assigned.Value.Substatus);
         Assert.NotEmpty(steps);
 
+        // The same device again over MQTT (the embedded emulator listens for MQTT too).
+        var mqtt = await wizard.TestRegistrationAsync(op, id, device.Id, DeviceTransport.Mqtt);
+        Assert.True(mqtt.Succeeded, mqtt.Error?.Message);
+        Assert.True(mqtt.Value!.Assigned, $"{mqtt.Value.ErrorCode} {mqtt.Value.ErrorMessage} {mqtt.Value.Reason}");
+        Assert.Equal("MQTT", mqtt.Value.Transport);
+
         // The intermediate is not in DPS: sending only the leaf is refused, and the diagnosis names what is missing.
         var leafOnly = await wizard.TestRegistrationAsync(op, id, device.Id, DeviceTransport.Https, leafOnly: true);
         Assert.True(leafOnly.Succeeded, leafOnly.Error?.Message);
