@@ -3,7 +3,7 @@ using Microsoft.Playwright;
 
 namespace CheeseCave.E2E;
 
-/// <summary>The administrator creates a setup and walks steps 1-7 against the embedded emulator.</summary>
+/// <summary>The administrator creates a setup and walks all ten steps against the embedded emulator.</summary>
 public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixture<PortalServer>
 {
     [Fact]
@@ -120,6 +120,61 @@ public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixt
         await Assertions.Expect(page.Locator("[data-verified]")).ToContainTextAsync("is verified on cave-north-dps", new() { Timeout = 15_000 });
         await Assertions.Expect(page.Locator("[data-step=verify] [data-step-status]")).ToHaveTextAsync("Verified");
         await Journeys.SaveScreenshotAsync(page, "wizard-7-verified.png");
+
+        // Step 8: the X.509 enrollment group; bad twin JSON is flagged as it is typed, then the group is saved and read back.
+        await page.Locator("[data-next-step]").ClickAsync();
+        await page.WaitForURLAsync(SetupStepUrl("enrollment"));
+        await Assertions.Expect(page.Locator("#group-id")).ToHaveValueAsync("cave-north");
+        await page.Locator("#group-id").FillAsync("bad id!");
+        await Assertions.Expect(page.GetByText("may contain only letters, digits, '-', '.', '_' and ':'")).ToBeVisibleAsync();
+        await page.Locator("#group-id").FillAsync("cave-north-devices");
+        await page.Locator("#twin-desired").FillAsync("{ \"targetHumidity\": 92, }");
+        await Assertions.Expect(page.GetByText("The desired properties is not valid JSON")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("[data-save-group]")).ToBeDisabledAsync();
+        await page.Locator("#twin-desired").FillAsync("{ \"targetHumidity\": 92 }");
+        await page.Locator("[data-reprovision=ReassignAndMigrate] input[type=radio]").CheckAsync();
+        await page.Locator("[data-save-group]").ClickAsync();
+        await Assertions.Expect(page.Locator("[data-group-saved]")).ToContainTextAsync("cave-north-devices", new() { Timeout = 15_000 });
+        await Assertions.Expect(page.Locator("[data-group-live]")).ToContainTextAsync("enabled");
+        await Assertions.Expect(page.Locator("[data-step=enrollment]")).ToHaveAttributeAsync("data-state", "Done");
+        await Journeys.SaveScreenshotAsync(page, "wizard-8-enrollment.png");
+
+        // Step 9: device certificates; a bad id blocks, upper case warns, then three devices by prefix and count.
+        await page.Locator("[data-next-step]").ClickAsync();
+        await page.WaitForURLAsync(SetupStepUrl("devices"));
+        await Assertions.Expect(page.Locator("[data-issuer]")).ToContainTextAsync("Cave north Intermediate CA");
+        await page.Locator("#registration-ids").FillAsync("cave-north-a\nbad id!\nCave-Upper");
+        await Assertions.Expect(page.Locator("[data-id-error]")).ToContainTextAsync("bad id!");
+        await Assertions.Expect(page.Locator("[data-id-warning]")).ToContainTextAsync("upper-case");
+        await Assertions.Expect(page.Locator("[data-issue-devices]")).ToBeDisabledAsync();
+        await page.GetByText("Prefix and count").ClickAsync();
+        await Assertions.Expect(page.Locator("#id-prefix")).ToHaveValueAsync("cave-north-");
+        await Assertions.Expect(page.Locator("[data-id-checks]")).ToContainTextAsync("cave-north-001, cave-north-002, cave-north-003");
+        await page.Locator("[data-issue-devices]").ClickAsync();
+        await Assertions.Expect(page.Locator("[data-batch-issued]")).ToContainTextAsync("Issued 3 certificates", new() { Timeout = 15_000 });
+        await Assertions.Expect(page.Locator("#copy-pfx-password")).Not.ToHaveValueAsync("");
+        await Assertions.Expect(page.Locator("[data-device=cave-north-002]")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("#copy-device-settings")).ToHaveValueAsync(new Regex("\"RegistrationId\": \"cave-north-001\""));
+        var keyDownload = await page.RunAndWaitForDownloadAsync(() => page.Locator("[data-device=cave-north-001] [data-download=key]").ClickAsync());
+        Assert.Equal("cave-north-001.key.pem", keyDownload.SuggestedFilename);
+        var zipDownload = await page.RunAndWaitForDownloadAsync(() => page.Locator("[data-download=batch-zip]").ClickAsync());
+        Assert.EndsWith(".zip", zipDownload.SuggestedFilename, StringComparison.Ordinal);
+        await Assertions.Expect(page.Locator("[data-step=devices]")).ToHaveAttributeAsync("data-state", "Done");
+        await Journeys.SaveScreenshotAsync(page, "wizard-9-devices.png");
+
+        // Step 10: the leaf alone is refused with DPS's diagnosis; with its chain the device is assigned a hub.
+        await page.Locator("[data-next-step]").ClickAsync();
+        await page.WaitForURLAsync(SetupStepUrl("test"));
+        await page.GetByText("Send only the leaf certificate").ClickAsync();
+        await page.Locator("[data-register]").ClickAsync();
+        await Assertions.Expect(page.Locator("[data-registration-failed] [data-diagnosis]")).ToContainTextAsync("missingChainElements", new() { Timeout = 30_000 });
+        await Assertions.Expect(page.Locator("[data-registration-failed] [data-what-to-do]")).ToContainTextAsync("-chain.pem");
+        await Journeys.SaveScreenshotAsync(page, "wizard-10-test-refused.png");
+        await page.GetByText("Send only the leaf certificate").ClickAsync();
+        await page.Locator("[data-register]").ClickAsync();
+        await Assertions.Expect(page.Locator("[data-registration-assigned] [data-assigned-hub]")).ToContainTextAsync("cave-north-hub", new() { Timeout = 30_000 });
+        await Assertions.Expect(page.Locator("[data-registration-assigned] [data-device-id]")).ToHaveTextAsync("cave-north-001");
+        await Journeys.SaveScreenshotAsync(page, "wizard-10-test-assigned.png");
 
         // The list shows the setup with its DPS and ID scope.
         await page.GotoAsync(server.BaseAddress + "setups");

@@ -45,4 +45,35 @@ public sealed class SetupPagesAccessTests(PortalFactory factory) : IClassFixture
         Assert.DoesNotContain("data-read-only", opStep, StringComparison.Ordinal);
         Assert.Contains("id=\"dps-name\"", opStep, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_viewer_sees_issued_devices_with_certificate_links_only_and_cannot_issue_or_test()
+    {
+        await factory.CreateUserAsync("page-dev-op", PortalRoles.Operator);
+        await factory.CreateUserAsync("page-dev-viewer", PortalRoles.Viewer);
+        int id;
+        await using (var scope = factory.Services.CreateAsyncScope())
+        {
+            var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
+            var op = await factory.PrincipalForAsync("page-dev-op");
+            id = (await wizard.CreateAsync(op, "Page devices")).Value!.Id;
+            Assert.True((await wizard.GenerateCaAsync(op, id, "Page Root", "Page Intermediate", CheeseCave.Pki.ProfilePreset.Recommended)).Succeeded);
+            Assert.True((await wizard.IssueDevicesAsync(op, id, ["page-001"])).Succeeded);
+        }
+
+        using var viewer = await factory.SignedInClientAsync("page-dev-viewer");
+        var devices = await Forms.GetPageAsync(viewer, $"/setups/{id}/devices");
+        Assert.Contains("data-device=\"page-001\"", devices, StringComparison.Ordinal);
+        Assert.Contains("page-001.cert.pem", devices, StringComparison.Ordinal);
+        Assert.DoesNotContain(".key.pem", devices, StringComparison.Ordinal);
+        Assert.DoesNotContain("data-download=\"pfx\"", devices, StringComparison.Ordinal);
+        Assert.DoesNotContain("data-download=\"key\"", devices, StringComparison.Ordinal);
+        Assert.DoesNotContain("data-panel=\"issue-devices\"", devices, StringComparison.Ordinal);
+        Assert.Contains("data-read-only", await Forms.GetPageAsync(viewer, $"/setups/{id}/enrollment"), StringComparison.Ordinal);
+
+        using var operatorClient = await factory.SignedInClientAsync("page-dev-op");
+        var opDevices = await Forms.GetPageAsync(operatorClient, $"/setups/{id}/devices");
+        Assert.Contains("page-001.key.pem", opDevices, StringComparison.Ordinal);
+        Assert.Contains("data-panel=\"issue-devices\"", opDevices, StringComparison.Ordinal);
+    }
 }

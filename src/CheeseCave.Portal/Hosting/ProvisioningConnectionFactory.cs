@@ -27,6 +27,12 @@ public class ProvisioningConnectionFactory(IOptions<CheeseCaveOptions> options, 
     /// <summary>A management-plane client over <see cref="GetConnection"/>.</summary>
     public virtual ArmProvisioningClient CreateArmClient() => new(GetConnection());
 
+    /// <summary>A DPS service-API client from the DPS's shared-access connection string (read from ARM, never stored).</summary>
+    public virtual CheeseCave.Provisioning.DpsService.DpsServiceClient CreateDpsServiceClient(string connectionString) => new(connectionString, GetConnection());
+
+    /// <summary>A device-side client for test registrations (HTTPS or MQTT against the DPS device endpoint).</summary>
+    public virtual CheeseCave.Provisioning.DeviceRegistration.DeviceRegistrationClient CreateDeviceRegistrationClient() => new(GetConnection());
+
     private ProvisioningConnection Create()
     {
         if (options.Value.Target == Hosting.ProvisioningTarget.Azure)

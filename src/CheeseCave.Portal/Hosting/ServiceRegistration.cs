@@ -85,6 +85,7 @@ public static class ServiceRegistration
     {
         services.AddSingleton<ProvisioningConnectionFactory>();
         services.AddScoped<SetupWizardService>();
+        services.AddSingleton<DeviceKeyVault>();
     }
 
     private static void AddAccounts(IServiceCollection services)
@@ -218,6 +219,47 @@ public static class ServiceRegistration
             }
 
             return result.Error!.Denied ? Results.Forbid() : Results.NotFound();
+        }
+
+        // Device files: /setups/{id}/devices/{deviceId}/{name}.cert.pem | -chain.pem | .cer (Viewer) | .key.pem | .pfx
+        // (Operator, only in the download window: 410 after). The service checks the role again and audits.
+        var devices = app.MapGroup("/setups/{setupId:int}").RequireAuthorization(PortalPolicies.RequireViewer);
+        devices.MapGet("/devices/{deviceId:int}/{fileName}", async (int setupId, int deviceId, string fileName, HttpContext context, SetupWizardService wizard, CancellationToken cancellationToken) =>
+        {
+            DeviceFileKind? kind = fileName switch
+            {
+                _ when fileName.EndsWith(".cert.pem", StringComparison.OrdinalIgnoreCase) => DeviceFileKind.Certificate,
+                _ when fileName.EndsWith("-chain.pem", StringComparison.OrdinalIgnoreCase) => DeviceFileKind.Chain,
+                _ when fileName.EndsWith(".key.pem", StringComparison.OrdinalIgnoreCase) => DeviceFileKind.Key,
+                _ when fileName.EndsWith(".pfx", StringComparison.OrdinalIgnoreCase) => DeviceFileKind.Pfx,
+                _ when fileName.EndsWith(".cer", StringComparison.OrdinalIgnoreCase) => DeviceFileKind.Der,
+                _ => null,
+            };
+            if (kind is null)
+            {
+                return Results.NotFound();
+            }
+
+            return ToResult(await wizard.DownloadDeviceFileAsync(context.User, setupId, deviceId, kind.Value, cancellationToken).ConfigureAwait(false), context);
+        });
+        devices.MapGet("/batches/{batchId:regex(^[0-9a-z-]{{1,64}}$)}.zip", async (int setupId, string batchId, HttpContext context, SetupWizardService wizard, CancellationToken cancellationToken) =>
+            ToResult(await wizard.DownloadBatchAsync(context.User, setupId, batchId, cancellationToken).ConfigureAwait(false), context));
+
+        static IResult ToResult(SetupResult<CertificateFile> result, HttpContext context)
+        {
+            if (result.Value is { } file)
+            {
+                // Key material must not linger in caches.
+                context.Response.Headers.CacheControl = "no-store";
+                return Results.File(file.Content, file.ContentType, file.FileName);
+            }
+
+            return result.Error switch
+            {
+                { Denied: true } => Results.Forbid(),
+                { Status: 410 } => Results.StatusCode(StatusCodes.Status410Gone),
+                _ => Results.NotFound(),
+            };
         }
     }
 

@@ -57,6 +57,10 @@ public static class AuditActions
     public const string SetupCertificateDownloaded = "dps-setup.certificate-download";
     public const string SetupCaUploaded = "dps-setup.ca-upload";
     public const string SetupCaVerified = "dps-setup.ca-verify";
+    public const string SetupEnrollmentGroupSaved = "dps-setup.enrollment-group-save";
+    public const string SetupDevicesIssued = "dps-setup.devices-issue";
+    public const string SetupDeviceFileDownloaded = "dps-setup.device-download";
+    public const string SetupTestRegistration = "dps-setup.test-registration";
 }
 
 public static class AuditOutcomes

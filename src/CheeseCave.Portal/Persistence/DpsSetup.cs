@@ -43,6 +43,9 @@ public sealed class DpsSetup
 
     public int? RootCertificateId { get; set; }
 
+    /// <summary>The X.509 enrollment group step 8 created or updated; the DPS is the source of truth for its settings.</summary>
+    public string? EnrollmentGroupId { get; set; }
+
     public List<SetupCertificate> Certificates { get; set; } = [];
 }
 

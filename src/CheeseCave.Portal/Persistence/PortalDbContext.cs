@@ -28,6 +28,8 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options) :
 
     public DbSet<SetupCertificate> SetupCertificates => Set<SetupCertificate>();
 
+    public DbSet<SetupDevice> SetupDevices => Set<SetupDevice>();
+
     public static string ConnectionStringFor(string dataDirectory) =>
         $"Data Source={Path.Combine(dataDirectory, FileName)};Foreign Keys=True";
 
@@ -128,6 +130,20 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options) :
             certificate.Property(c => c.KeyId).HasMaxLength(200);
             certificate.Property(c => c.DpsCertificateName).HasMaxLength(128);
             certificate.Property(c => c.CreatedBy).HasMaxLength(256);
+        });
+
+        builder.Entity<SetupDevice>(device =>
+        {
+            device.ToTable("SetupDevices");
+            device.HasKey(d => d.Id);
+            device.HasOne<DpsSetup>().WithMany().HasForeignKey(d => d.SetupId).OnDelete(DeleteBehavior.Cascade);
+            device.Property(d => d.RegistrationId).HasMaxLength(128);
+            device.Property(d => d.ThumbprintSha1).HasMaxLength(40);
+            device.Property(d => d.ThumbprintSha256).HasMaxLength(64);
+            device.Property(d => d.BatchId).HasMaxLength(64);
+            device.Property(d => d.IssuedBy).HasMaxLength(256);
+            device.HasIndex(d => new { d.SetupId, d.BatchId });
+            device.HasIndex(d => new { d.SetupId, d.RegistrationId });
         });
     }
 

@@ -69,7 +69,7 @@ public sealed record WizardStep(int Number, string Slug, string Title)
     ];
 
     /// <summary>The last step the portal has so far; a setup that is further along resumes here.</summary>
-    public const int LastAvailable = 7;
+    public const int LastAvailable = 10;
 
     public static WizardStep? Find(string? slug) =>
         All.FirstOrDefault(s => string.Equals(s.Slug, slug, StringComparison.OrdinalIgnoreCase))
@@ -117,7 +117,8 @@ public sealed record SetupView(
     SetupError? LiveError,
     IReadOnlyList<WizardStepStatus> Steps,
     bool CanChange,
-    IReadOnlyList<SetupCertificateView> Certificates)
+    IReadOnlyList<SetupCertificateView> Certificates,
+    string? EnrollmentGroupId = null)
 {
     public SetupCertificateView? Root => Certificates.FirstOrDefault(c => c.Kind == SetupCertificateKind.Root);
 

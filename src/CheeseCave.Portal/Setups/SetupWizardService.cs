@@ -20,15 +20,29 @@ namespace CheeseCave.Portal.Setups;
 /// refused change, writes an audit entry under the caller's name. Azure is reached only through
 /// <see cref="ProvisioningConnectionFactory"/>; its errors come back as <see cref="SetupError"/> results.
 /// </summary>
-public sealed class SetupWizardService(
+public sealed partial class SetupWizardService(
     IServiceScopeFactory scopes,
     IDbContextFactory<PortalDbContext> contexts,
     ProvisioningConnectionFactory provisioning,
     AuditLog audit,
     IKeyStore keys,
     TimeProvider time,
-    IOptions<IdentityOptions> identityOptions)
+    IOptions<IdentityOptions> identityOptions,
+    DeviceKeyVault deviceKeys)
 {
+    // The primary constructor's parameters are only in scope in this part; the device steps (the other part) use these.
+    private IDbContextFactory<PortalDbContext> Contexts => contexts;
+
+    private ProvisioningConnectionFactory Provisioning => provisioning;
+
+    private AuditLog Audit => audit;
+
+    private IKeyStore Keys => keys;
+
+    private TimeProvider Time => time;
+
+    private DeviceKeyVault DeviceKeys => deviceKeys;
+
     /// <summary>How often a long-running ARM create is polled for the progress line.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(750);
 
@@ -129,7 +143,8 @@ public sealed class SetupWizardService(
             }
         }
 
-        return SetupResult.Ok<SetupView>(View(setup, dps, liveError, canChange));
+        var devices = await db.SetupDevices.CountAsync(d => d.SetupId == setupId, cancellationToken).ConfigureAwait(false);
+        return SetupResult.Ok<SetupView>(View(setup, dps, liveError, canChange, devices));
     }
 
     /// <summary>Remembers the step the user is on, so reopening the setup resumes there.</summary>
@@ -539,6 +554,159 @@ public sealed class SetupWizardService(
             CertificateDescription.Of(x509), certificate.CreatedBy, certificate.CreatedAt);
     }
 
+    // ------------------------------------------------------------------ step 8: enrollment group
+
+    /// <summary>The setup's enrollment group as DPS reports it now, or null when step 8 has not saved one yet.</summary>
+    public async Task<SetupResult<EnrollmentGroupView?>> GetEnrollmentGroupAsync(ClaimsPrincipal caller, int setupId, CancellationToken cancellationToken = default)
+    {
+        if (await RequireAsync(caller, PortalRoles.Viewer, cancellationToken).ConfigureAwait(false) is null)
+        {
+            return SetupResult.Fail<EnrollmentGroupView?>(SetupError.NotAllowed("read setups"));
+        }
+
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        var setup = await db.Setups.AsNoTracking().FirstOrDefaultAsync(s => s.Id == setupId, cancellationToken).ConfigureAwait(false);
+        if (setup is null)
+        {
+            return SetupResult.Fail<EnrollmentGroupView?>(SetupError.NotFound);
+        }
+
+        if (setup is not { EnrollmentGroupId: { } groupId, ResourceGroup: { } group, DpsName: { } dpsName })
+        {
+            return SetupResult.Ok<EnrollmentGroupView?>(null);
+        }
+
+        try
+        {
+            using var service = await DpsServiceAsync(provisioning.CreateArmClient(), group, dpsName, cancellationToken).ConfigureAwait(false);
+            var live = await service.GetEnrollmentGroupAsync(groupId, cancellationToken).ConfigureAwait(false);
+            return live is null
+                ? SetupResult.Fail<EnrollmentGroupView?>(new SetupError($"The enrollment group '{groupId}' no longer exists in the DPS.", "Save it again in step 8."))
+                : SetupResult.Ok<EnrollmentGroupView?>(EnrollmentGroupView.From(live));
+        }
+        catch (ProvisioningException ex)
+        {
+            return SetupResult.Fail<EnrollmentGroupView?>(SetupError.From(ex));
+        }
+    }
+
+    /// <summary>
+    /// Creates or updates the setup's X.509 enrollment group (the client reads the etag fresh) after checking the id,
+    /// the CA (a verified certificate of this setup), the hubs (linked to its DPS) and the initial twin JSON.
+    /// </summary>
+    public Task<SetupResult<EnrollmentGroupView>> SaveEnrollmentGroupAsync(ClaimsPrincipal caller, int setupId, EnrollmentGroupForm form, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(form);
+        return ChangeAsync<EnrollmentGroupView>(caller, setupId, AuditActions.SetupEnrollmentGroupSaved, $"{form.GroupId} (CA {form.PrimaryCa}, {form.AllocationPolicy}, {(form.Enabled ? "enabled" : "disabled")})", "save the enrollment group", async (setup, arm, db) =>
+        {
+            static SetupResult<EnrollmentGroupView> Invalid(string problem, string whatToDo) => SetupResult.Fail<EnrollmentGroupView>(new SetupError(problem, whatToDo));
+
+            var id = form.GroupId?.Trim() ?? "";
+            var idCheck = EnrollmentRules.CheckGroupId(id);
+            if (!idCheck.IsValid)
+            {
+                return Invalid(idCheck.Problem!, "Correct the enrollment group id and try again.");
+            }
+
+            var (tags, tagsProblem) = EnrollmentRules.ParseTwinObject(form.TagsJson, "tags");
+            if (tagsProblem is not null)
+            {
+                return Invalid(tagsProblem, "Fix the tags JSON (or empty the field) and try again.");
+            }
+
+            var (desired, desiredProblem) = EnrollmentRules.ParseTwinObject(form.DesiredJson, "desired properties");
+            if (desiredProblem is not null)
+            {
+                return Invalid(desiredProblem, "Fix the desired properties JSON (or empty the field) and try again.");
+            }
+
+            if (setup is not { ResourceGroup: { } group, DpsName: { } dpsName })
+            {
+                return Invalid("This setup has no DPS yet.", "Finish step 1 first.");
+            }
+
+            var verified = await db.SetupCertificates.AsNoTracking()
+                .Where(c => c.SetupId == setup.Id && c.IsVerified && c.DpsCertificateName != null)
+                .Select(c => c.DpsCertificateName!).ToListAsync(cancellationToken).ConfigureAwait(false);
+            if (verified.Count == 0)
+            {
+                return Invalid("This setup has no verified CA in its DPS yet.", "Upload the CA in step 6 and verify it in step 7 first.");
+            }
+
+            if (!verified.Contains(form.PrimaryCa, StringComparer.Ordinal))
+            {
+                return Invalid($"'{form.PrimaryCa}' is not a verified CA of this setup.", "Pick the primary CA from the list.");
+            }
+
+            var secondary = string.IsNullOrWhiteSpace(form.SecondaryCa) ? null : form.SecondaryCa;
+            if (secondary is not null && (!verified.Contains(secondary, StringComparer.Ordinal) || secondary == form.PrimaryCa))
+            {
+                return Invalid($"'{secondary}' cannot be the secondary CA.", "Pick another verified CA than the primary, or none.");
+            }
+
+            var dps = await arm.GetProvisioningServiceAsync(group, dpsName, cancellationToken).ConfigureAwait(false);
+            if (dps is null)
+            {
+                return Invalid($"The DPS '{dpsName}' no longer exists.", "Create it again or pick another one in step 1.");
+            }
+
+            var linked = dps.LinkedHubs.Select(h => h.HostName).ToHashSet(StringComparer.OrdinalIgnoreCase);
+            if (linked.Count == 0)
+            {
+                return Invalid("The DPS has no linked IoT hub, so devices would have nowhere to go.", "Link a hub in step 2 first.");
+            }
+
+            var unknown = form.Hubs.Where(h => !linked.Contains(h)).ToList();
+            if (unknown.Count > 0)
+            {
+                return Invalid($"Not linked to this DPS: {string.Join(", ", unknown)}.", "Pick hubs from the list of linked hubs (step 2 links more).");
+            }
+
+            if (form.AllocationPolicy == CheeseCave.Provisioning.DpsService.AllocationPolicy.Custom)
+            {
+                return Invalid("Custom allocation (an Azure Function) is not set up by the wizard.", "Choose evenly weighted, lowest latency or static.");
+            }
+
+            if (form.AllocationPolicy == CheeseCave.Provisioning.DpsService.AllocationPolicy.Static && form.Hubs.Count != 1)
+            {
+                return Invalid("Static allocation needs exactly one hub.", "Pick the one hub every device of the group goes to.");
+            }
+
+            var enrollment = new CheeseCave.Provisioning.DpsService.EnrollmentGroup
+            {
+                EnrollmentGroupId = id,
+                Attestation = CheeseCave.Provisioning.DpsService.AttestationMechanism.FromCaReferences(form.PrimaryCa, secondary),
+                Capabilities = new CheeseCave.Provisioning.DpsService.DeviceCapabilities { IotEdge = form.IotEdge },
+                IotHubs = form.Hubs.Count == 0 ? null : [.. form.Hubs],
+                AllocationPolicy = form.AllocationPolicy,
+                ReprovisionPolicy = form.Reprovision switch
+                {
+                    ReprovisionChoice.NeverReassign => new() { UpdateHubAssignment = false, MigrateDeviceData = false },
+                    ReprovisionChoice.ReassignAndReset => new() { UpdateHubAssignment = true, MigrateDeviceData = false },
+                    _ => new() { UpdateHubAssignment = true, MigrateDeviceData = true },
+                },
+                InitialTwin = tags is null && desired is null ? null : new()
+                {
+                    Tags = tags,
+                    Properties = desired is null ? null : new() { Desired = desired },
+                },
+                ProvisioningStatus = form.Enabled ? CheeseCave.Provisioning.DpsService.ProvisioningStatus.Enabled : CheeseCave.Provisioning.DpsService.ProvisioningStatus.Disabled,
+            };
+
+            using var service = await DpsServiceAsync(arm, group, dpsName, cancellationToken).ConfigureAwait(false);
+            var saved = await service.CreateOrUpdateEnrollmentGroupAsync(enrollment, cancellationToken).ConfigureAwait(false);
+            setup.EnrollmentGroupId = saved.EnrollmentGroupId;
+            setup.CurrentStep = Math.Max(setup.CurrentStep, 9);
+            return SetupResult.Ok(EnrollmentGroupView.From(saved));
+        }, cancellationToken);
+    }
+
+    private async Task<CheeseCave.Provisioning.DpsService.DpsServiceClient> DpsServiceAsync(ArmProvisioningClient arm, string group, string dpsName, CancellationToken cancellationToken)
+    {
+        var connectionString = await arm.GetProvisioningServiceConnectionStringAsync(group, dpsName, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return provisioning.CreateDpsServiceClient(connectionString);
+    }
+
     // ------------------------------------------------------------------ plumbing
 
     private static void Apply(DpsSetup setup, ProvisioningServiceInfo dps)
@@ -669,7 +837,7 @@ public sealed class SetupWizardService(
         return roles.Intersect(PortalRoles.AtLeast(role), StringComparer.Ordinal).Any() ? Actor.From(user) : null;
     }
 
-    private static SetupView View(DpsSetup setup, ProvisioningServiceInfo? dps, SetupError? liveError, bool canChange)
+    private static SetupView View(DpsSetup setup, ProvisioningServiceInfo? dps, SetupError? liveError, bool canChange, int deviceCount)
     {
         var hubs = dps?.LinkedHubs ?? [];
         var policy = dps?.AllocationPolicy ?? SetupNames.ParsePolicy(setup.AllocationPolicy);
@@ -702,6 +870,15 @@ public sealed class SetupWizardService(
                 7 => RootOf(setup) is not { DpsCertificateName: not null } verifyRoot ? new(step, StepState.Blocked, "Needs the uploaded CA")
                     : verifyRoot.IsVerified ? new(step, StepState.Done, "Verified")
                     : new(step, StepState.Ready, "Unverified"),
+                8 => RootOf(setup) is not { IsVerified: true } ? new(step, StepState.Blocked, "Needs the verified CA")
+                    : setup.EnrollmentGroupId is { } groupId ? new(step, StepState.Done, $"Group {groupId}")
+                    : new(step, StepState.Ready, "No enrollment group"),
+                9 => setup.Certificates.Count == 0 ? new(step, StepState.Blocked, "Needs a CA")
+                    : deviceCount > 0 ? new(step, StepState.Done, deviceCount == 1 ? "1 device certificate" : $"{deviceCount} device certificates")
+                    : new(step, StepState.Ready, "No device certificates"),
+                10 => !dpsLive ? new(step, StepState.Blocked, "Needs a DPS")
+                    : setup.EnrollmentGroupId is null ? new(step, StepState.Ready, "Enrollment group missing")
+                    : new(step, StepState.Ready, "Register a test device"),
                 _ => new(step, StepState.Unavailable, "Coming soon"),
             });
         }
@@ -709,7 +886,7 @@ public sealed class SetupWizardService(
         return new SetupView(setup.Id, setup.Name, setup.CurrentStep, setup.CreatedBy, setup.CreatedAt, setup.UpdatedBy, setup.UpdatedAt,
             setup.SubscriptionId, setup.ResourceGroup, setup.DpsName, dps?.Location ?? setup.Location, idScope,
             dps?.ServiceHost ?? setup.ServiceHost, dps?.DeviceHost ?? setup.DeviceHost, policy, hubs, dps, liveError, steps, canChange,
-            [.. setup.Certificates.OrderBy(c => c.Kind).ThenBy(c => c.Id).Select(ToView)]);
+            [.. setup.Certificates.OrderBy(c => c.Kind).ThenBy(c => c.Id).Select(ToView)], setup.EnrollmentGroupId);
     }
 
     private static SetupCertificate? RootOf(DpsSetup setup) =>

@@ -96,6 +96,9 @@ namespace CheeseCave.Portal.Persistence.Migrations
                         .HasMaxLength(64)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("EnrollmentGroupId")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("IdScope")
                         .HasMaxLength(32)
                         .HasColumnType("TEXT");
@@ -375,6 +378,72 @@ namespace CheeseCave.Portal.Persistence.Migrations
                     b.ToTable("SetupCertificates", (string)null);
                 });
 
+            modelBuilder.Entity("CheeseCave.Portal.Persistence.SetupDevice", b =>
+                {
+                    b.Property<int>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("BatchId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("CertificatePem")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ChainPem")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("IssuedAt")
+                        .IsRequired()
+                        .HasMaxLength(28)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("IssuedBy")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("NotAfter")
+                        .IsRequired()
+                        .HasMaxLength(28)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("NotBefore")
+                        .IsRequired()
+                        .HasMaxLength(28)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("RegistrationId")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("SetupId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ThumbprintSha1")
+                        .IsRequired()
+                        .HasMaxLength(40)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ThumbprintSha256")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("SetupId", "BatchId");
+
+                    b.HasIndex("SetupId", "RegistrationId");
+
+                    b.ToTable("SetupDevices", (string)null);
+                });
+
             modelBuilder.Entity("CheeseCave.Portal.Persistence.SetupToken", b =>
                 {
                     b.Property<int>("Id")
@@ -569,6 +638,15 @@ namespace CheeseCave.Portal.Persistence.Migrations
                 {
                     b.HasOne("CheeseCave.Portal.Persistence.DpsSetup", null)
                         .WithMany("Certificates")
+                        .HasForeignKey("SetupId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("CheeseCave.Portal.Persistence.SetupDevice", b =>
+                {
+                    b.HasOne("CheeseCave.Portal.Persistence.DpsSetup", null)
+                        .WithMany()
                         .HasForeignKey("SetupId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
