@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using CheeseCave.Emulator.Hosting;
+using CheeseCave.Emulator.Service;
 using CheeseCave.Emulator.State;
 
 namespace CheeseCave.Emulator.Device;
@@ -107,18 +108,17 @@ public static class HubRegistryEndpoints
     /// <summary>Finds the hub named by the token and checks the token against that hub's policies.</summary>
     internal static (string? HubName, IResult? Refusal) Authorize(HttpContext http, EmulatorContext context)
     {
-        var token = SharedAccessSignature.TryParse(http.Request.Headers.Authorization.FirstOrDefault());
-        if (token is null)
+        if (!SharedAccessSignatures.TryParse(http.Request.Headers.Authorization.FirstOrDefault(), out var token, out _, out _) || token is null)
         {
             return (null, Unauthorized(http, "the Authorization header must be 'SharedAccessSignature sr={hub}.azure-devices.net&sig=..&skn={policy}&se=..'"));
         }
 
-        if (token.IsExpired(context.Time.GetUtcNow()))
+        if (SharedAccessSignatures.IsExpired(token, context.Time.GetUtcNow()))
         {
             return (null, Unauthorized(http, $"the SAS token expired at {token.ExpiresAt.UtcDateTime.ToString("u", CultureInfo.InvariantCulture)}"));
         }
 
-        var host = token.DecodedResource.Split('/')[0].ToLowerInvariant();
+        var host = token.Resource.Split('/')[0].ToLowerInvariant();
         var hubName = RegistrationEngine.HubName(host);
         var candidates = new List<(string? Key, string Rights)>();
         var hub = context.Store.IotHubs.Get(ArmKeys.IotHub(hubName));
@@ -148,7 +148,7 @@ public static class HubRegistryEndpoints
             return (null, Unauthorized(http, $"IoT hub '{host}' has no shared access policy '{token.KeyName}' in this emulator"));
         }
 
-        var match = candidates.FirstOrDefault(c => token.IsSignedWith(c.Key));
+        var match = candidates.FirstOrDefault(c => SharedAccessSignatures.VerifySignature(token, c.Key));
         if (match.Key is null)
         {
             return (null, Unauthorized(http, $"the signature does not verify with the keys of policy '{token.KeyName}' of '{host}'"));

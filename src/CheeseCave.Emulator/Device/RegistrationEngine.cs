@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using CheeseCave.Emulator.Hosting;
+using CheeseCave.Emulator.Service;
 using CheeseCave.Emulator.State;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -303,23 +304,22 @@ public sealed partial class RegistrationEngine(EmulatorContext context, ILogger?
     {
         var now = Context.Time.GetUtcNow();
         JsonObject Info(string reason, string hint) => new() { ["reason"] = reason, ["hint"] = hint };
-        var token = SharedAccessSignature.TryParse(request.Authorization);
-        if (token is null)
+        if (!SharedAccessSignatures.TryParse(request.Authorization, out var token, out _, out _) || token is null)
         {
             return (null, new DeviceApiError(401, DeviceErrorCodes.Unauthorized, "The Authorization header is not a SharedAccessSignature token.",
                 Info("malformedSas", "Send 'SharedAccessSignature sr={idScope}/registrations/{registrationId}&sig={signature}&skn=registration&se={expiry}'.")));
         }
 
-        if (token.IsExpired(now))
+        if (SharedAccessSignatures.IsExpired(token, now))
         {
             return (null, new DeviceApiError(401, DeviceErrorCodes.Unauthorized, $"The SAS token expired at {token.ExpiresAt.UtcDateTime.ToString("u", CultureInfo.InvariantCulture)}.",
                 Info("sasExpired", "Create a new token with a future expiry (se, in seconds since 1970).")));
         }
 
         var expectedResource = $"{request.IdScope}/registrations/{request.RegistrationId}";
-        if (!string.Equals(token.DecodedResource, expectedResource, StringComparison.OrdinalIgnoreCase))
+        if (!string.Equals(token.Resource, expectedResource, StringComparison.OrdinalIgnoreCase))
         {
-            return (null, new DeviceApiError(401, DeviceErrorCodes.Unauthorized, $"The SAS token is for '{token.DecodedResource}', not for '{expectedResource}'.",
+            return (null, new DeviceApiError(401, DeviceErrorCodes.Unauthorized, $"The SAS token is for '{token.Resource}', not for '{expectedResource}'.",
                 Info("sasResourceMismatch", "Sign sr={idScope}/registrations/{registrationId} for the registration being made.")));
         }
 
@@ -346,7 +346,7 @@ public sealed partial class RegistrationEngine(EmulatorContext context, ILogger?
             }
 
             var (primary, secondary) = individual.SymmetricKeys;
-            return token.IsSignedWith(primary) || token.IsSignedWith(secondary)
+            return SharedAccessSignatures.VerifySignature(token, primary, secondary)
                 ? (new Attested(individual, null, null, primary, secondary), null)
                 : (null, new DeviceApiError(401, DeviceErrorCodes.Unauthorized,
                     $"The SAS signature does not verify with the keys of individual enrollment '{individual.Id}'.",
@@ -363,9 +363,9 @@ public sealed partial class RegistrationEngine(EmulatorContext context, ILogger?
             var (primary, secondary) = group.SymmetricKeys;
             foreach (var id in new[] { request.RegistrationId, registrationId }.Distinct(StringComparer.Ordinal))
             {
-                var derivedPrimary = SharedAccessSignature.DeriveDeviceKey(primary, id);
-                var derivedSecondary = SharedAccessSignature.DeriveDeviceKey(secondary, id);
-                if (token.IsSignedWith(derivedPrimary) || token.IsSignedWith(derivedSecondary))
+                var derivedPrimary = primary is null ? null : SharedAccessSignatures.DeriveDeviceKey(primary, id);
+                var derivedSecondary = secondary is null ? null : SharedAccessSignatures.DeriveDeviceKey(secondary, id);
+                if (SharedAccessSignatures.VerifySignature(token, derivedPrimary, derivedSecondary))
                 {
                     return (new Attested(group, null, null, derivedPrimary, derivedSecondary), null);
                 }

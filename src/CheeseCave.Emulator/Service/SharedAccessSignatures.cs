@@ -208,7 +208,7 @@ public static class SharedAccessSignatures
 
     /// <summary>
     /// True when the signature was made with one of the keys over <c>sr</c> as sent, its URL-decoded form or its
-    /// URL-encoded form (upper- or lower-case escapes). Null or empty keys are skipped; keys that are not base64 never match.
+    /// URL-encoded form (upper- or lower-case escapes, or lower-case throughout as the DPS device docs sign it). Null or empty keys are skipped; keys that are not base64 never match.
     /// </summary>
     public static bool VerifySignature(SharedAccessToken token, params string?[] base64Keys)
     {
@@ -221,7 +221,8 @@ public static class SharedAccessSignatures
         }
 
         var encoded = Uri.EscapeDataString(token.Resource);
-        var resources = new[] { token.RawResource, token.Resource, encoded, LowerEscapes(encoded) }.Distinct(StringComparer.Ordinal).ToArray();
+        var lowerEncoded = LowerEscapes(Uri.EscapeDataString(token.Resource.ToLowerInvariant())); // the docs' form for device tokens
+        var resources = new[] { token.RawResource, token.Resource, encoded, LowerEscapes(encoded), lowerEncoded }.Distinct(StringComparer.Ordinal).ToArray();
         var matched = false;
         foreach (var key in base64Keys)
         {

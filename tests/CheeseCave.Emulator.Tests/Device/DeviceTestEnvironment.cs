@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using CheeseCave.Emulator.Device;
 using CheeseCave.Emulator.Hosting;
+using CheeseCave.Emulator.Service;
 using CheeseCave.Emulator.State;
 using CheeseCave.Pki;
 
@@ -176,7 +177,7 @@ public sealed class DeviceTestEnvironment : IAsyncDisposable
 
     /// <summary>An IoT Hub service SAS for a hub policy.</summary>
     public static string HubSas(string hub, string policy = "iothubowner", string? key = null) =>
-        SharedAccessSignature.Create(HubHost(hub), policy, key ?? HubKey(hub), DateTimeOffset.UtcNow.AddHours(1));
+        SharedAccessSignatures.Create(HubHost(hub), policy, key ?? HubKey(hub), DateTimeOffset.UtcNow.AddHours(1));
 
     public HttpClient HubClient(string hub, string policy = "iothubowner", string? key = null)
     {

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
 using CheeseCave.Emulator.Device;
+using CheeseCave.Emulator.Service;
 
 namespace CheeseCave.Emulator.Tests.Device;
 
@@ -78,9 +79,9 @@ public sealed class HubRegistryAndSasTests
                 ["symmetricKey"] = new JsonObject { ["primaryKey"] = groupKey, ["secondaryKey"] = Convert.ToBase64String(new byte[32]) },
             },
         });
-        var deviceKey = SharedAccessSignature.DeriveDeviceKey(groupKey, "camembert-01")!;
+        var deviceKey = SharedAccessSignatures.DeriveDeviceKey(groupKey, "camembert-01");
         string Sas(string key, string id = "camembert-01") =>
-            SharedAccessSignature.Create($"{env.IdScope}/registrations/{id}", "registration", key, DateTimeOffset.UtcNow.AddHours(1));
+            SharedAccessSignatures.Create($"{env.IdScope}/registrations/{id}", "registration", key, DateTimeOffset.UtcNow.AddHours(1));
 
         using var client = env.DeviceClient(null);
         var (status, body, _) = await env.RegisterWithAsync(client, "camembert-01", Sas(deviceKey));
@@ -94,7 +95,7 @@ public sealed class HubRegistryAndSasTests
         Assert.Equal("noEnrollment", wrongBody.Str("info", "reason"));
 
         var (expired, expiredBody, _) = await env.RegisterWithAsync(client, "camembert-01",
-            SharedAccessSignature.Create($"{env.IdScope}/registrations/camembert-01", "registration", deviceKey, DateTimeOffset.UtcNow.AddHours(-1)));
+            SharedAccessSignatures.Create($"{env.IdScope}/registrations/camembert-01", "registration", deviceKey, DateTimeOffset.UtcNow.AddHours(-1)));
         Assert.Equal(HttpStatusCode.Unauthorized, expired);
         Assert.Equal("sasExpired", expiredBody.Str("info", "reason"));
     }
@@ -103,14 +104,17 @@ public sealed class HubRegistryAndSasTests
     public void SAS_tokens_verify_over_the_raw_and_the_encoded_resource()
     {
         var key = Convert.ToBase64String(new byte[32]);
-        var raw = SharedAccessSignature.TryParse(SharedAccessSignature.Create("0ne0001/registrations/dev-1", "registration", key, DateTimeOffset.UtcNow.AddHours(1)))!;
-        var encoded = SharedAccessSignature.TryParse(SharedAccessSignature.Create("0ne0001%2fregistrations%2fdev-1", "registration", key, DateTimeOffset.UtcNow.AddHours(1)))!;
+        static SharedAccessToken Parse(string header) =>
+            SharedAccessSignatures.TryParse(header, out var token, out _, out _) ? token! : throw new InvalidOperationException(header);
+        var raw = Parse(SharedAccessSignatures.Create("0ne0001/registrations/dev-1", "registration", key, DateTimeOffset.UtcNow.AddHours(1)));
+        var encoded = Parse(SharedAccessSignatures.Create("0ne0001%2fregistrations%2fdev-1", "registration", key, DateTimeOffset.UtcNow.AddHours(1)));
 
-        Assert.True(raw.IsSignedWith(key));
-        Assert.True(encoded.IsSignedWith(key));
-        Assert.Equal("0ne0001/registrations/dev-1", encoded.DecodedResource);
-        Assert.False(raw.IsSignedWith(Convert.ToBase64String(Enumerable.Repeat((byte)1, 32).ToArray())));
-        Assert.Null(SharedAccessSignature.TryParse("Bearer abc"));
-        Assert.NotNull(AuthenticationHeaderValue.Parse(SharedAccessSignature.Create("h", "p", key, DateTimeOffset.UtcNow)));
+        Assert.True(SharedAccessSignatures.VerifySignature(raw, key));
+        Assert.True(SharedAccessSignatures.VerifySignature(encoded, key));
+        Assert.Equal("0ne0001/registrations/dev-1", encoded.Resource);
+        Assert.False(SharedAccessSignatures.VerifySignature(raw, Convert.ToBase64String(Enumerable.Repeat((byte)1, 32).ToArray())));
+        Assert.False(SharedAccessSignatures.TryParse("Bearer abc", out var bearer, out _, out _));
+        Assert.Null(bearer);
+        Assert.NotNull(AuthenticationHeaderValue.Parse(SharedAccessSignatures.Create("h", "p", key, DateTimeOffset.UtcNow)));
     }
 }
