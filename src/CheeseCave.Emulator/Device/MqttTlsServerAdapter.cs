@@ -90,23 +90,7 @@ internal sealed class MqttTlsServerAdapter(IPAddress address, int port, Emulator
                 timeout.CancelAfter(HandshakeTimeout);
                 try
                 {
-                    await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
-                    {
-                        ServerCertificateContext = _serverCertificate,
-                        ClientCertificateRequired = true,
-
-                        // A resumed session keeps the client's leaf but not the intermediates it sent.
-                        AllowTlsResume = false,
-                        CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-                        CertificateChainPolicy = EmulatorServer.ClientChainPolicy(), // as on HTTPS: no system trust store per handshake
-#pragma warning disable CA5359 // deliberate: the registration engine validates the presented chain itself, per DPS rules
-                        RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
-                        {
-                            peer = Capture(certificate, chain);
-                            return true;
-                        },
-#pragma warning restore CA5359
-                    }, timeout.Token).ConfigureAwait(false);
+                    await ssl.AuthenticateAsServerAsync(DeviceTls.ServerOptions(_serverCertificate, captured => peer = captured), timeout.Token).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is AuthenticationException or IOException or OperationCanceledException or SocketException)
                 {
@@ -137,26 +121,6 @@ internal sealed class MqttTlsServerAdapter(IPAddress address, int port, Emulator
         {
             await ssl.DisposeAsync().ConfigureAwait(false);
         }
-    }
-
-    /// <summary>The leaf and every certificate the client sent, as EmulatorServer captures them for HTTPS.</summary>
-    internal static PeerCertificates? Capture(X509Certificate? certificate, X509Chain? chain)
-    {
-        if (certificate is null) return null;
-        var leaf = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
-        var sent = new List<X509Certificate2> { leaf };
-        if (chain is not null)
-        {
-            foreach (var extra in chain.ChainPolicy.ExtraStore)
-            {
-                if (!extra.RawData.AsSpan().SequenceEqual(leaf.RawData))
-                {
-                    sent.Add(X509CertificateLoader.LoadCertificate(extra.RawData));
-                }
-            }
-        }
-
-        return new PeerCertificates(leaf, sent);
     }
 
     public async Task StopAsync()

@@ -152,59 +152,8 @@ public sealed class EmulatorServer : IAsyncDisposable
     private static string HostFor(string bindAddress) =>
         bindAddress is "127.0.0.1" or "::1" or "0.0.0.0" or "::" ? "localhost" : bindAddress;
 
-    /// <summary>
-    /// How SslStream builds the chain of a client certificate before the callback below sees it: against no trusted
-    /// root (the callback accepts any chain and the device endpoint checks it against the DPS certificates), offline.
-    /// The default policy loads and searches the system trust store on every handshake, under a process-wide lock.
-    /// The certificates the client sent still arrive in the callback's chain.ChainPolicy.ExtraStore.
-    /// </summary>
-    internal static X509ChainPolicy ClientChainPolicy() => new()
-    {
-        TrustMode = X509ChainTrustMode.CustomRootTrust,
-        RevocationMode = X509RevocationMode.NoCheck,
-        DisableCertificateDownloads = true,
-    };
-
-    private static SslServerAuthenticationOptions CreateTlsOptions(SslStreamCertificateContext serverCertificate, TlsHandshakeCallbackContext connection)
-    {
-        return new SslServerAuthenticationOptions
-        {
-            ServerCertificateContext = serverCertificate,
-            CertificateChainPolicy = ClientChainPolicy(),
-
-            // Ask every client for a certificate but never fail the handshake: ARM and service callers have none,
-            // and a device with a bad chain must get DPS's JSON error, not a TLS alert.
-            ClientCertificateRequired = true,
-
-            // A resumed TLS session carries the client's leaf but not the intermediates it sent, so a device's
-            // second connection would look like "leaf only" (missingChainElements). Every handshake is a full one.
-            AllowTlsResume = false,
-#pragma warning disable CA5359 // deliberate: the device endpoint validates the presented chain itself, per DPS rules
-            RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
-            {
-                if (certificate is not null)
-                {
-                    var leaf = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
-                    var sent = new List<X509Certificate2> { leaf };
-                    if (chain is not null)
-                    {
-                        foreach (var extra in chain.ChainPolicy.ExtraStore)
-                        {
-                            if (!extra.RawData.AsSpan().SequenceEqual(leaf.RawData))
-                            {
-                                sent.Add(X509CertificateLoader.LoadCertificate(extra.RawData));
-                            }
-                        }
-                    }
-
-                    connection.Connection.Items[PeerCertificates.ItemKey] = new PeerCertificates(leaf, sent);
-                }
-
-                return true;
-            },
-#pragma warning restore CA5359
-        };
-    }
+    private static SslServerAuthenticationOptions CreateTlsOptions(SslStreamCertificateContext serverCertificate, TlsHandshakeCallbackContext connection) =>
+        DeviceTls.ServerOptions(serverCertificate, peer => connection.Connection.Items[PeerCertificates.ItemKey] = peer);
 
     public async ValueTask DisposeAsync()
     {
