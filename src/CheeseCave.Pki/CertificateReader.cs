@@ -34,8 +34,6 @@ public sealed class ReadCertificates : IDisposable
 /// <summary>Reads certificates however users have them: PEM (one or many), DER (.cer), bare base64 or PFX.</summary>
 public static class CertificateReader
 {
-    private static readonly string[] KeyLabels = ["PRIVATE KEY", "ENCRYPTED PRIVATE KEY", "EC PRIVATE KEY", "RSA PRIVATE KEY"];
-
     public static ReadCertificates Read(byte[] data, string? passphrase = null)
     {
         ArgumentNullException.ThrowIfNull(data);
@@ -86,7 +84,7 @@ public static class CertificateReader
             }
 
             var label = text[(begin + 11)..labelEnd];
-            var endMarker = $"-----END {label}-----";
+            var endMarker = PemLabels.EndLine(label);
             var end = text.IndexOf(endMarker, labelEnd, StringComparison.Ordinal);
             if (end < 0)
             {
@@ -95,12 +93,12 @@ public static class CertificateReader
 
             var block = text[begin..(end + endMarker.Length)];
             position = end + endMarker.Length;
-            if (label == "CERTIFICATE")
+            if (label == PemLabels.Certificate)
             {
                 var der = DecodeBase64(text[(labelEnd + 5)..end], "certificate");
                 certificates.Add(LoadDer(der));
             }
-            else if (KeyLabels.Contains(label))
+            else if (PemLabels.PrivateKeys.Contains(label))
             {
                 if (key is not null)
                 {
@@ -110,7 +108,7 @@ public static class CertificateReader
 
                 key = PrivateKey.ImportPem(block, passphrase);
             }
-            else if (label is "CERTIFICATE REQUEST" or "NEW CERTIFICATE REQUEST")
+            else if (PemLabels.CertificateRequests.Contains(label))
             {
                 key?.Dispose();
                 throw new PkiException(PkiErrorCode.UnreadableCertificate,

@@ -67,9 +67,9 @@ public static class CsrReader
         var text = Encoding.UTF8.GetString(input);
         if (text.Contains("-----BEGIN", StringComparison.Ordinal))
         {
-            foreach (var label in new[] { "CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST" })
+            foreach (var label in PemLabels.CertificateRequests)
             {
-                if (text.Contains($"-----BEGIN {label}-----", StringComparison.Ordinal))
+                if (PemLabels.HasBlock(text, label))
                 {
                     return PemBlocks.DecodeSingle(text, label);
                 }
@@ -77,7 +77,7 @@ public static class CsrReader
 
             var found = PemBlocks.FirstLabel(text);
             throw new PkiException(PkiErrorCode.InvalidInput,
-                $"Expected a PEM block labelled CERTIFICATE REQUEST, found '{found}'." + (found == "CERTIFICATE" ? " That is a certificate, not a request." : string.Empty));
+                $"Expected a PEM block labelled CERTIFICATE REQUEST, found '{found}'." + (found == PemLabels.Certificate ? " That is a certificate, not a request." : string.Empty));
         }
 
         return PemBlocks.DecodeBase64(text, "CSR");
@@ -97,8 +97,8 @@ internal static class PemBlocks
 
     public static byte[] DecodeSingle(string text, string label)
     {
-        var begin = $"-----BEGIN {label}-----";
-        var endMarker = $"-----END {label}-----";
+        var begin = PemLabels.BeginLine(label);
+        var endMarker = PemLabels.EndLine(label);
         var start = text.IndexOf(begin, StringComparison.Ordinal);
         var end = text.IndexOf(endMarker, start + begin.Length, StringComparison.Ordinal);
         if (end < 0)

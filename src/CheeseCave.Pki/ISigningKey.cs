@@ -67,10 +67,10 @@ public sealed class PrivateKey : ISigningKey
     /// <summary>Reads a PEM private key: encrypted PKCS#8 (needs the passphrase), PKCS#8, SEC1 EC or PKCS#1 RSA.</summary>
     public static PrivateKey ImportPem(string pem, string? passphrase)
     {
-        var isEncrypted = pem.Contains("-----BEGIN ENCRYPTED PRIVATE KEY-----", StringComparison.Ordinal);
-        var isEc = pem.Contains("-----BEGIN EC PRIVATE KEY-----", StringComparison.Ordinal);
-        var isRsa = pem.Contains("-----BEGIN RSA PRIVATE KEY-----", StringComparison.Ordinal);
-        var isPkcs8 = pem.Contains("-----BEGIN PRIVATE KEY-----", StringComparison.Ordinal);
+        var isEncrypted = PemLabels.HasBlock(pem, PemLabels.EncryptedPrivateKey);
+        var isEc = PemLabels.HasBlock(pem, PemLabels.EcPrivateKey);
+        var isRsa = PemLabels.HasBlock(pem, PemLabels.RsaPrivateKey);
+        var isPkcs8 = PemLabels.HasBlock(pem, PemLabels.PrivateKey);
         if (!isEncrypted && !isEc && !isRsa && !isPkcs8)
         {
             throw new PkiException(PkiErrorCode.UnreadableKey,

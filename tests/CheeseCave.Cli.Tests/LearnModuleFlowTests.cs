@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using CheeseCave.Pki;
 
 namespace CheeseCave.Cli.Tests;
 
@@ -32,7 +33,7 @@ public sealed class LearnModuleFlowTests : IDisposable
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(_cli.PathOf(secret)));
         }
 
-        Assert.StartsWith("-----BEGIN ENCRYPTED PRIVATE KEY-----", File.ReadAllText(_cli.PathOf("private/azure-iot-test-only.root.ca.key.pem")));
+        Assert.StartsWith(PemLabels.BeginLine(PemLabels.EncryptedPrivateKey), File.ReadAllText(_cli.PathOf("private/azure-iot-test-only.root.ca.key.pem")));
         Assert.True(_cli.Passphrase.Length >= 40);
         File.WriteAllText(_cli.PathOf("pass.txt"), _cli.Passphrase);
         OpenSsl.Ok(_cli.Directory, "pkey", "-in", "private/azure-iot-test-only.root.ca.key.pem", "-passin", "file:pass.txt", "-noout");
@@ -63,7 +64,7 @@ public sealed class LearnModuleFlowTests : IDisposable
         // The PFX holds the key and the chain (leaf + root for a root-signed device).
         var all = OpenSsl.Ok(_cli.Directory, "pkcs12", "-in", "cheesecave-device2.pfx", "-passin", "file:pass.txt", "-nodes");
         Assert.Equal(2, Regex.Count(all, "BEGIN CERTIFICATE"));
-        Assert.Contains("BEGIN PRIVATE KEY", all);
+        Assert.Contains(PemLabels.BeginLine(PemLabels.PrivateKey), all);
         Assert.Equal(2, Regex.Count(File.ReadAllText(_cli.PathOf("certs/new-device-full-chain.cert.pem")), "BEGIN CERTIFICATE"));
     }
 

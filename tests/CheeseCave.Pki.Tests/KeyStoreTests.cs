@@ -25,7 +25,7 @@ public sealed class KeyStoreTests : IDisposable
         Assert.True(await store.ExistsAsync("root-ca"));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
         var content = await File.ReadAllTextAsync(path);
-        Assert.StartsWith("-----BEGIN ENCRYPTED PRIVATE KEY-----", content, StringComparison.Ordinal);
+        Assert.StartsWith(PemLabels.BeginLine(PemLabels.EncryptedPrivateKey), content, StringComparison.Ordinal);
         Assert.Equal(["root-ca.key.pem"], Directory.GetFiles(folder).Select(Path.GetFileName)); // no temporary file left behind
 
         // openssl opens it with the passphrase, so the file is not tied to this library.

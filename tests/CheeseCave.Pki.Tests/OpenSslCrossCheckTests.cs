@@ -176,7 +176,7 @@ public sealed class OpenSslCrossCheckTests : IDisposable
     {
         using var chain = new TestChain(RealClock(), keyAlgorithm: algorithm);
         var pem = chain.Device.Key!.ExportEncryptedPem(Passphrase);
-        Assert.StartsWith("-----BEGIN ENCRYPTED PRIVATE KEY-----", pem, StringComparison.Ordinal);
+        Assert.StartsWith(PemLabels.BeginLine(PemLabels.EncryptedPrivateKey), pem, StringComparison.Ordinal);
         _temp.Write("key.pem", pem);
         _temp.Write("pass.txt", Passphrase + "\n");
         _temp.Write("wrong.txt", "not the passphrase\n");

@@ -132,7 +132,7 @@ public sealed class SetupDeviceTests(PortalFactory factory) : IClassFixture<Port
         {
             using var denied = await viewer.GetAsync(new Uri(basePath + secret, UriKind.Relative));
             Assert.False(denied.IsSuccessStatusCode, secret);
-            Assert.DoesNotContain("PRIVATE KEY", await denied.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.DoesNotContain(PemLabels.PrivateKey, await denied.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
 
         Assert.Equal(2, await factory.WithDbAsync(db => db.AuditEntries.CountAsync(a => a.Actor == "dd-viewer" && a.Action == AuditActions.SetupDeviceFileDownloaded && a.Outcome == AuditOutcomes.Denied)));
@@ -150,7 +150,7 @@ public sealed class SetupDeviceTests(PortalFactory factory) : IClassFixture<Port
             foreach (var entry in zip.Entries)
             {
                 using var reader = new StreamReader(entry.Open());
-                Assert.DoesNotContain("PRIVATE KEY", await reader.ReadToEndAsync(), StringComparison.Ordinal);
+                Assert.DoesNotContain(PemLabels.PrivateKey, await reader.ReadToEndAsync(), StringComparison.Ordinal);
             }
         }
 
@@ -161,7 +161,7 @@ public sealed class SetupDeviceTests(PortalFactory factory) : IClassFixture<Port
             Assert.Equal(HttpStatusCode.OK, key.StatusCode);
             Assert.Equal("dd-001.key.pem", key.Content.Headers.ContentDisposition?.FileName);
             Assert.Contains("no-store", key.Headers.CacheControl?.ToString() ?? "", StringComparison.Ordinal);
-            Assert.StartsWith("-----BEGIN PRIVATE KEY-----", await key.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.StartsWith(PemLabels.BeginLine(PemLabels.PrivateKey), await key.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
 
         using (var pfx = await operatorClient.GetAsync(new Uri(basePath + ".pfx", UriKind.Relative)))
