@@ -16,7 +16,18 @@ public class ProvisioningConnectionFactory(IOptions<CheeseCaveOptions> options, 
     private readonly Lock _gate = new();
     private ProvisioningConnection? _connection;
 
-    public virtual ProvisioningConnection GetConnection()
+    /// <summary>
+    /// The connection to use for <paramref name="caller"/>'s calls. Today one shared connection (the emulator's, or
+    /// DefaultAzureCredential's identity); with Entra ID configured, calls are meant to run on the signed-in user's
+    /// behalf, which is why every call site names its caller.
+    /// </summary>
+    public virtual ProvisioningConnection GetConnection(System.Security.Claims.ClaimsPrincipal caller)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        return GetSharedConnection();
+    }
+
+    private ProvisioningConnection GetSharedConnection()
     {
         lock (_gate)
         {
@@ -25,13 +36,13 @@ public class ProvisioningConnectionFactory(IOptions<CheeseCaveOptions> options, 
     }
 
     /// <summary>A management-plane client over <see cref="GetConnection"/>.</summary>
-    public virtual ArmProvisioningClient CreateArmClient() => new(GetConnection());
+    public virtual ArmProvisioningClient CreateArmClient(System.Security.Claims.ClaimsPrincipal caller) => new(GetConnection(caller));
 
     /// <summary>A DPS service-API client from the DPS's shared-access connection string (read from ARM, never stored).</summary>
-    public virtual CheeseCave.Provisioning.DpsService.DpsServiceClient CreateDpsServiceClient(string connectionString) => new(connectionString, GetConnection());
+    public virtual CheeseCave.Provisioning.DpsService.DpsServiceClient CreateDpsServiceClient(System.Security.Claims.ClaimsPrincipal caller, string connectionString) => new(connectionString, GetConnection(caller));
 
     /// <summary>A device-side client for test registrations (HTTPS or MQTT against the DPS device endpoint).</summary>
-    public virtual CheeseCave.Provisioning.DeviceRegistration.DeviceRegistrationClient CreateDeviceRegistrationClient() => new(GetConnection());
+    public virtual CheeseCave.Provisioning.DeviceRegistration.DeviceRegistrationClient CreateDeviceRegistrationClient(System.Security.Claims.ClaimsPrincipal caller) => new(GetConnection(caller));
 
     private ProvisioningConnection Create()
     {

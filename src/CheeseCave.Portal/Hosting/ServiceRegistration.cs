@@ -84,6 +84,7 @@ public static class ServiceRegistration
     private static void AddSetups(IServiceCollection services)
     {
         services.AddSingleton<ProvisioningConnectionFactory>();
+        services.AddSingleton<ICallerAuthorization, LocalAccountAuthorization>();
         services.AddScoped<SetupWizardService>();
         services.AddSingleton<DeviceKeyVault>();
     }

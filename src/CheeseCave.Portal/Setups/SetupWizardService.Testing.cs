@@ -115,7 +115,7 @@ public sealed partial class SetupWizardService
             TestRegistrationView view;
             try
             {
-                var client = Provisioning.CreateDeviceRegistrationClient();
+                var client = Provisioning.CreateDeviceRegistrationClient(caller);
                 var result = await client.RegisterAsync(new DeviceRegistrationRequest(idScope, withKey, chain), transport, cancellationToken).ConfigureAwait(false);
                 view = FromResult(registrationId, over, result);
             }

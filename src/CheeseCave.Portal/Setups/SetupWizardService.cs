@@ -21,13 +21,12 @@ namespace CheeseCave.Portal.Setups;
 /// <see cref="ProvisioningConnectionFactory"/>; its errors come back as <see cref="SetupError"/> results.
 /// </summary>
 public sealed partial class SetupWizardService(
-    IServiceScopeFactory scopes,
+    ICallerAuthorization authorization,
     IDbContextFactory<PortalDbContext> contexts,
     ProvisioningConnectionFactory provisioning,
     AuditLog audit,
     IKeyStore keys,
     TimeProvider time,
-    IOptions<IdentityOptions> identityOptions,
     DeviceKeyVault deviceKeys)
 {
     // The primary constructor's parameters are only in scope in this part; the device steps (the other part) use these.
@@ -83,7 +82,7 @@ public sealed partial class SetupWizardService(
         string? resourceGroup = null;
         try
         {
-            var connection = provisioning.GetConnection();
+            var connection = provisioning.GetConnection(caller);
             (subscriptionId, resourceGroup) = (connection.SubscriptionId, connection.DefaultResourceGroup);
         }
         catch (ProvisioningException)
@@ -131,7 +130,7 @@ public sealed partial class SetupWizardService(
         {
             try
             {
-                dps = await provisioning.CreateArmClient().GetProvisioningServiceAsync(group, dpsName, cancellationToken).ConfigureAwait(false);
+                dps = await provisioning.CreateArmClient(caller).GetProvisioningServiceAsync(group, dpsName, cancellationToken).ConfigureAwait(false);
                 if (dps is null)
                 {
                     liveError = new SetupError($"The DPS '{dpsName}' no longer exists in resource group '{group}'.", "Create it again or pick another one in step 1.");
@@ -578,7 +577,7 @@ public sealed partial class SetupWizardService(
 
         try
         {
-            using var service = await DpsServiceAsync(provisioning.CreateArmClient(), group, dpsName, cancellationToken).ConfigureAwait(false);
+            using var service = await DpsServiceAsync(caller, provisioning.CreateArmClient(caller), group, dpsName, cancellationToken).ConfigureAwait(false);
             var live = await service.GetEnrollmentGroupAsync(groupId, cancellationToken).ConfigureAwait(false);
             return live is null
                 ? SetupResult.Fail<EnrollmentGroupView?>(new SetupError($"The enrollment group '{groupId}' no longer exists in the DPS.", "Save it again in step 8."))
@@ -693,7 +692,7 @@ public sealed partial class SetupWizardService(
                 ProvisioningStatus = form.Enabled ? CheeseCave.Provisioning.DpsService.ProvisioningStatus.Enabled : CheeseCave.Provisioning.DpsService.ProvisioningStatus.Disabled,
             };
 
-            using var service = await DpsServiceAsync(arm, group, dpsName, cancellationToken).ConfigureAwait(false);
+            using var service = await DpsServiceAsync(caller, arm, group, dpsName, cancellationToken).ConfigureAwait(false);
             var saved = await service.CreateOrUpdateEnrollmentGroupAsync(enrollment, cancellationToken).ConfigureAwait(false);
             setup.EnrollmentGroupId = saved.EnrollmentGroupId;
             setup.CurrentStep = Math.Max(setup.CurrentStep, 9);
@@ -701,10 +700,10 @@ public sealed partial class SetupWizardService(
         }, cancellationToken);
     }
 
-    private async Task<CheeseCave.Provisioning.DpsService.DpsServiceClient> DpsServiceAsync(ArmProvisioningClient arm, string group, string dpsName, CancellationToken cancellationToken)
+    private async Task<CheeseCave.Provisioning.DpsService.DpsServiceClient> DpsServiceAsync(ClaimsPrincipal caller, ArmProvisioningClient arm, string group, string dpsName, CancellationToken cancellationToken)
     {
         var connectionString = await arm.GetProvisioningServiceConnectionStringAsync(group, dpsName, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return provisioning.CreateDpsServiceClient(connectionString);
+        return provisioning.CreateDpsServiceClient(caller, connectionString);
     }
 
     // ------------------------------------------------------------------ plumbing
@@ -732,7 +731,7 @@ public sealed partial class SetupWizardService(
 
         try
         {
-            return SetupResult.Ok<T>(await read(provisioning.CreateArmClient()).ConfigureAwait(false));
+            return SetupResult.Ok<T>(await read(provisioning.CreateArmClient(caller)).ConfigureAwait(false));
         }
         catch (ProvisioningException ex)
         {
@@ -764,7 +763,7 @@ public sealed partial class SetupWizardService(
         SetupResult<T> result;
         try
         {
-            result = await change(setup, provisioning.CreateArmClient(), db).ConfigureAwait(false);
+            result = await change(setup, provisioning.CreateArmClient(caller), db).ConfigureAwait(false);
         }
         catch (ProvisioningException ex)
         {
@@ -806,36 +805,9 @@ public sealed partial class SetupWizardService(
         return actor;
     }
 
-    /// <summary>
-    /// The caller when they are an enabled user with a current session and at least <paramref name="role"/>,
-    /// checked in the database (a circuit may outlive a demotion); otherwise null.
-    /// </summary>
-    private async Task<Actor?> RequireAsync(ClaimsPrincipal caller, string role, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(caller);
-        if (caller.Identity?.IsAuthenticated != true)
-        {
-            return null;
-        }
-
-        await using var scope = scopes.CreateAsyncScope();
-        var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
-        var user = await users.GetUserAsync(caller).ConfigureAwait(false);
-        if (user is null or { IsDisabled: true })
-        {
-            return null;
-        }
-
-        var stamp = caller.FindFirstValue(identityOptions.Value.ClaimsIdentity.SecurityStampClaimType);
-        if (stamp != user.SecurityStamp)
-        {
-            return null;
-        }
-
-        var roles = await users.GetRolesAsync(user).ConfigureAwait(false);
-        cancellationToken.ThrowIfCancellationRequested();
-        return roles.Intersect(PortalRoles.AtLeast(role), StringComparer.Ordinal).Any() ? Actor.From(user) : null;
-    }
+    /// <summary>The caller when allowed to act with at least <paramref name="role"/> right now (see <see cref="ICallerAuthorization"/>); otherwise null.</summary>
+    private Task<Actor?> RequireAsync(ClaimsPrincipal caller, string role, CancellationToken cancellationToken) =>
+        authorization.RequireAsync(caller, role, cancellationToken);
 
     private static SetupView View(DpsSetup setup, ProvisioningServiceInfo? dps, SetupError? liveError, bool canChange, int deviceCount)
     {
