@@ -60,7 +60,7 @@ public sealed record AuditFilter
 public sealed record AuditRecord(long Id, DateTimeOffset At, string Actor, string? ActorId, string Action, string? Target, string Outcome, string? Detail, string? CorrelationId);
 
 /// <summary>One page of matches, newest first, and how many match in all.</summary>
-public sealed record AuditPage(IReadOnlyList<AuditRecord> Items, int TotalCount);
+public sealed record AuditMatches(IReadOnlyList<AuditRecord> Items, int TotalCount);
 
 /// <summary>
 /// Reads the audit log for the audit page and the CSV export: Approvers and Administrators only (they review
@@ -104,7 +104,7 @@ public sealed class AuditTrail(ICallerAuthorization authorization, IDbContextFac
     }
 
     /// <summary>One page of matching entries, newest first; null when the caller may not read the audit log.</summary>
-    public async Task<AuditPage?> SearchAsync(ClaimsPrincipal caller, AuditFilter filter, int skip, int take, CancellationToken cancellationToken = default)
+    public async Task<AuditMatches?> SearchAsync(ClaimsPrincipal caller, AuditFilter filter, int skip, int take, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(filter);
         if (await AuthorizeAsync(caller, AuditTrailActions.Search, cancellationToken).ConfigureAwait(false) is null)
@@ -118,7 +118,7 @@ public sealed class AuditTrail(ICallerAuthorization authorization, IDbContextFac
         var query = Apply(db.AuditEntries.AsNoTracking(), filter);
         var total = await query.CountAsync(cancellationToken).ConfigureAwait(false);
         var items = await Project(query.OrderByDescending(a => a.Id).Skip(skip).Take(take)).ToListAsync(cancellationToken).ConfigureAwait(false);
-        return new AuditPage(items, total);
+        return new AuditMatches(items, total);
     }
 
     /// <summary>
