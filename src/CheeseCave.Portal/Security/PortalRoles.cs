@@ -24,9 +24,9 @@ public static class PortalRoles
 
     public static string Describe(string role) => role switch
     {
-        Viewer => "Sees setups, certificates and the audit log.",
+        Viewer => "Sees setups and certificates.",
         Operator => "Also prepares setups and issues device certificates.",
-        Approver => "Also approves colleagues' changes to Azure.",
+        Approver => "Also approves colleagues' requests and reads the audit trail.",
         Administrator => "Also manages users and invitations.",
         _ => "",
     };
