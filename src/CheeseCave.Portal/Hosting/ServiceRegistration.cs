@@ -88,6 +88,7 @@ public static class ServiceRegistration
         services.AddScoped<SetupWizardService>();
         services.AddSingleton<DeviceKeyVault>();
         services.AddSingleton<SetupProofStore>();
+        services.AddSingleton<CaImportOutcomes>();
     }
 
     private static void AddAccounts(IServiceCollection services)
@@ -230,6 +231,8 @@ public static class ServiceRegistration
 
             return result.Error!.Denied ? Results.Forbid() : Results.NotFound();
         }
+
+        CaImportEndpoint.Map(app); // step 5 import: a form POST, so keys and passwords never travel over the circuit
 
         // Device files: /setups/{id}/devices/{deviceId}/{name}.cert.pem | -chain.pem | .cer (Viewer) | .key.pem | .pfx
         // (Operator, only in the download window: 410 after). The service checks the role again and audits.

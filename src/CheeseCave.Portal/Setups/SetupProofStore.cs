@@ -5,7 +5,7 @@ namespace CheeseCave.Portal.Setups;
 
 /// <summary>
 /// What step 7 must remember across closed browsers and restarts, per setup certificate: the last verification code
-/// the portal obtained (with the DPS certificate's "updated" time then, to tell whether it is still the current one)
+/// the portal obtained (with the DPS certificate's etag then, to tell whether it is still the current one)
 /// and the verification certificate that proved possession, for download. Nothing here is secret (DPS shows codes
 /// and verification certificates are public), so plain JSON files in {DataDirectory}/setups/{id}/ are enough; they
 /// live outside the database because the schema has no column for them.
@@ -60,11 +60,12 @@ public sealed class SetupProofStore(PortalPaths paths) : IDisposable
 }
 
 /// <param name="Code">The last verification code obtained from the DPS, or null.</param>
-/// <param name="DpsUpdated">The DPS certificate's "updated" time right after the code was generated: a later change replaced the code.</param>
+/// <param name="DpsEtag">The DPS certificate's etag right after the code was generated: any later change (a newer code, a
+/// re-upload) changes it and replaced the code. Kept on the server for that comparison only; never shown.</param>
 /// <param name="VerificationPem">The verification certificate that DPS accepted, PEM (public).</param>
 public sealed record ProofRecord(
     string? Code,
-    DateTimeOffset? DpsUpdated,
+    string? DpsEtag,
     string? DpsThumbprint,
     DateTimeOffset? CodeGeneratedAt,
     string? CodeGeneratedBy,

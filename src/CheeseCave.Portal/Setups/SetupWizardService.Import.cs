@@ -429,10 +429,10 @@ public sealed partial class SetupWizardService
             }
 
             var code = await arm.GenerateVerificationCodeAsync(setup.ResourceGroup!, setup.DpsName!, root!.DpsCertificateName!, cancellationToken).ConfigureAwait(false);
-            // Read again: the "updated" of a plain read is what later reads compare with.
+            // Read again: the etag of a plain read is what later reads compare with.
             var after = await arm.GetCertificateAsync(setup.ResourceGroup!, setup.DpsName!, root.DpsCertificateName!, cancellationToken).ConfigureAwait(false) ?? code.Certificate;
             var actor = Actor.From(caller);
-            await proofs.UpdateAsync(setup.Id, root.Id, previous => new ProofRecord(code.Code, after.Updated, after.Thumbprint, Time.GetUtcNow(), actor.Name,
+            await proofs.UpdateAsync(setup.Id, root.Id, previous => new ProofRecord(code.Code, after.ETag, after.Thumbprint, Time.GetUtcNow(), actor.Name,
                 previous?.VerificationPem, previous?.VerifiedAt), cancellationToken).ConfigureAwait(false);
             return SetupResult.Ok(await ProofViewAsync(setup, root, after, cancellationToken).ConfigureAwait(false));
         }, cancellationToken);
@@ -487,7 +487,7 @@ public sealed partial class SetupWizardService
                 }
 
                 var record = await proofs.ReadAsync(setup.Id, root!.Id, cancellationToken).ConfigureAwait(false);
-                if (record?.Code is not { } code || record.DpsUpdated != live.Updated)
+                if (record?.Code is not { } code || record.DpsEtag != live.ETag)
                 {
                     return Refuse<ProofView>(record?.Code is null
                             ? "There is no verification code for this CA yet."
@@ -597,7 +597,7 @@ public sealed partial class SetupWizardService
     {
         var record = await proofs.ReadAsync(setup.Id, root.Id, cancellationToken).ConfigureAwait(false);
         var state = live.IsVerified || record?.Code is null ? VerificationCodeState.None
-            : record.DpsUpdated == live.Updated ? VerificationCodeState.Current
+            : record.DpsEtag == live.ETag ? VerificationCodeState.Current
             : VerificationCodeState.Replaced;
         var code = state == VerificationCodeState.Current ? record!.Code : null;
         return new ProofView(root.Id, live.Name, live.IsVerified, root.KeyId is not null, state, code,
