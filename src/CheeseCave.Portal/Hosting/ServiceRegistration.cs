@@ -90,6 +90,8 @@ public static class ServiceRegistration
         services.AddSingleton<ICallerAuthorization, LocalAccountAuthorization>();
         services.AddScoped<SetupWizardService>();
         services.AddSingleton<DeviceKeyVault>();
+        services.AddSingleton<SetupProofStore>();
+        services.AddSingleton<CaImportOutcomes>();
     }
 
     private static void AddAccounts(IServiceCollection services)
@@ -214,10 +216,18 @@ public static class ServiceRegistration
             DownloadAsync(setupId, certificateId, der: false, context, wizard, cancellationToken));
         certificates.MapGet("/{certificateId:int}.cer", (int setupId, int certificateId, HttpContext context, SetupWizardService wizard, CancellationToken cancellationToken) =>
             DownloadAsync(setupId, certificateId, der: true, context, wizard, cancellationToken));
+        // The verification certificate that proved possession of a CA (step 7), also public.
+        certificates.MapGet("/{certificateId:int}/verification.pem", (int setupId, int certificateId, HttpContext context, SetupWizardService wizard, CancellationToken cancellationToken) =>
+            SendAsync(wizard.DownloadVerificationCertificateAsync(context.User, setupId, certificateId, der: false, cancellationToken)));
+        certificates.MapGet("/{certificateId:int}/verification.cer", (int setupId, int certificateId, HttpContext context, SetupWizardService wizard, CancellationToken cancellationToken) =>
+            SendAsync(wizard.DownloadVerificationCertificateAsync(context.User, setupId, certificateId, der: true, cancellationToken)));
 
-        static async Task<IResult> DownloadAsync(int setupId, int certificateId, bool der, HttpContext context, SetupWizardService wizard, CancellationToken cancellationToken)
+        static Task<IResult> DownloadAsync(int setupId, int certificateId, bool der, HttpContext context, SetupWizardService wizard, CancellationToken cancellationToken) =>
+            SendAsync(wizard.DownloadCertificateAsync(context.User, setupId, certificateId, der, cancellationToken));
+
+        static async Task<IResult> SendAsync(Task<SetupResult<CertificateFile>> download)
         {
-            var result = await wizard.DownloadCertificateAsync(context.User, setupId, certificateId, der, cancellationToken).ConfigureAwait(false);
+            var result = await download.ConfigureAwait(false);
             if (result.Value is { } file)
             {
                 return Results.File(file.Content, file.ContentType, file.FileName);
@@ -225,6 +235,8 @@ public static class ServiceRegistration
 
             return result.Error!.Denied ? Results.Forbid() : Results.NotFound();
         }
+
+        CaImportEndpoint.Map(app); // step 5 import: a form POST, so keys and passwords never travel over the circuit
 
         // Device files: /setups/{id}/devices/{deviceId}/{name}.cert.pem | -chain.pem | .cer (Viewer) | .key.pem | .pfx
         // (Operator, only in the download window: 410 after). The service checks the role again and audits.

@@ -69,12 +69,16 @@ public sealed partial class SetupWizardService
 
             var cas = await db.SetupCertificates.AsNoTracking().Where(c => c.SetupId == setup.Id).ToListAsync(cancellationToken).ConfigureAwait(false);
             var root = cas.FirstOrDefault(c => c.Id == setup.RootCertificateId) ?? cas.FirstOrDefault(c => c.Kind == SetupCertificateKind.Root);
-            if (root is not { KeyId: not null })
+            // An imported CA may come without its key (the root's, or both): only a CA whose key the portal holds can sign.
+            var issuer = cas.FirstOrDefault(c => c.Kind == SetupCertificateKind.Intermediate && c.KeyId is not null) ?? (root?.KeyId is not null ? root : null);
+            if (root is null || issuer is null)
             {
-                return SetupResult.Fail<DeviceBatchView>(new SetupError("This setup has no CA whose key the portal holds.", "Generate the CA in step 5 first."));
+                return SetupResult.Fail<DeviceBatchView>(root is null
+                    ? new SetupError("This setup has no CA yet.", "Generate or import the CA in step 5 first.")
+                    : new SetupError("The portal does not hold the private key of this setup's CA (it was imported without it), so it cannot issue device certificates.",
+                        "Issue them where the CA key is kept, or import the CA with its key in a new setup."));
             }
 
-            var issuer = cas.FirstOrDefault(c => c.Kind == SetupCertificateKind.Intermediate && c.KeyId is not null) ?? root;
             using var credential = await OpenCaAsync(issuer, root, cancellationToken).ConfigureAwait(false);
             var authority = new CertificateAuthority(Time);
             var password = Passphrases.Generate();

@@ -27,7 +27,8 @@ public sealed partial class SetupWizardService(
     AuditLog audit,
     IKeyStore keys,
     TimeProvider time,
-    DeviceKeyVault deviceKeys)
+    DeviceKeyVault deviceKeys,
+    SetupProofStore proofs)
 {
     // The primary constructor's parameters are only in scope in this part; the device steps (the other part) use these.
     private IDbContextFactory<PortalDbContext> Contexts => contexts;
@@ -414,9 +415,12 @@ public sealed partial class SetupWizardService(
 
     // ------------------------------------------------------------------ steps 6 and 7: upload and proof of possession
 
-    /// <summary>Uploads the setup's root CA certificate (public part only) to its DPS, unverified.</summary>
-    public Task<SetupResult<SetupCertificateView>> UploadCaAsync(ClaimsPrincipal caller, int setupId, CancellationToken cancellationToken = default) =>
-        ChangeAsync<SetupCertificateView>(caller, setupId, AuditActions.SetupCaUploaded, "root CA", "upload the CA", async (setup, arm, db) =>
+    /// <summary>
+    /// Uploads the setup's root CA certificate (public part only) to its DPS: unverified, or, when the user chose it
+    /// explicitly, <paramref name="verifiedOnUpload"/> (DPS then trusts it without proof of possession).
+    /// </summary>
+    public Task<SetupResult<SetupCertificateView>> UploadCaAsync(ClaimsPrincipal caller, int setupId, bool verifiedOnUpload = false, CancellationToken cancellationToken = default) =>
+        ChangeAsync<SetupCertificateView>(caller, setupId, AuditActions.SetupCaUploaded, verifiedOnUpload ? "root CA, marked verified on upload" : "root CA", "upload the CA", async (setup, arm, db) =>
         {
             if (setup is not { ResourceGroup: { } group, DpsName: { } dpsName })
             {
@@ -431,10 +435,10 @@ public sealed partial class SetupWizardService(
 
             using var x509 = X509Certificate2.CreateFromPem(root.Pem);
             var name = root.DpsCertificateName ?? FileNameFor(root);
-            var uploaded = await arm.UploadCertificateAsync(group, dpsName, name, x509, isVerified: false, cancellationToken).ConfigureAwait(false);
+            var uploaded = await arm.UploadCertificateAsync(group, dpsName, name, x509, isVerified: verifiedOnUpload, cancellationToken).ConfigureAwait(false);
             root.DpsCertificateName = uploaded.Name;
             root.IsVerified = uploaded.IsVerified;
-            setup.CurrentStep = Math.Max(setup.CurrentStep, 7);
+            setup.CurrentStep = Math.Max(setup.CurrentStep, uploaded.IsVerified ? 8 : 7);
             return SetupResult.Ok(ToView(root));
         }, cancellationToken);
 
@@ -477,6 +481,7 @@ public sealed partial class SetupWizardService(
                 return SetupResult.Fail<SetupCertificateView>(new SetupError("DPS did not mark the CA as verified.", "Try again; if it persists, upload the CA again in step 6."));
             }
 
+            await RememberVerificationAsync(setup.Id, root.Id, verification.Certificate, cancellationToken).ConfigureAwait(false);
             setup.CurrentStep = Math.Max(setup.CurrentStep, 8);
             return SetupResult.Ok(ToView(root));
         }, cancellationToken);

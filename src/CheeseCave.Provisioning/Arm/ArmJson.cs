@@ -127,7 +127,8 @@ internal static class ArmJson
             Bool(properties, "isVerified") ?? false,
             Date(properties, "expiry"),
             Date(properties, "created"),
-            Date(properties, "updated"));
+            Date(properties, "updated"),
+            Str(resource, "etag"));
     }
 
     public static AccessPolicyInfo Policy(JsonElement rule) =>

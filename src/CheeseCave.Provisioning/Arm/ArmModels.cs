@@ -35,7 +35,11 @@ public sealed record ProvisioningServiceInfo(
     string? SkuName = null,
     long? SkuCapacity = null);
 
-/// <summary>A CA certificate of a DPS. Thumbprint is SHA-1 hex (what DPS shows); dates are UTC.</summary>
+/// <summary>
+/// A CA certificate of a DPS. Thumbprint is SHA-1 hex (what DPS shows); dates are UTC (DPS gives whole seconds).
+/// <paramref name="ETag"/> changes with every change (a new verification code, a re-upload): callers may compare it to
+/// tell whether the certificate changed, but should not show it.
+/// </summary>
 public sealed record DpsCertificateInfo(
     string Name,
     string? Subject,
@@ -43,7 +47,8 @@ public sealed record DpsCertificateInfo(
     bool IsVerified,
     DateTimeOffset? Expiry,
     DateTimeOffset? Created,
-    DateTimeOffset? Updated);
+    DateTimeOffset? Updated,
+    string? ETag = null);
 
 /// <summary>A fresh proof-of-possession code: the CN the verification certificate must carry.</summary>
 public sealed record DpsVerificationCode(string Code, DpsCertificateInfo Certificate);
