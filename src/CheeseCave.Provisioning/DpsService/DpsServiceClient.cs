@@ -73,14 +73,16 @@ public class DpsServiceClient : IDisposable
         }
 
         _baseAddress = new Uri($"https://{_connectionString.HostName}/", UriKind.Absolute);
-        HttpMessageHandler handler = connection.CreateHttpMessageHandler();
+        var transport = connection.CreateHttpMessageHandler();
+        HttpMessageHandler handler = _options.WrapHandler?.Invoke(transport) ?? transport;
         if (credential is not null)
         {
+            // Outside the test hook, so a wrapped handler sees the Authorization header as sent.
             _usesBearerToken = true;
             handler = new BearerTokenHandler(credential, EntraScope, _options.TimeProvider, handler);
         }
 
-        _http = new HttpClient(_options.WrapHandler?.Invoke(handler) ?? handler, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
+        _http = new HttpClient(handler, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
         _sender = new RetryingHttpSender(_http, _options.Retry, _options.TimeProvider, ProvisioningSurface.Service);
     }
 
