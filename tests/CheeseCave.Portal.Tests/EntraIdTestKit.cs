@@ -157,6 +157,14 @@ public sealed class FakeTokenAcquisition : ITokenAcquisition
 
     public Exception? Failure { get; set; }
 
+    public void Clear()
+    {
+        lock (_requests)
+        {
+            _requests.Clear();
+        }
+    }
+
     public IReadOnlyList<(string[] Scopes, ClaimsPrincipal? User)> Requests
     {
         get

@@ -49,6 +49,10 @@ public static class EntraAuthentication
             .EnableTokenAcquisitionToCallDownstreamApi(callsAzure ? [EntraSettings.ArmScope] : [])
             .AddDistributedTokenCaches();
 
+        // One token acquisition for the app (it is keyed by the user passed in, not by a request): the provisioning
+        // factory is a singleton that serves circuits, where no request scope exists.
+        services.AddTokenAcquisition(isTokenAcquisitionSingleton: true);
+
         // The persistent L2 cache, encrypted with the portal's Data Protection key ring before it is written.
         services.RemoveAll<IDistributedCache>();
         services.AddSingleton<IDistributedCache>(sp => new SqliteTokenCache(paths.DataDirectory, sp.GetRequiredService<TimeProvider>()));
@@ -158,7 +162,7 @@ public sealed class EntraSessionCheck(IServiceScopeFactory scopes, Microsoft.Ext
         var tokens = scope.ServiceProvider.GetRequiredService<ITokenAcquisition>();
         try
         {
-            _ = await tokens.GetAccessTokenForUserAsync([EntraSettings.ArmScope], user: principal,
+            _ = await tokens.GetAccessTokenForUserAsync([EntraSettings.ArmScope], authenticationScheme: OpenIdConnectDefaults.AuthenticationScheme, tenantId: null, userFlow: null, user: principal,
                 tokenAcquisitionOptions: new TokenAcquisitionOptions { CancellationToken = cancellationToken }).ConfigureAwait(false);
             return true;
         }

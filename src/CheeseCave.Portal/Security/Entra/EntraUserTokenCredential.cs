@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Azure.Core;
 using CheeseCave.Provisioning.Errors;
+using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.Identity.Client;
 using Microsoft.Identity.Web;
 
@@ -76,8 +77,9 @@ public sealed class EntraUserTokenCredential : TokenCredential
 
         try
         {
+            // The scheme is named: the default scheme is the cookie, whose options Microsoft.Identity.Web cannot use.
             var result = await _tokens.GetAuthenticationResultForUserAsync(
-                [_scope], authenticationScheme: null, tenantId: null, userFlow: null, user: _user,
+                [_scope], authenticationScheme: OpenIdConnectDefaults.AuthenticationScheme, tenantId: null, userFlow: null, user: _user,
                 tokenAcquisitionOptions: new TokenAcquisitionOptions { CancellationToken = cancellationToken }).ConfigureAwait(false);
             return new AccessToken(result.AccessToken, result.ExpiresOn);
         }
