@@ -165,6 +165,14 @@ public sealed class EntraIdHostTests(EntraPortalFactory factory) : IClassFixture
     }
 
     [Fact]
+    public async Task Open_circuits_are_revalidated_by_the_Entra_provider()
+    {
+        await using var scope = _factory.Services.CreateAsyncScope();
+        var provider = scope.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Components.Authorization.AuthenticationStateProvider>();
+        Assert.Equal("EntraRevalidatingAuthenticationStateProvider", provider.GetType().Name);
+    }
+
+    [Fact]
     public void Token_cache_is_persistent_and_encrypted()
     {
         Assert.IsType<SqliteTokenCache>(_factory.Services.GetRequiredService<IDistributedCache>());
