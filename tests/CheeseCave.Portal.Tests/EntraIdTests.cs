@@ -137,6 +137,11 @@ public sealed class EntraIdHostTests(EntraPortalFactory factory) : IClassFixture
         using var response = await client.PostAsync(new Uri("/account/logout", UriKind.Relative), content);
 
         Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+
+        // The page holding the sign-out form must allow that form's redirect to Entra ID (CSP form-action).
+        using var home = await client.GetAsync(new Uri("/", UriKind.Relative));
+        Assert.Contains("form-action 'self' https://login.microsoftonline.com;", home.Headers.GetValues("Content-Security-Policy").Single(), StringComparison.Ordinal);
+
         var location = response.Headers.Location!;
         Assert.Equal($"https://login.microsoftonline.com/{EntraPortalFactory.TenantId}/oauth2/v2.0/logout", location.GetLeftPart(UriPartial.Path));
         Assert.Equal("https://portal.example.test/signout-callback-oidc", QueryHelpers.ParseQuery(location.Query)["post_logout_redirect_uri"].ToString());
