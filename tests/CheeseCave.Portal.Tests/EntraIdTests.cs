@@ -214,13 +214,14 @@ public sealed class EntraRoleMappingTests
                 new Claim(ClaimTypes.NameIdentifier, "pairwise-sub"),
                 new Claim("name", "Olga"),
             ],
-            "AuthenticationTypes.Federation", "name", "roles");
+            "AuthenticationTypes.Federation", ClaimTypes.Name, "roles"); // a name claim type the token does not carry
 
         EntraRoles.Normalize(identity);
 
         Assert.Equal(["Operator"], identity.FindAll("roles").Select(c => c.Value));
         Assert.Empty(identity.FindAll(ClaimTypes.Role));
         Assert.Equal("entra:oid-123", Assert.Single(identity.FindAll(ClaimTypes.NameIdentifier)).Value);
+        Assert.Equal("Olga", identity.Name);
         var principal = new ClaimsPrincipal(identity);
         Assert.True(principal.IsInRole("Operator"));
         Assert.True(EntraRoles.HasAtLeast(principal, PortalRoles.Viewer));

@@ -54,6 +54,14 @@ public static class EntraRoles
             identity.AddClaim(new Claim(identity.RoleClaimType, role));
         }
 
+        // The audit log and the app bar show Identity.Name: fall back to the sign-in name, display name or e-mail
+        // when the configured name claim type is not in the token.
+        if (identity.Name is null
+            && (identity.FindFirst("preferred_username") ?? identity.FindFirst("name") ?? identity.FindFirst(ClaimTypes.Email) ?? identity.FindFirst("email")) is { } name)
+        {
+            identity.AddClaim(new Claim(identity.NameClaimType, name.Value));
+        }
+
         var objectId = identity.FindFirst(ObjectIdClaim)?.Value ?? identity.FindFirst(MappedObjectIdClaim)?.Value;
         if (objectId is not null)
         {
