@@ -1,31 +1,42 @@
 using Azure.Identity;
+using CheeseCave.Portal.Security.Entra;
 using CheeseCave.Provisioning.Arm;
 using CheeseCave.Provisioning.Configuration;
 using CheeseCave.Provisioning.Errors;
 using Microsoft.Extensions.Options;
+using Microsoft.Identity.Web;
 
 namespace CheeseCave.Portal.Hosting;
 
 /// <summary>
 /// The one place the portal turns its configuration into a Provisioning connection: the running embedded emulator
-/// (target Emulator) or Azure public cloud with DefaultAzureCredential (target Azure). Built once, on first use,
-/// because the emulator's endpoints exist only after it started.
+/// (target Emulator), Azure public cloud with DefaultAzureCredential (target Azure), or, with Entra ID sign-in and
+/// target Azure, Azure on the signed-in user's behalf (their token for ARM and for the DPS data plane). The shared
+/// connection is built once, on first use, because the emulator's endpoints exist only after it started.
 /// </summary>
-public class ProvisioningConnectionFactory(IOptions<CheeseCaveOptions> options, EmbeddedEmulator emulator)
+public class ProvisioningConnectionFactory(IOptions<CheeseCaveOptions> options, EmbeddedEmulator emulator, PortalSignIn signIn, IServiceProvider services)
 {
     private readonly Lock _gate = new();
     private ProvisioningConnection? _connection;
 
     /// <summary>
-    /// The connection to use for <paramref name="caller"/>'s calls. Today one shared connection (the emulator's, or
-    /// DefaultAzureCredential's identity); with Entra ID configured, calls are meant to run on the signed-in user's
-    /// behalf, which is why every call site names its caller.
+    /// The connection to use for <paramref name="caller"/>'s calls: with Entra ID and target Azure, a connection whose
+    /// credential acquires the caller's own ARM token (the caller comes from the circuit's authentication state or
+    /// the request, never from IHttpContextAccessor); otherwise one shared connection (the emulator's, or
+    /// DefaultAzureCredential's identity).
     /// </summary>
     public virtual ProvisioningConnection GetConnection(System.Security.Claims.ClaimsPrincipal caller)
     {
         ArgumentNullException.ThrowIfNull(caller);
-        return GetSharedConnection();
+        return OnBehalfOfUser
+            ? ProvisioningConnection.ForAzure(EntraUserTokenCredential.ForArm(TokenAcquisition, caller))
+            : GetSharedConnection();
     }
+
+    private bool OnBehalfOfUser => signIn.IsEntra && options.Value.Target == Hosting.ProvisioningTarget.Azure;
+
+    // Resolved when first needed: registered only in Entra ID mode.
+    private ITokenAcquisition TokenAcquisition => services.GetRequiredService<ITokenAcquisition>();
 
     private ProvisioningConnection GetSharedConnection()
     {
@@ -38,8 +49,18 @@ public class ProvisioningConnectionFactory(IOptions<CheeseCaveOptions> options, 
     /// <summary>A management-plane client over <see cref="GetConnection"/>.</summary>
     public virtual ArmProvisioningClient CreateArmClient(System.Security.Claims.ClaimsPrincipal caller) => new(GetConnection(caller));
 
-    /// <summary>A DPS service-API client from the DPS's shared-access connection string (read from ARM, never stored).</summary>
-    public virtual CheeseCave.Provisioning.DpsService.DpsServiceClient CreateDpsServiceClient(System.Security.Claims.ClaimsPrincipal caller, string connectionString) => new(connectionString, GetConnection(caller));
+    /// <summary>
+    /// A DPS service-API client. With Entra ID and target Azure it uses the caller's own token for the DPS data plane
+    /// (their DPS data-plane role decides what they may do; only the host of <paramref name="connectionString"/> is
+    /// used); otherwise the DPS's shared-access connection string (read from ARM, never stored).
+    /// </summary>
+    public virtual CheeseCave.Provisioning.DpsService.DpsServiceClient CreateDpsServiceClient(System.Security.Claims.ClaimsPrincipal caller, string connectionString)
+    {
+        var connection = GetConnection(caller);
+        return OnBehalfOfUser
+            ? new(CheeseCave.Provisioning.DpsService.DpsServiceConnectionString.Parse(connectionString).HostName, EntraUserTokenCredential.ForDpsDataPlane(TokenAcquisition, caller), connection)
+            : new(connectionString, connection);
+    }
 
     /// <summary>A device-side client for test registrations (HTTPS or MQTT against the DPS device endpoint).</summary>
     public virtual CheeseCave.Provisioning.DeviceRegistration.DeviceRegistrationClient CreateDeviceRegistrationClient(System.Security.Claims.ClaimsPrincipal caller) => new(GetConnection(caller));

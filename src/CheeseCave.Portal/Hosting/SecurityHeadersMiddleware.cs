@@ -1,8 +1,15 @@
 namespace CheeseCave.Portal.Hosting;
 
 /// <summary>Adds security headers to every response, including error and static-file responses.</summary>
-public sealed class SecurityHeadersMiddleware(RequestDelegate next)
+public sealed class SecurityHeadersMiddleware(RequestDelegate next, IConfiguration configuration)
 {
+    // With Entra ID the sign-out form's POST is answered with a redirect to Entra ID, and browsers apply the page's
+    // form-action to that redirect: allow the configured sign-in instance too.
+    private readonly string _policy = Security.Entra.EntraSettings.IsConfigured(configuration)
+        && Uri.TryCreate(configuration["AzureAd:Instance"], UriKind.Absolute, out var instance)
+            ? ContentSecurityPolicy.Replace("form-action 'self'", $"form-action 'self' {instance.GetLeftPart(UriPartial.Authority)}", StringComparison.Ordinal)
+            : ContentSecurityPolicy;
+
     /// <summary>
     /// Works with Blazor Server and MudBlazor: scripts only from this origin (so no inline import map),
     /// inline styles for MudBlazor's theme and positioning, and web sockets for the circuit.
@@ -24,13 +31,13 @@ public sealed class SecurityHeadersMiddleware(RequestDelegate next)
         ArgumentNullException.ThrowIfNull(context);
 
         // Set the headers just before the response starts: UseExceptionHandler clears headers it finds earlier.
-        context.Response.OnStarting(static state =>
+        context.Response.OnStarting(state =>
         {
             var headers = ((HttpContext)state).Response.Headers;
             headers.XContentTypeOptions = "nosniff";
             headers.XFrameOptions = "DENY";
             headers["Referrer-Policy"] = "no-referrer";
-            headers.ContentSecurityPolicy = ContentSecurityPolicy;
+            headers.ContentSecurityPolicy = _policy;
             return Task.CompletedTask;
         }, context);
 

@@ -5,6 +5,7 @@ using CheeseCave.Portal.Components;
 using CheeseCave.Portal.Components.Account;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Security;
+using CheeseCave.Portal.Security.Entra;
 using CheeseCave.Portal.Setups;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.DataProtection;
@@ -45,12 +46,22 @@ public static class ServiceRegistration
         builder.Services.AddHttpContextAccessor();
 
         AddPersistence(builder.Services, paths);
-        AddAccounts(builder.Services);
+
+        // An AzureAd section switches sign-in to Entra ID (Security/Entra, ENTRA-ID.md); local accounts otherwise.
+        var entra = EntraSettings.IsConfigured(builder.Configuration);
+        AddAccounts(builder.Services, entra);
+        if (entra)
+        {
+            builder.Services.AddEntraIdAuthentication(builder.Configuration, settings, paths);
+        }
 
         // Start-up order matters: the database first, then the first-run link, then the emulator.
         builder.Services.AddHostedService<PortalDatabaseInitializer>();
         builder.Services.TryAddSingleton<ISetupTokenSink, LogSetupTokenSink>();
-        builder.Services.AddHostedService<FirstRunSetup>();
+        if (!entra)
+        {
+            builder.Services.AddHostedService<FirstRunSetup>(); // with Entra ID nobody signs in with a setup link
+        }
         builder.Services.AddSingleton<EmbeddedEmulator>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<EmbeddedEmulator>());
         AddSetups(builder.Services);
@@ -87,25 +98,28 @@ public static class ServiceRegistration
     private static void AddSetups(IServiceCollection services)
     {
         services.AddSingleton<ProvisioningConnectionFactory>();
-        services.AddSingleton<ICallerAuthorization, LocalAccountAuthorization>();
+        services.TryAddSingleton<ICallerAuthorization, LocalAccountAuthorization>(); // Entra ID registers its own first
         services.AddScoped<SetupWizardService>();
         services.AddSingleton<DeviceKeyVault>();
         services.AddSingleton<SetupProofStore>();
         services.AddSingleton<CaImportOutcomes>();
     }
 
-    private static void AddAccounts(IServiceCollection services)
+    private static void AddAccounts(IServiceCollection services, bool entra)
     {
         services.AddCascadingAuthenticationState();
         services.AddScoped<IdentityRedirectManager>();
-        services.AddScoped<AuthenticationStateProvider, IdentityRevalidatingAuthenticationStateProvider>();
-
-        services.AddAuthentication(options =>
-            {
-                options.DefaultScheme = IdentityConstants.ApplicationScheme;
-                options.DefaultSignInScheme = IdentityConstants.ExternalScheme;
-            })
-            .AddIdentityCookies();
+        if (!entra)
+        {
+            services.AddSingleton(PortalSignIn.LocalAccounts);
+            services.AddScoped<AuthenticationStateProvider, IdentityRevalidatingAuthenticationStateProvider>();
+            services.AddAuthentication(options =>
+                {
+                    options.DefaultScheme = IdentityConstants.ApplicationScheme;
+                    options.DefaultSignInScheme = IdentityConstants.ExternalScheme;
+                })
+                .AddIdentityCookies();
+        }
 
         services.AddIdentityCore<PortalUser>(options =>
             {

@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Azure.Core;
 using CheeseCave.Provisioning.Configuration;
 using CheeseCave.Provisioning.Errors;
 
@@ -45,9 +46,25 @@ public class DpsServiceClient : IDisposable
     /// <param name="connectionString">HostName=..;SharedAccessKeyName=..;SharedAccessKey=.. of a DPS policy (ArmProvisioningClient.GetProvisioningServiceConnectionStringAsync).</param>
     /// <param name="connection">Whose certificate trust to use (the emulator's CA, or the system's for Azure).</param>
     public DpsServiceClient(string connectionString, ProvisioningConnection connection, DpsServiceClientOptions? options = null)
+        : this(DpsServiceConnectionString.Parse(connectionString), null, connection, options)
+    {
+    }
+
+    /// <summary>
+    /// Entra ID instead of SAS: every request carries a bearer token from <paramref name="credential"/> for
+    /// <see cref="EntraScope"/>. The identity needs a DPS data-plane role on the DPS (Device Provisioning Service
+    /// Data Contributor or Data Reader); no shared access key is read or used.
+    /// </summary>
+    /// <param name="hostName">The DPS service host, e.g. mydps.azure-devices-provisioning.net (ProvisioningServiceInfo.ServiceHost).</param>
+    public DpsServiceClient(string hostName, TokenCredential credential, ProvisioningConnection connection, DpsServiceClientOptions? options = null)
+        : this(new DpsServiceConnectionString(RequireHost(hostName), "", ""), credential ?? throw new ArgumentNullException(nameof(credential)), connection, options)
+    {
+    }
+
+    private DpsServiceClient(DpsServiceConnectionString connectionString, TokenCredential? credential, ProvisioningConnection connection, DpsServiceClientOptions? options)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        _connectionString = DpsServiceConnectionString.Parse(connectionString);
+        _connectionString = connectionString;
         _options = options ?? new DpsServiceClientOptions();
         _options.Retry.Validate();
         if (_options.SasTokenLifetime <= TimeSpan.Zero)
@@ -56,13 +73,37 @@ public class DpsServiceClient : IDisposable
         }
 
         _baseAddress = new Uri($"https://{_connectionString.HostName}/", UriKind.Absolute);
-        var handler = connection.CreateHttpMessageHandler();
-        _http = new HttpClient(_options.WrapHandler?.Invoke(handler) ?? handler, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
+        var transport = connection.CreateHttpMessageHandler();
+        HttpMessageHandler handler = _options.WrapHandler?.Invoke(transport) ?? transport;
+        if (credential is not null)
+        {
+            // Outside the test hook, so a wrapped handler sees the Authorization header as sent.
+            _usesBearerToken = true;
+            handler = new BearerTokenHandler(credential, EntraScope, _options.TimeProvider, handler);
+        }
+
+        _http = new HttpClient(handler, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
         _sender = new RetryingHttpSender(_http, _options.Retry, _options.TimeProvider, ProvisioningSurface.Service);
     }
 
+    /// <summary>The Entra ID scope of the DPS data plane (what the service SDKs ask for, too).</summary>
+    public const string EntraScope = "https://azure-devices-provisioning.net/.default";
+
+    private readonly bool _usesBearerToken;
+
     /// <summary>The DPS service host (HostName of the connection string).</summary>
     public virtual string HostName => _connectionString.HostName;
+
+    private static string RequireHost(string hostName)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(hostName);
+        if (hostName.Contains('/', StringComparison.Ordinal) || hostName.Contains(';', StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"'{hostName}' is not a host name (expected e.g. mydps.azure-devices-provisioning.net).", nameof(hostName));
+        }
+
+        return hostName.Trim();
+    }
 
     // ---------------------------------------------------------------- enrollment groups
 
@@ -272,10 +313,14 @@ public class DpsServiceClient : IDisposable
             var request = new HttpRequestMessage(method, new Uri(_baseAddress, $"{path}?api-version={ApiVersion}"));
             request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
 
-            // A new token per request: se = now + lifetime on the configured clock.
-            request.Headers.TryAddWithoutValidation("Authorization", SharedAccessSignature.Create(
-                _connectionString.HostName, _connectionString.SharedAccessKeyName, _connectionString.SharedAccessKey,
-                _options.TimeProvider.GetUtcNow() + _options.SasTokenLifetime));
+            // A new token per request: se = now + lifetime on the configured clock. (With Entra ID the
+            // BearerTokenHandler adds the Authorization header instead: getting a token is asynchronous.)
+            if (!_usesBearerToken)
+            {
+                request.Headers.TryAddWithoutValidation("Authorization", SharedAccessSignature.Create(
+                    _connectionString.HostName, _connectionString.SharedAccessKeyName, _connectionString.SharedAccessKey,
+                    _options.TimeProvider.GetUtcNow() + _options.SasTokenLifetime));
+            }
             if (ifMatch is not null)
             {
                 // Verbatim, as the service gave it (a quoted etag is what broke the C# SDK, azure-iot-sdk-csharp#3076).

@@ -10,13 +10,18 @@ internal static class AccountEndpoints
 {
     public const string LogoutPath = "/account/logout";
 
-    public static IEndpointConventionBuilder MapAccountEndpoints(this IEndpointRouteBuilder endpoints)
+    public static void MapAccountEndpoints(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
+        if (endpoints.ServiceProvider.GetRequiredService<Security.Entra.PortalSignIn>().IsEntra)
+        {
+            endpoints.MapEntraAccountEndpoints();
+            return;
+        }
 
         // A POST form with an antiforgery token, never a GET link, so another site cannot sign a user out.
         // Binding a [FromForm] parameter makes the minimal API validate the token (400 without it).
-        return endpoints.MapPost(LogoutPath, async (
+        endpoints.MapPost(LogoutPath, async (
             HttpContext context,
             SignInManager<PortalUser> signInManager,
             UserManager<PortalUser> userManager,
