@@ -72,6 +72,11 @@ public sealed class AuthorizationMatrixTests(MatrixWorld world, ITestOutputHelpe
             new("GET", "/setups/{setup}/devices/{device}/{registration}.key.pem", Access.Operator),
             new("GET", "/setups/{setup}/devices/{device}/{registration}.pfx", Access.Operator),
         ],
+        ["GET /setups/{setupId:int}/certificates/{certificateId:int}/verification.pem"] = [new("GET", "/setups/{setup}/certificates/{certificate}/verification.pem", Access.Viewer)],
+        ["GET /setups/{setupId:int}/certificates/{certificateId:int}/verification.cer"] = [new("GET", "/setups/{setup}/certificates/{certificate}/verification.cer", Access.Viewer)],
+        // A form post: without an antiforgery token a Viewer gets past the policy and is stopped with 400 (the service
+        // then re-checks Operator, which the method rows cover).
+        ["POST /setups/{setupId:int}/ca/import"] = [new("POST", "/setups/{setup}/ca/import", Access.Viewer, AllowedStatus: HttpStatusCode.BadRequest)],
         ["GET /setups/{setupId:int}/batches/{batchId:regex(^[0-9a-z-]{{1,64}}$)}.zip"] = [new("GET", "/setups/{setup}/batches/{batch}.zip", Access.Viewer)],
         // Framework endpoints: the circuit hub and its helpers need a signed-in user (the fallback policy).
         ["* /_blazor/negotiate"] = [new("POST", "/_blazor/negotiate?negotiateVersion=1", Access.SignedIn)],
@@ -93,6 +98,8 @@ public sealed class AuthorizationMatrixTests(MatrixWorld world, ITestOutputHelpe
     {
         // The authorization checks themselves (they are the rule, not an action).
         ["LocalAccountAuthorization.RequireAsync"] = MethodRule.NotAnAction,
+        ["EntraCallerAuthorization.RequireAsync"] = MethodRule.NotAnAction,
+        ["EntraSessionCheck.HasTokenCacheAccountAsync"] = MethodRule.NotAnAction, // rejects a session whose tokens are gone (Entra mode)
         ["PortalSignInManager.ValidateSecurityStampAsync"] = MethodRule.NotAnAction,
 
         // Plumbing: clients that act on the caller's behalf (Entra ID); only the services above use them, after their check.
@@ -155,6 +162,18 @@ public sealed class AuthorizationMatrixTests(MatrixWorld world, ITestOutputHelpe
         ["SetupWizardService.IssueDevicesAsync"] = MethodRule.Change(Access.Operator, AuditActions.SetupDevicesIssued,
             refused: (w, c) => w.Wizard(s => s.IssueDevicesAsync(c, w.SetupId, ["mx-refused-001"])),
             allowed: (w, c) => w.Wizard(s => s.IssueDevicesAsync(c, MatrixWorld.MissingId, ["mx-refused-001"]))),
+        ["SetupWizardService.GetProofAsync"] = MethodRule.Read(Access.Viewer, (w, c) => w.Wizard(s => s.GetProofAsync(c, w.SetupId))),
+        ["SetupWizardService.DownloadVerificationCertificateAsync"] = MethodRule.Download(Access.Viewer, CaImportAuditActions.VerificationDownloaded,
+            (w, c) => w.Wizard(s => s.DownloadVerificationCertificateAsync(c, w.SetupId, w.CertificateId, der: false))),
+        ["SetupWizardService.ImportCaAsync"] = MethodRule.Change(Access.Operator, CaImportAuditActions.CaImported,
+            refused: (w, c) => w.Wizard(s => s.ImportCaAsync(c, w.EmptySetupId, new CaImportRequest(w.RootPem))),
+            allowed: (w, c) => w.Wizard(s => s.ImportCaAsync(c, MatrixWorld.MissingId, new CaImportRequest(w.RootPem)))),
+        ["SetupWizardService.GenerateVerificationCodeAsync"] = MethodRule.Change(Access.Operator, CaImportAuditActions.VerificationCodeGenerated,
+            refused: (w, c) => w.Wizard(s => s.GenerateVerificationCodeAsync(c, w.SetupId)),
+            allowed: (w, c) => w.Wizard(s => s.GenerateVerificationCodeAsync(c, MatrixWorld.MissingId))),
+        ["SetupWizardService.SubmitVerificationCertificateAsync"] = MethodRule.Change(Access.Operator, CaImportAuditActions.VerificationSubmitted,
+            refused: (w, c) => w.Wizard(s => s.SubmitVerificationCertificateAsync(c, w.SetupId, new ManualProofRequest(w.RootPem))),
+            allowed: (w, c) => w.Wizard(s => s.SubmitVerificationCertificateAsync(c, MatrixWorld.MissingId, new ManualProofRequest(w.RootPem)))),
         ["SetupWizardService.TestRegistrationAsync"] = MethodRule.Change(Access.Operator, AuditActions.SetupTestRegistration,
             refused: (w, c) => w.Wizard(s => s.TestRegistrationAsync(c, w.SetupId, w.DeviceId, DeviceTransport.Https)),
             allowed: (w, c) => w.Wizard(s => s.TestRegistrationAsync(c, MatrixWorld.MissingId, null, DeviceTransport.Https))),
@@ -536,6 +555,9 @@ public sealed class MatrixWorld : IAsyncLifetime
 
     public int CertificateId { get; private set; }
 
+    /// <summary>The setup's root certificate (public), as a real import or verification payload.</summary>
+    public byte[] RootPem { get; private set; } = [];
+
     public int DeviceId { get; private set; }
 
     public string RegistrationId { get; } = "mx-device-001";
@@ -567,6 +589,7 @@ public sealed class MatrixWorld : IAsyncLifetime
             SetupId = await SetupEnrollmentTests.VerifiedSetupAsync(wizard, op, "mxcave");
             var view = (await wizard.GetAsync(op, SetupId)).Value!;
             CertificateId = view.Root!.Id;
+            RootPem = (await wizard.DownloadCertificateAsync(op, SetupId, CertificateId, der: false)).Value!.Content;
             PrimaryCa = view.Root.DpsCertificateName!;
             var saved = await wizard.SaveEnrollmentGroupAsync(op, SetupId, new EnrollmentGroupForm { GroupId = "mxcave-devices", PrimaryCa = PrimaryCa, Enabled = true });
             Assert.True(saved.Succeeded, saved.Error?.Message);
