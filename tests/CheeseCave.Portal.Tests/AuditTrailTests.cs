@@ -216,6 +216,7 @@ public sealed class AuditTrailTests(PortalFactory factory) : IClassFixture<Porta
         ctx.JSInterop.Mode = JSRuntimeMode.Loose;
         ctx.Services.AddMudServices(mud => mud.PopoverOptions.CheckForPopoverProvider = false);
         ctx.Services.AddSingleton(Trail);
+        ctx.Services.AddSingleton(CheeseCave.Portal.Security.Entra.PortalSignIn.LocalAccounts); // the access-denied message asks which sign-in is in use
         ctx.SetRendererInfo(new RendererInfo("Server", isInteractive: true));
         ctx.RenderTree.Add<CascadingValue<Task<AuthenticationState>>>(p => p.Add(c => c.Value, Task.FromResult(new AuthenticationState(user))));
         return ctx;
