@@ -1,5 +1,6 @@
 using CheeseCave.Pki;
 using CheeseCave.Portal.Accounts;
+using CheeseCave.Portal.Approvals;
 using CheeseCave.Portal.Components;
 using CheeseCave.Portal.Components.Account;
 using CheeseCave.Portal.Persistence;
@@ -53,6 +54,7 @@ public static class ServiceRegistration
         builder.Services.AddSingleton<EmbeddedEmulator>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<EmbeddedEmulator>());
         AddSetups(builder.Services);
+        builder.Services.AddApprovals(builder.Configuration);
 
         builder.Services.AddRazorComponents()
             .AddInteractiveServerComponents();
@@ -194,6 +196,7 @@ public static class ServiceRegistration
 
         app.MapAccountEndpoints();
         MapSetupEndpoints(app);
+        app.MapApprovalEndpoints();
 
         app.MapStaticAssets().AllowAnonymous();
         app.MapRazorComponents<App>()
