@@ -378,6 +378,50 @@ public sealed class ApprovalServiceTests(ApprovalTestPortal portal) : IClassFixt
         Assert.False(new ApprovalOptions { RequiredFor = ["IssueDevices"] }.Requires(ApprovalAction.CreateCa));
     }
 
+    [Fact]
+    public async Task The_pages_and_the_key_download_are_authorized_on_the_server()
+    {
+        await Factory.CreateUserAsync("ap-pages-viewer", PortalRoles.Viewer);
+        using var anonymous = Factory.CreatePortalClient();
+        foreach (var path in new[] { "/approvals", "/approvals/1", $"/setups/1/key-exports/{new string('a', 32)}/x.key.pem" })
+        {
+            using var response = await anonymous.GetAsync(new Uri(path, UriKind.Relative));
+            Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+            Assert.StartsWith("/account/login", Forms.RedirectPath(response), StringComparison.Ordinal);
+        }
+
+        using var viewer = await Factory.SignedInClientAsync("ap-pages-viewer");
+        Assert.Contains("Approvals", await Forms.GetPageAsync(viewer, "/approvals"), StringComparison.Ordinal);
+        using var key = await viewer.GetAsync(new Uri($"/setups/1/key-exports/{new string('a', 32)}/x.key.pem", UriKind.Relative));
+        Assert.NotEqual(HttpStatusCode.OK, key.StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, key.StatusCode); // forbidden: to the access-denied page
+        Assert.StartsWith("/account/access-denied", Forms.RedirectPath(key), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_request_left_applying_by_a_restart_is_marked_failed_not_applied_again()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "cheesecave-approval-restart-" + Guid.NewGuid().ToString("N"));
+        int requestId;
+        await using (var first = new PortalFactory { Approvals = true, DataDirectory = folder, KeepData = true })
+        {
+            await first.CreateUserAsync("restart-op", PortalRoles.Operator);
+            var op = await first.PrincipalForAsync("restart-op");
+            await using var scope = first.Services.CreateAsyncScope();
+            var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
+            var setupId = (await wizard.CreateAsync(op, "Restart cave")).Value!.Id;
+            requestId = ApprovalTestPortal.Pending(await wizard.GenerateCaAsync(op, setupId, "Restart Root", null, ProfilePreset.Recommended));
+            // The state a crash between the claim and the end of applying leaves behind.
+            await first.WithDbAsync(db => db.ApprovalRequests.Where(r => r.Id == requestId).ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, ApprovalStatus.Approved)));
+        }
+
+        await using var second = new PortalFactory { Approvals = true, DataDirectory = folder };
+        var stored = await second.WithDbAsync(db => db.ApprovalRequests.AsNoTracking().SingleAsync(r => r.Id == requestId));
+        Assert.Equal(ApprovalStatus.Failed, stored.Status);
+        Assert.Equal(InterruptedApprovals.Reason, stored.Error);
+        Assert.Equal(0, await second.WithDbAsync(db => db.SetupCertificates.CountAsync()));
+    }
+
     private Task<List<AuditEntry>> AuditAsync() => Factory.WithDbAsync(db => db.AuditEntries.AsNoTracking().ToListAsync());
 
     private Task<ApprovalStatus> StatusAsync(int requestId) =>

@@ -16,6 +16,7 @@ public static class ApprovalRegistration
         services.AddSingleton<ApprovalGate>();
         services.AddScoped<IApprovalExecutor>(sp => sp.GetRequiredService<SetupWizardService>());
         services.AddScoped<ApprovalService>();
+        services.AddHostedService<InterruptedApprovals>(); // registered after the database initializer, so it runs after migrations
         return services;
     }
 

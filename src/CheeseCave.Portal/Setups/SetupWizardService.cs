@@ -821,9 +821,9 @@ public sealed partial class SetupWizardService(
             return SetupResult.Fail<T>(error);
         }
 
-        if (!result.Succeeded)
+        if (result.Error is not null)
         {
-            await audit.WriteAsync(actor, action, Target(setup), AuditOutcomes.Failed, Trim($"{detail}: {result.Error!.Message}"), cancellationToken).ConfigureAwait(false);
+            await audit.WriteAsync(actor, action, Target(setup), AuditOutcomes.Failed, Trim($"{detail}: {result.Error.Message}"), cancellationToken).ConfigureAwait(false);
             return result;
         }
 
