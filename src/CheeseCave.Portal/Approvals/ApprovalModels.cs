@@ -124,7 +124,7 @@ public sealed record ApprovalTicket(int RequestId, ApprovalAction Action, string
 }
 
 /// <summary>What applying produced: a sentence for everyone, and links for the requester (downloads are authorized again).</summary>
-public sealed record ApprovalOutcome(string Text, string? Link = null, string? LinkText = null, bool HasSecret = false)
+public sealed record ApprovalOutcome(string Text, string? Link = null, string? LinkText = null, bool HasSecret = false, bool IsDownload = false)
 {
     private static readonly JsonSerializerOptions Json = new();
 

@@ -97,7 +97,7 @@ public sealed partial class SetupWizardService : IApprovalExecutor
                         Handoff.Keep(ApprovalService.SecretKey(grant.RequestId), RequesterId(grant), Encoding.UTF8.GetBytes(batch.PfxPassword));
                         return ApprovalApplyResult.Applied(new(
                             $"Issued {batch.Devices.Count} device certificate{(batch.Devices.Count == 1 ? "" : "s")} (batch {batch.BatchId}). {grant.RequestedBy} can download keys and PFX files until {batch.KeysAvailableUntil.ToString("HH:mm 'UTC'", CultureInfo.InvariantCulture)}.",
-                            $"setups/{id}/batches/{batch.BatchId}.zip", "Download the batch (ZIP)", HasSecret: true));
+                            $"setups/{id}/batches/{batch.BatchId}.zip", "Download the batch (ZIP)", HasSecret: true, IsDownload: true));
                     }
 
                     return Outcome(result, _ => new(""));
@@ -111,7 +111,7 @@ public sealed partial class SetupWizardService : IApprovalExecutor
                         Handoff.Keep(ApprovalService.SecretKey(grant.RequestId), RequesterId(grant), Encoding.UTF8.GetBytes(exported.Passphrase));
                         return ApprovalApplyResult.Applied(new(
                             $"The private key is ready for {grant.RequestedBy} as encrypted PKCS#8 PEM ({exported.FileName}): one download, until {exported.Until.ToString("HH:mm 'UTC'", CultureInfo.InvariantCulture)}.",
-                            exported.DownloadPath, "Download the encrypted key (once)", HasSecret: true));
+                            exported.DownloadPath, "Download the encrypted key (once)", HasSecret: true, IsDownload: true));
                     }
 
                     return Outcome(result, _ => new(""));
