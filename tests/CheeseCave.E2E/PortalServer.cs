@@ -25,6 +25,9 @@ public sealed class PortalServer : WebApplicationFactory<Program>, IAsyncLifetim
     private readonly SemaphoreSlim _setupOnce = new(1, 1);
     private string? _administratorState;
 
+    /// <summary>Four eyes (CheeseCave:Approvals): off unless a journey is about approvals.</summary>
+    public bool Approvals { get; init; }
+
     public Uri BaseAddress { get; private set; } = null!;
 
     public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "cheesecave-e2e-" + Guid.NewGuid().ToString("N"));
@@ -37,6 +40,7 @@ public sealed class PortalServer : WebApplicationFactory<Program>, IAsyncLifetim
         builder.UseSetting("CheeseCave:DataDirectory", DataDirectory);
         builder.UseSetting("CheeseCave:Emulator:HttpsPort", "0");
         builder.UseSetting("CheeseCave:Emulator:MqttPort", "0");
+        builder.UseSetting("CheeseCave:Approvals:Enabled", Approvals ? "true" : "false");
         builder.ConfigureTestServices(services => services.Replace(ServiceDescriptor.Singleton<ISetupTokenSink>(_setupLinks)));
     }
 

@@ -24,11 +24,15 @@ public sealed partial class PortalFactory : WebApplicationFactory<Program>
 
     public CapturingSetupTokenSink SetupLinks { get; } = new();
 
+    /// <summary>Four eyes (CheeseCave:Approvals): off unless a test is about approvals.</summary>
+    public bool Approvals { get; init; }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseSetting("CheeseCave:DataDirectory", DataDirectory);
         builder.UseSetting("CheeseCave:Emulator:HttpsPort", "0");
         builder.UseSetting("CheeseCave:Emulator:MqttPort", "0");
+        builder.UseSetting("CheeseCave:Approvals:Enabled", Approvals ? "true" : "false");
 
         // Many tests share one host and one client address: keep the per-address limit out of their way. The
         // per-user limit (5 a minute) stays as configured; tests use distinct user names.

@@ -1,6 +1,7 @@
 using CheeseCave.Pki;
 using CheeseCave.Portal.Accounts;
 using CheeseCave.Portal.Audit;
+using CheeseCave.Portal.Approvals;
 using CheeseCave.Portal.Components;
 using CheeseCave.Portal.Components.Account;
 using CheeseCave.Portal.Persistence;
@@ -66,6 +67,7 @@ public static class ServiceRegistration
         builder.Services.AddHostedService(sp => sp.GetRequiredService<EmbeddedEmulator>());
         AddSetups(builder.Services);
         builder.Services.AddAuditTrail();
+        builder.Services.AddApprovals(builder.Configuration);
 
         builder.Services.AddRazorComponents()
             .AddInteractiveServerComponents();
@@ -214,6 +216,7 @@ public static class ServiceRegistration
         app.MapAccountEndpoints();
         MapSetupEndpoints(app);
         app.MapAuditEndpoints();
+        app.MapApprovalEndpoints();
 
         app.MapStaticAssets().AllowAnonymous();
         app.MapRazorComponents<App>()

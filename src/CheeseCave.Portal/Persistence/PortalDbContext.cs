@@ -30,6 +30,10 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options) :
 
     public DbSet<SetupDevice> SetupDevices => Set<SetupDevice>();
 
+    public DbSet<Approvals.ApprovalRequest> ApprovalRequests => Set<Approvals.ApprovalRequest>();
+
+    public DbSet<Approvals.ApprovalDecision> ApprovalDecisions => Set<Approvals.ApprovalDecision>();
+
     public static string ConnectionStringFor(string dataDirectory) =>
         $"Data Source={Path.Combine(dataDirectory, FileName)};Foreign Keys=True";
 
@@ -145,6 +149,8 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options) :
             device.HasIndex(d => new { d.SetupId, d.BatchId });
             device.HasIndex(d => new { d.SetupId, d.RegistrationId });
         });
+
+        Approvals.ApprovalModel.Configure(builder);
     }
 
     public override int SaveChanges(bool acceptAllChangesOnSuccess)

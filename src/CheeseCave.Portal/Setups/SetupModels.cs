@@ -36,10 +36,15 @@ public sealed record SetupError(
     }
 }
 
-/// <summary>An expected outcome: a value, or an error to show. Surprises still throw.</summary>
-public sealed record SetupResult<T>(T? Value, SetupError? Error)
+/// <summary>
+/// An expected outcome: a value, or an error to show, or (when the installation wants four eyes) a request waiting
+/// for approval instead of the change. Surprises still throw.
+/// </summary>
+public sealed record SetupResult<T>(T? Value, SetupError? Error, Approvals.ApprovalTicket? Pending = null)
 {
-    public bool Succeeded => Error is null;
+    public bool Succeeded => Error is null && Pending is null;
+
+    public bool IsPending => Pending is not null;
 }
 
 public static class SetupResult
@@ -47,6 +52,8 @@ public static class SetupResult
     public static SetupResult<T> Ok<T>(T value) => new(value, null);
 
     public static SetupResult<T> Fail<T>(SetupError error) => new(default, error);
+
+    public static SetupResult<T> Waiting<T>(Approvals.ApprovalTicket ticket) => new(default, null, ticket);
 }
 
 public sealed record SetupSummary(int Id, string Name, int CurrentStep, string? DpsName, string? IdScope, string UpdatedBy, DateTimeOffset UpdatedAt);

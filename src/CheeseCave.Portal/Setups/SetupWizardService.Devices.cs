@@ -5,6 +5,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using CheeseCave.Pki;
 using CheeseCave.Portal.Accounts;
+using CheeseCave.Portal.Approvals;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Security;
 using CheeseCave.Provisioning.DeviceRegistration;
@@ -37,16 +38,23 @@ public sealed partial class SetupWizardService
     /// stored; each device's key and a PFX (with the chain, protected by one generated password per batch) are kept
     /// encrypted in memory for the download window only. The password is returned once and stored nowhere.
     /// </summary>
-    public Task<SetupResult<DeviceBatchView>> IssueDevicesAsync(ClaimsPrincipal caller, int setupId, IReadOnlyList<string> registrationIds, CancellationToken cancellationToken = default)
+    public async Task<SetupResult<DeviceBatchView>> IssueDevicesAsync(ClaimsPrincipal caller, int setupId, IReadOnlyList<string> registrationIds, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(registrationIds);
+        var payload = new IssueDevicesPayload([.. registrationIds]);
+        return await GateAsync<DeviceBatchView>(caller, setupId, payload, AuditActions.SetupDevicesIssued, "issue device certificates", cancellationToken).ConfigureAwait(false)
+            ?? await IssueDevicesNowAsync(caller, setupId, payload.RegistrationIds, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    private Task<SetupResult<DeviceBatchView>> IssueDevicesNowAsync(ClaimsPrincipal caller, int setupId, IReadOnlyList<string> registrationIds, ApprovalGrant? grant, CancellationToken cancellationToken)
+    {
         var detail = registrationIds.Count switch
         {
             0 => "no devices",
             1 => $"device {registrationIds[0]}",
             _ => $"{registrationIds.Count} devices: {registrationIds[0]} … {registrationIds[^1]}",
         };
-        return ChangeAsync<DeviceBatchView>(caller, setupId, AuditActions.SetupDevicesIssued, detail, "issue device certificates", async (setup, _, db) =>
+        return ChangeAsync<DeviceBatchView>(caller, setupId, AuditActions.SetupDevicesIssued, Noted(detail, grant), "issue device certificates", async (setup, _, db) =>
         {
             if (registrationIds.Count == 0)
             {

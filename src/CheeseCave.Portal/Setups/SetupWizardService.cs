@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using CheeseCave.Pki;
 using CheeseCave.Portal.Accounts;
+using CheeseCave.Portal.Approvals;
 using CheeseCave.Portal.Hosting;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Security;
@@ -28,7 +29,9 @@ public sealed partial class SetupWizardService(
     IKeyStore keys,
     TimeProvider time,
     DeviceKeyVault deviceKeys,
-    SetupProofStore proofs)
+    SetupProofStore proofs,
+    CheeseCave.Portal.Approvals.ApprovalGate approvals,
+    CheeseCave.Portal.Approvals.ApprovalHandoff handoff)
 {
     // The primary constructor's parameters are only in scope in this part; the device steps (the other part) use these.
     private IDbContextFactory<PortalDbContext> Contexts => contexts;
@@ -42,6 +45,10 @@ public sealed partial class SetupWizardService(
     private TimeProvider Time => time;
 
     private DeviceKeyVault DeviceKeys => deviceKeys;
+
+    private CheeseCave.Portal.Approvals.ApprovalGate Approvals => approvals;
+
+    private CheeseCave.Portal.Approvals.ApprovalHandoff Handoff => handoff;
 
     /// <summary>How often a long-running ARM create is polled for the progress line.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(750);
@@ -358,9 +365,18 @@ public sealed partial class SetupWizardService(
     /// Generates a root CA (and optionally an intermediate signed by it) in-process. Keys go straight into the
     /// protected key store; only certificates (public) are stored with the setup.
     /// </summary>
-    public Task<SetupResult<SetupCertificateView>> GenerateCaAsync(ClaimsPrincipal caller, int setupId, string rootSubject, string? intermediateSubject, ProfilePreset preset, CancellationToken cancellationToken = default) =>
-        ChangeAsync<SetupCertificateView>(caller, setupId, AuditActions.SetupCaGenerated,
-            $"{preset}: root \"{rootSubject}\"" + (string.IsNullOrWhiteSpace(intermediateSubject) ? "" : $", intermediate \"{intermediateSubject}\""), "generate a CA", async (setup, _, db) =>
+    public async Task<SetupResult<SetupCertificateView>> GenerateCaAsync(ClaimsPrincipal caller, int setupId, string rootSubject, string? intermediateSubject, ProfilePreset preset, CancellationToken cancellationToken = default)
+    {
+        var payload = new CreateCaPayload(rootSubject, intermediateSubject, preset);
+        return await GateAsync<SetupCertificateView>(caller, setupId, payload, AuditActions.SetupCaGenerated, "generate a CA", cancellationToken).ConfigureAwait(false)
+            ?? await GenerateCaNowAsync(caller, setupId, payload, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    private Task<SetupResult<SetupCertificateView>> GenerateCaNowAsync(ClaimsPrincipal caller, int setupId, CreateCaPayload payload, ApprovalGrant? grant, CancellationToken cancellationToken)
+    {
+        var (rootSubject, intermediateSubject, preset) = (payload.RootSubject, payload.IntermediateSubject, payload.Preset);
+        return ChangeAsync<SetupCertificateView>(caller, setupId, AuditActions.SetupCaGenerated,
+            Noted($"{preset}: root \"{rootSubject}\"" + (string.IsNullOrWhiteSpace(intermediateSubject) ? "" : $", intermediate \"{intermediateSubject}\""), grant), "generate a CA", async (setup, _, db) =>
         {
             if (setup.RootCertificateId is not null)
             {
@@ -412,15 +428,22 @@ public sealed partial class SetupWizardService(
                 return SetupResult.Ok(ToView(rootEntity));
             }
         }, cancellationToken);
+    }
 
     // ------------------------------------------------------------------ steps 6 and 7: upload and proof of possession
 
     /// <summary>
     /// Uploads the setup's root CA certificate (public part only) to its DPS: unverified, or, when the user chose it
-    /// explicitly, <paramref name="verifiedOnUpload"/> (DPS then trusts it without proof of possession).
+    /// explicitly, <paramref name="verifiedOnUpload"/> (DPS then trusts it without proof of possession, so that choice
+    /// is gated like proof of possession).
     /// </summary>
-    public Task<SetupResult<SetupCertificateView>> UploadCaAsync(ClaimsPrincipal caller, int setupId, bool verifiedOnUpload = false, CancellationToken cancellationToken = default) =>
-        ChangeAsync<SetupCertificateView>(caller, setupId, AuditActions.SetupCaUploaded, verifiedOnUpload ? "root CA, marked verified on upload" : "root CA", "upload the CA", async (setup, arm, db) =>
+    public async Task<SetupResult<SetupCertificateView>> UploadCaAsync(ClaimsPrincipal caller, int setupId, bool verifiedOnUpload = false, CancellationToken cancellationToken = default) =>
+        await GateAsync<SetupCertificateView>(caller, setupId, new UploadCaPayload("", verifiedOnUpload), AuditActions.SetupCaUploaded, "upload the CA", cancellationToken).ConfigureAwait(false)
+        ?? await UploadCaNowAsync(caller, setupId, verifiedOnUpload, null, null, cancellationToken).ConfigureAwait(false);
+
+    /// <param name="expectedThumbprint">When applying an approval: the root CA the approvers saw; any other is refused.</param>
+    private Task<SetupResult<SetupCertificateView>> UploadCaNowAsync(ClaimsPrincipal caller, int setupId, bool verifiedOnUpload, string? expectedThumbprint, ApprovalGrant? grant, CancellationToken cancellationToken) =>
+        ChangeAsync<SetupCertificateView>(caller, setupId, AuditActions.SetupCaUploaded, Noted(verifiedOnUpload ? "root CA, marked verified on upload" : "root CA", grant), "upload the CA", async (setup, arm, db) =>
         {
             if (setup is not { ResourceGroup: { } group, DpsName: { } dpsName })
             {
@@ -431,6 +454,11 @@ public sealed partial class SetupWizardService(
             if (root is null)
             {
                 return SetupResult.Fail<SetupCertificateView>(new SetupError("This setup has no CA yet.", "Generate it in step 5 first."));
+            }
+
+            if (CaChanged(root, expectedThumbprint) is { } changed)
+            {
+                return SetupResult.Fail<SetupCertificateView>(changed);
             }
 
             using var x509 = X509Certificate2.CreateFromPem(root.Pem);
@@ -446,8 +474,12 @@ public sealed partial class SetupWizardService(
     /// Proof of possession in one go: DPS generates a code, the portal signs a verification certificate with
     /// exactly this CA's key (opened from the protected store, used on the server, never shown) and submits it.
     /// </summary>
-    public Task<SetupResult<SetupCertificateView>> VerifyCaAsync(ClaimsPrincipal caller, int setupId, IProgress<string>? progress = null, CancellationToken cancellationToken = default) =>
-        ChangeAsync<SetupCertificateView>(caller, setupId, AuditActions.SetupCaVerified, "root CA proof of possession", "verify the CA", async (setup, arm, db) =>
+    public async Task<SetupResult<SetupCertificateView>> VerifyCaAsync(ClaimsPrincipal caller, int setupId, IProgress<string>? progress = null, CancellationToken cancellationToken = default) =>
+        await GateAsync<SetupCertificateView>(caller, setupId, new ProveCaPayload(""), AuditActions.SetupCaVerified, "verify the CA", cancellationToken).ConfigureAwait(false)
+        ?? await VerifyCaNowAsync(caller, setupId, null, null, progress, cancellationToken).ConfigureAwait(false);
+
+    private Task<SetupResult<SetupCertificateView>> VerifyCaNowAsync(ClaimsPrincipal caller, int setupId, string? expectedThumbprint, ApprovalGrant? grant, IProgress<string>? progress, CancellationToken cancellationToken) =>
+        ChangeAsync<SetupCertificateView>(caller, setupId, AuditActions.SetupCaVerified, Noted("root CA proof of possession", grant), "verify the CA", async (setup, arm, db) =>
         {
             if (setup is not { ResourceGroup: { } group, DpsName: { } dpsName })
             {
@@ -458,6 +490,11 @@ public sealed partial class SetupWizardService(
             if (root?.DpsCertificateName is not { } certificateName)
             {
                 return SetupResult.Fail<SetupCertificateView>(new SetupError("The CA is not uploaded to the DPS yet.", "Upload it in step 6 first."));
+            }
+
+            if (CaChanged(root, expectedThumbprint) is { } changed)
+            {
+                return SetupResult.Fail<SetupCertificateView>(changed);
             }
 
             if (root.KeyId is not { } keyId)
@@ -598,10 +635,17 @@ public sealed partial class SetupWizardService(
     /// Creates or updates the setup's X.509 enrollment group (the client reads the etag fresh) after checking the id,
     /// the CA (a verified certificate of this setup), the hubs (linked to its DPS) and the initial twin JSON.
     /// </summary>
-    public Task<SetupResult<EnrollmentGroupView>> SaveEnrollmentGroupAsync(ClaimsPrincipal caller, int setupId, EnrollmentGroupForm form, CancellationToken cancellationToken = default)
+    public async Task<SetupResult<EnrollmentGroupView>> SaveEnrollmentGroupAsync(ClaimsPrincipal caller, int setupId, EnrollmentGroupForm form, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(form);
-        return ChangeAsync<EnrollmentGroupView>(caller, setupId, AuditActions.SetupEnrollmentGroupSaved, $"{form.GroupId} (CA {form.PrimaryCa}, {form.AllocationPolicy}, {(form.Enabled ? "enabled" : "disabled")})", "save the enrollment group", async (setup, arm, db) =>
+        var payload = new SaveEnrollmentGroupPayload(CopyOf(form));
+        return await GateAsync<EnrollmentGroupView>(caller, setupId, payload, AuditActions.SetupEnrollmentGroupSaved, "save the enrollment group", cancellationToken).ConfigureAwait(false)
+            ?? await SaveEnrollmentGroupNowAsync(caller, setupId, payload.Form, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    private Task<SetupResult<EnrollmentGroupView>> SaveEnrollmentGroupNowAsync(ClaimsPrincipal caller, int setupId, EnrollmentGroupForm form, ApprovalGrant? grant, CancellationToken cancellationToken)
+    {
+        return ChangeAsync<EnrollmentGroupView>(caller, setupId, AuditActions.SetupEnrollmentGroupSaved, Noted($"{form.GroupId} (CA {form.PrimaryCa}, {form.AllocationPolicy}, {(form.Enabled ? "enabled" : "disabled")})", grant), "save the enrollment group", async (setup, arm, db) =>
         {
             static SetupResult<EnrollmentGroupView> Invalid(string problem, string whatToDo) => SetupResult.Fail<EnrollmentGroupView>(new SetupError(problem, whatToDo));
 
@@ -783,9 +827,9 @@ public sealed partial class SetupWizardService(
             return SetupResult.Fail<T>(error);
         }
 
-        if (!result.Succeeded)
+        if (result.Error is not null)
         {
-            await audit.WriteAsync(actor, action, Target(setup), AuditOutcomes.Failed, Trim($"{detail}: {result.Error!.Message}"), cancellationToken).ConfigureAwait(false);
+            await audit.WriteAsync(actor, action, Target(setup), AuditOutcomes.Failed, Trim($"{detail}: {result.Error.Message}"), cancellationToken).ConfigureAwait(false);
             return result;
         }
 

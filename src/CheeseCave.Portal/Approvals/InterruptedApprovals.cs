@@ -1,0 +1,33 @@
+using CheeseCave.Portal.Accounts;
+using CheeseCave.Portal.Persistence;
+using Microsoft.EntityFrameworkCore;
+
+namespace CheeseCave.Portal.Approvals;
+
+/// <summary>
+/// At start-up (after the database is migrated): a request left Approved was being applied when the portal stopped.
+/// It is marked Failed with that reason, so it is neither stuck as "applying" nor applied a second time.
+/// </summary>
+public sealed class InterruptedApprovals(IDbContextFactory<PortalDbContext> contexts, AuditLog audit, TimeProvider time) : IHostedService
+{
+    public const string Reason = "The portal stopped while applying this request, so it may be half done. Check the setup's step, then ask again if it is still needed.";
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        var interrupted = await db.ApprovalRequests.AsNoTracking().Where(r => r.Status == ApprovalStatus.Approved).ToListAsync(cancellationToken).ConfigureAwait(false);
+        var now = time.GetUtcNow();
+        foreach (var request in interrupted)
+        {
+            var changed = await db.ApprovalRequests.Where(r => r.Id == request.Id && r.Status == ApprovalStatus.Approved)
+                .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, ApprovalStatus.Failed).SetProperty(r => r.AppliedAt, now).SetProperty(r => r.Error, Reason), cancellationToken)
+                .ConfigureAwait(false);
+            if (changed == 1)
+            {
+                await audit.WriteAsync(Actor.System, ApprovalAuditActions.Applied, ApprovalService.Target(request), AuditOutcomes.Failed, "interrupted by a restart", cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
