@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using System.Text;
 using CheeseCave.Pki;
 using CheeseCave.Portal.Accounts;
+using CheeseCave.Portal.Approvals;
 using CheeseCave.Portal.Audit;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Security;
@@ -45,6 +46,8 @@ public sealed class AuthorizationMatrixTests(MatrixWorld world, ITestOutputHelpe
         ["/not-found"] = new(Access.SignedIn),
         ["/admin/users"] = new(Access.Administrator),
         ["/audit"] = new(Access.Approver),
+        ["/approvals"] = new(Access.Viewer),
+        ["/approvals/{Id:int}"] = new(Access.Viewer),
         ["/setups"] = new(Access.Viewer),
         ["/setups/{Id:int}"] = new(Access.Viewer, AllowedStatus: HttpStatusCode.Redirect), // resumes at the current step
         ["/setups/{Id:int}/{Step}"] = new(Access.Viewer),
@@ -77,6 +80,9 @@ public sealed class AuthorizationMatrixTests(MatrixWorld world, ITestOutputHelpe
         // A form post: without an antiforgery token a Viewer gets past the policy and is stopped with 400 (the service
         // then re-checks Operator, which the method rows cover).
         ["POST /setups/{setupId:int}/ca/import"] = [new("POST", "/setups/{setup}/ca/import", Access.Viewer, AllowedStatus: HttpStatusCode.BadRequest)],
+        // A key export waits for one download by the user it was made for; anyone else allowed in gets 410.
+        ["GET /setups/{setupId:int}/key-exports/{downloadId:regex(^[0-9a-f]{{32}}$)}/{fileName}"] =
+            [new("GET", "/setups/{setup}/key-exports/00000000000000000000000000000000/root.key.pem", Access.Operator, AllowedStatus: HttpStatusCode.Gone)],
         ["GET /setups/{setupId:int}/batches/{batchId:regex(^[0-9a-z-]{{1,64}}$)}.zip"] = [new("GET", "/setups/{setup}/batches/{batch}.zip", Access.Viewer)],
         // Framework endpoints: the circuit hub and its helpers need a signed-in user (the fallback policy).
         ["* /_blazor/negotiate"] = [new("POST", "/_blazor/negotiate?negotiateVersion=1", Access.SignedIn)],
@@ -174,6 +180,17 @@ public sealed class AuthorizationMatrixTests(MatrixWorld world, ITestOutputHelpe
         ["SetupWizardService.SubmitVerificationCertificateAsync"] = MethodRule.Change(Access.Operator, CaImportAuditActions.VerificationSubmitted,
             refused: (w, c) => w.Wizard(s => s.SubmitVerificationCertificateAsync(c, w.SetupId, new ManualProofRequest(w.RootPem))),
             allowed: (w, c) => w.Wizard(s => s.SubmitVerificationCertificateAsync(c, MatrixWorld.MissingId, new ManualProofRequest(w.RootPem)))),
+        ["SetupWizardService.DeleteEnrollmentGroupAsync"] = MethodRule.Change(Access.Operator, ApprovalAuditActions.EnrollmentGroupDeleted,
+            refused: (w, c) => w.Wizard(s => s.DeleteEnrollmentGroupAsync(c, w.SetupId)),
+            allowed: (w, c) => w.Wizard(s => s.DeleteEnrollmentGroupAsync(c, MatrixWorld.MissingId))),
+        ["SetupWizardService.ExportPrivateKeyAsync"] = MethodRule.Change(Access.Operator, ApprovalAuditActions.KeyExported,
+            refused: (w, c) => w.Wizard(s => s.ExportPrivateKeyAsync(c, w.SetupId, w.CertificateId)),
+            allowed: (w, c) => w.Wizard(s => s.ExportPrivateKeyAsync(c, MatrixWorld.MissingId, w.CertificateId))),
+        ["SetupWizardService.DownloadKeyExportAsync"] = MethodRule.Download(Access.Operator, ApprovalAuditActions.KeyExportDownloaded,
+            (w, c) => w.Wizard(s => s.DownloadKeyExportAsync(c, w.SetupId, "00000000000000000000000000000000", "root.key.pem"))),
+        // The approval executor: reached only through ApprovalService.ApproveAsync (Approver, never the requester,
+        // enough distinct approvers); the change it runs re-checks Operator like any wizard change.
+        ["SetupWizardService.ApplyAsync"] = MethodRule.NotAnAction,
         ["SetupWizardService.TestRegistrationAsync"] = MethodRule.Change(Access.Operator, AuditActions.SetupTestRegistration,
             refused: (w, c) => w.Wizard(s => s.TestRegistrationAsync(c, w.SetupId, w.DeviceId, DeviceTransport.Https)),
             allowed: (w, c) => w.Wizard(s => s.TestRegistrationAsync(c, MatrixWorld.MissingId, null, DeviceTransport.Https))),
@@ -192,6 +209,27 @@ public sealed class AuthorizationMatrixTests(MatrixWorld world, ITestOutputHelpe
         ["UserAdministration.SetDisabledAsync"] = MethodRule.Change(Access.Administrator, AuditActions.UserDisabled,
             refused: (w, c) => w.Users(u => u.SetDisabledAsync(c, w.TargetUserId, disabled: true)),
             allowed: (w, c) => w.Users(u => u.SetDisabledAsync(c, "no-such-user", disabled: true))),
+
+        ["ApprovalService.ListAsync"] = MethodRule.Read(Access.Viewer, (w, c) => w.Approvals(a => a.ListAsync(c, ApprovalFilter.All))),
+        ["ApprovalService.GetAsync"] = MethodRule.Read(Access.Viewer, (w, c) => w.Approvals(a => a.GetAsync(c, w.RequestId))),
+        // Answers an empty list (not an error) to callers without access: the world's pending request must show up.
+        ["ApprovalService.ListForSetupAsync"] = MethodRule.Read(Access.Viewer,
+            (w, c) => w.Approvals(async a => await a.ListForSetupAsync(c, w.EmptySetupId, ApprovalAction.CreateCa) is { Count: > 0 } list ? list : null)),
+        // The navigation badge: a number only, zero for anyone without access (and for a Viewer with nothing open).
+        ["ApprovalService.CountOpenAsync"] = MethodRule.NotAnAction,
+        ["ApprovalService.ApproveAsync"] = MethodRule.Change(Access.Approver, ApprovalAuditActions.Approved,
+            refused: (w, c) => w.Approvals(a => a.ApproveAsync(c, w.RequestId, "matrix")),
+            allowed: (w, c) => w.Approvals(a => a.ApproveAsync(c, MatrixWorld.MissingId, "matrix"))),
+        ["ApprovalService.RejectAsync"] = MethodRule.Change(Access.Approver, ApprovalAuditActions.Rejected,
+            refused: (w, c) => w.Approvals(a => a.RejectAsync(c, w.RequestId, "matrix")),
+            allowed: (w, c) => w.Approvals(a => a.RejectAsync(c, MatrixWorld.MissingId, "matrix"))),
+        // Only the requester may cancel; every caller here is someone else, so the real request is always refused.
+        ["ApprovalService.CancelAsync"] = MethodRule.Change(Access.Viewer, ApprovalAuditActions.Cancelled,
+            refused: (w, c) => w.Approvals(a => a.CancelAsync(c, w.RequestId)),
+            allowed: (w, c) => w.Approvals(a => a.CancelAsync(c, MatrixWorld.MissingId))),
+        ["ApprovalService.RevealSecretAsync"] = MethodRule.Change(Access.Operator, ApprovalAuditActions.SecretRevealed,
+            refused: (w, c) => w.Approvals(a => a.RevealSecretAsync(c, w.RequestId)),
+            allowed: (w, c) => w.Approvals(a => a.RevealSecretAsync(c, MatrixWorld.MissingId))),
 
         ["AuditTrail.SearchAsync"] = MethodRule.Read(Access.Approver, (w, c) => w.Audit(a => a.SearchAsync(c, AuditFilter.None, 0, 10)), deniedAudit: AuditTrailActions.Search),
         ["AuditTrail.AuthorizeAsync"] = MethodRule.Read(Access.Approver, (w, c) => w.Audit(a => a.AuthorizeAsync(c, AuditTrailActions.Export)), deniedAudit: AuditTrailActions.Export),
@@ -568,6 +606,9 @@ public sealed class MatrixWorld : IAsyncLifetime
 
     public string TargetUserId { get; private set; } = "";
 
+    /// <summary>A pending request (to create a CA in the empty setup) by a user who is none of the callers.</summary>
+    public int RequestId { get; private set; }
+
     private string PrimaryCa { get; set; } = "";
 
     public static string ActorName(Caller caller) => caller == Caller.Anonymous ? Actor.Anonymous.Name : "mx-" + caller.ToString().ToLowerInvariant();
@@ -597,6 +638,28 @@ public sealed class MatrixWorld : IAsyncLifetime
             BatchId = batch.BatchId;
             DeviceId = batch.Devices.Single(d => d.RegistrationId == RegistrationId).Id;
             EmptySetupId = (await wizard.CreateAsync(op, "mx-empty")).Value!.Id;
+
+            // Approvals are off in this host (the gate would hold up the world above), so the request is stored as
+            // the gate stores one; the matrix only checks who may see, decide, cancel or read secrets of it.
+            var requester = await Factory.CreateUserAsync("mx-requester", PortalRoles.Operator);
+            var now = DateTimeOffset.UtcNow;
+            var request = new ApprovalRequest
+            {
+                Action = ApprovalAction.CreateCa,
+                SetupId = EmptySetupId,
+                Title = "Create root CA \"Matrix Root\" for mx-empty",
+                PayloadJson = new CreateCaPayload("Matrix Root", null, ProfilePreset.Recommended).ToJson(),
+                RequestedById = requester.Id,
+                RequestedBy = requester.UserName!,
+                RequestedAt = now,
+                ExpiresAt = now.AddDays(30),
+            };
+            RequestId = await Factory.WithDbAsync(async db =>
+            {
+                db.ApprovalRequests.Add(request);
+                await db.SaveChangesAsync();
+                return request.Id;
+            });
 
             // Another DPS and hub exist, so refused "pick" and "link" calls would change something if let through.
             var other = (await wizard.CreateAsync(op, "mxother")).Value!.Id;
@@ -683,6 +746,12 @@ public sealed class MatrixWorld : IAsyncLifetime
     public async Task<object?> Users<T>(Func<UserAdministration, Task<T>> call) => await call(Factory.Services.GetRequiredService<UserAdministration>());
 
     public async Task<object?> Audit<T>(Func<AuditTrail, Task<T>> call) => await call(Factory.Services.GetRequiredService<AuditTrail>());
+
+    public async Task<object?> Approvals<T>(Func<ApprovalService, Task<T>> call)
+    {
+        await using var scope = Factory.Services.CreateAsyncScope();
+        return await call(scope.ServiceProvider.GetRequiredService<ApprovalService>());
+    }
 
     public Task<int> DeniedCountAsync(string actor, string? action = null) =>
         Factory.WithDbAsync(db => db.AuditEntries.CountAsync(a => a.Actor == actor && a.Outcome == AuditOutcomes.Denied && (action == null || a.Action == action)));

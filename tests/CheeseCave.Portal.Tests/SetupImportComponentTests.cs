@@ -27,6 +27,7 @@ public sealed class SetupImportComponentTests(PortalFactory factory) : IClassFix
         ctx.Services.AddSingleton(scope.ServiceProvider.GetRequiredService<SetupWizardService>());
         ctx.Services.AddSingleton(factory.Services.GetRequiredService<CaImportOutcomes>());
         ctx.Services.AddSingleton<AntiforgeryStateProvider, FixedAntiforgeryState>();
+        ctx.Services.AddFallbackServiceProvider(scope.ServiceProvider); // approval banners and their events, as in the host
         ctx.SetRendererInfo(new RendererInfo("Server", isInteractive: true));
         return ctx;
     }

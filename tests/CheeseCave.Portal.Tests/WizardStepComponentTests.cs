@@ -18,12 +18,14 @@ namespace CheeseCave.Portal.Tests;
 /// </summary>
 public sealed class WizardStepComponentTests(PortalFactory factory) : IClassFixture<PortalFactory>
 {
-    private static BunitContext NewContext(SetupWizardService wizard)
+    private BunitContext NewContext(SetupWizardService wizard)
     {
         var ctx = new BunitContext();
         ctx.JSInterop.Mode = JSRuntimeMode.Loose;
         ctx.Services.AddMudServices(mud => mud.PopoverOptions.CheckForPopoverProvider = false);
         ctx.Services.AddSingleton(wizard);
+        // Everything else the steps use (approval banners and their events) comes from the real host, per circuit.
+        ctx.Services.AddFallbackServiceProvider(factory.Services.CreateScope().ServiceProvider);
         ctx.SetRendererInfo(new RendererInfo("Server", isInteractive: true));
         return ctx;
     }
