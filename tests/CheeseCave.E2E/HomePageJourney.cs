@@ -32,6 +32,7 @@ public sealed partial class HomePageJourney(PortalServer server) : IClassFixture
         await Assertions.Expect(toggle).ToHaveAttributeAsync("aria-expanded", "true");
 
         await SaveScreenshotAsync(page, "home.png");
+        await AccessibilityAudit.AssertPageAsync(page, "home");
         Assert.Empty(problems);
     }
 

@@ -76,6 +76,7 @@ public sealed class PortalServer : WebApplicationFactory<Program>, IAsyncLifetim
             await page.GetByLabel("Password", new PageGetByLabelOptions { Exact = true }).FillAsync(AdministratorPassword);
             await page.GetByLabel("Confirm password").FillAsync(AdministratorPassword);
             await Journeys.SaveScreenshotAsync(page, "setup.png");
+            await AccessibilityAudit.AssertPageAsync(page, "first-run setup");
 
             await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Create administrator and sign in" }).ClickAsync();
             await page.WaitForURLAsync(BaseAddress.ToString());
