@@ -87,25 +87,50 @@ public static partial class PortalBenchmark
         output.WriteLine(Reference());
 
         // One untimed start first: the first run after a build also reads the files from disk.
-        _ = await StartOnceAsync(dll);
+        var warmup = Directory.CreateTempSubdirectory("cheesecave-bench-start-").FullName;
+        _ = await StartOnceAsync(dll, warmup);
+        Directory.Delete(warmup, recursive: true);
+
+        // Each round: a first start on a fresh data folder (database created, keys generated), then a restart on it.
         var runs = new List<(double Listening, double FirstPage)>();
+        var restarts = new List<double>();
+        IReadOnlyList<string> timeline = [];
         for (var i = 1; i <= starts; i++)
         {
-            var run = await StartOnceAsync(dll);
-            runs.Add(run);
-            output.WriteLine(Invariant($"start {i}: listening after {run.Listening:0} ms, GET / answered 200 after {run.FirstPage:0} ms"));
+            var data = Directory.CreateTempSubdirectory("cheesecave-bench-start-").FullName;
+            try
+            {
+                var run = await StartOnceAsync(dll, data);
+                runs.Add((run.Listening, run.FirstPage));
+                timeline = run.Timeline;
+                var restart = await StartOnceAsync(dll, data);
+                restarts.Add(restart.FirstPage);
+                output.WriteLine(Invariant($"start {i}: listening after {run.Listening:0} ms, GET / answered 200 after {run.FirstPage:0} ms; restarted on the same data: 200 after {restart.FirstPage:0} ms"));
+            }
+            finally
+            {
+                Directory.Delete(data, recursive: true);
+            }
+        }
+
+        // Where the time goes: when the portal's own log lines arrived in the last start.
+        output.WriteLine("last start, log lines as they arrived (ms since the process started):");
+        foreach (var line in timeline)
+        {
+            output.WriteLine("  " + line);
         }
 
         var firstPage = runs.Select(r => r.FirstPage).Order().ToArray();
         var median = Percentile(firstPage, 50);
-        output.WriteLine(Invariant($"start to first page over {starts} starts: median {median:0} ms, max {firstPage[^1]:0} ms (listening: median {Percentile([.. runs.Select(r => r.Listening).Order()], 50):0} ms); target {StartTargetSeconds:0} s: {(firstPage[^1] <= StartTargetSeconds * 1000 ? "met" : "MISSED")}"));
+        output.WriteLine(Invariant($"start to first page over {starts} starts on a fresh data folder: median {median:0} ms, max {firstPage[^1]:0} ms (listening: median {Percentile([.. runs.Select(r => r.Listening).Order()], 50):0} ms); target {StartTargetSeconds:0} s: {(firstPage[^1] <= StartTargetSeconds * 1000 ? "met" : "MISSED")}"));
+        var again = restarts.Order().ToArray();
+        output.WriteLine(Invariant($"restart on existing data: median {Percentile(again, 50):0} ms, max {again[^1]:0} ms; target {StartTargetSeconds:0} s: {(again[^1] <= StartTargetSeconds * 1000 ? "met" : "MISSED")}"));
         output.WriteLine(Reference());
     }
 
     /// <summary>Starts the portal process, times "Now listening" and the first 200 for GET /, then ends it.</summary>
-    private static async Task<(double Listening, double FirstPage)> StartOnceAsync(string dll)
+    private static async Task<(double Listening, double FirstPage, IReadOnlyList<string> Timeline)> StartOnceAsync(string dll, string data)
     {
-        var data = Directory.CreateTempSubdirectory("cheesecave-bench-start-").FullName;
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -134,7 +159,8 @@ public static partial class PortalBenchmark
 
             lock (log)
             {
-                log.Add(line.Data);
+                var text = SetupToken().Replace(line.Data, "/setup/<one-time token>"); // a throwaway portal's, but a token all the same
+                log.Add(Invariant($"{watch.Elapsed.TotalMilliseconds,6:0} {(text.Length > 110 ? text[..110] + "…" : text)}"));
             }
 
             if (ListeningLine().Match(line.Data) is { Success: true } match)
@@ -171,7 +197,11 @@ public static partial class PortalBenchmark
                     using var response = await client.GetAsync(address, timeout.Token); // anonymous: redirected to the sign-in page
                     if ((int)response.StatusCode == 200)
                     {
-                        return (listeningMs, watch.Elapsed.TotalMilliseconds);
+                        var firstPage = watch.Elapsed.TotalMilliseconds;
+                        lock (log)
+                        {
+                            return (listeningMs, firstPage, [.. log]);
+                        }
                     }
                 }
                 catch (HttpRequestException)
@@ -200,7 +230,6 @@ public static partial class PortalBenchmark
             }
 
             await process.WaitForExitAsync();
-            Directory.Delete(data, recursive: true);
         }
     }
 
@@ -210,6 +239,18 @@ public static partial class PortalBenchmark
     {
         private readonly Dictionary<string, List<double>> _byAction = [];
         private readonly List<string> _order = [];
+        private readonly HashSet<string> _busy = [];
+        private readonly HashSet<string> _progress = [];
+
+        /// <summary>A change: its page shows a progress bar while it runs.</summary>
+        public bool ShowsBusy(string action) => _busy.Contains(action);
+
+        /// <summary>A long operation: the service reports progress lines, which the page shows as they come.</summary>
+        public bool ReportsProgress(string action) => _progress.Contains(action);
+
+        public void MarkBusy(string action) => _busy.Add(action);
+
+        public void MarkProgress(string action) => _progress.Add(action);
 
         public IEnumerable<(string Action, double[] Ms)> All => _order.Select(a => (a, _byAction[a].Order().ToArray()));
 
@@ -273,15 +314,15 @@ public static partial class PortalBenchmark
 
             output.WriteLine(Invariant($"{walks} walks in {watch.Elapsed.TotalSeconds:0.0} s; all times in ms"));
             output.WriteLine();
-            output.WriteLine("| Action | n | p50 | p95 | p99 | max | p95 under 200 ms? |");
-            output.WriteLine("|---|---|---|---|---|---|---|");
+            output.WriteLine("| Action | n | p50 | p95 | p99 | max | p95 under 200 ms | the page shows |");
+            output.WriteLine("|---|---|---|---|---|---|---|---|");
             foreach (var (action, ms) in samples.All)
             {
                 var p95 = Percentile(ms, 95);
-                var verdict = action.Contains("first progress", StringComparison.Ordinal) ? (p95 <= ActionTargetMs ? "yes" : "no")
-                    : action.Contains("(progress shown)", StringComparison.Ordinal) ? "long: shows progress"
-                    : p95 <= ActionTargetMs ? "yes" : "NO";
-                output.WriteLine(Invariant($"| {action} | {ms.Length} | {Percentile(ms, 50):0.0} | {p95:0.0} | {Percentile(ms, 99):0.0} | {ms[^1]:0.0} | {verdict} |"));
+                var shows = action.EndsWith(": first progress", StringComparison.Ordinal) ? "the first progress line"
+                    : samples.ReportsProgress(action) ? "a progress bar with the service's steps"
+                    : samples.ShowsBusy(action) ? "a progress bar" : "";
+                output.WriteLine(Invariant($"| {action} | {ms.Length} | {Percentile(ms, 50):0.0} | {p95:0.0} | {Percentile(ms, 99):0.0} | {ms[^1]:0.0} | {(p95 <= ActionTargetMs ? "yes" : "NO")} | {shows} |"));
             }
 
             output.WriteLine();
@@ -328,7 +369,7 @@ public static partial class PortalBenchmark
             Require(check.IsValid, $"{dpsName} is not available: {check.Problem}");
         }
 
-        var setupId = (await TimeAsync(samples, "create setup", () => wizard.CreateAsync(caller, $"Bench {name}"))).Id;
+        var setupId = (await TimeChangeAsync(samples, "create setup", () => wizard.CreateAsync(caller, $"Bench {name}"))).Id;
         await TimeLongAsync(samples, "1 create DPS", progress => wizard.CreateDpsAsync(caller, setupId, ResourceGroup, dpsName, Location, progress));
         await TimeLongAsync(samples, "2 create hub", progress => wizard.CreateHubAsync(caller, setupId, hubName, Location, progress));
         for (var r = 0; r < repeat; r++)
@@ -336,10 +377,10 @@ public static partial class PortalBenchmark
             await TimeAsync(samples, "2 list hub policies", () => wizard.ListHubPoliciesAsync(caller, ResourceGroup, hubName));
         }
 
-        await TimeAsync(samples, "2 link hub", () => wizard.LinkHubAsync(caller, setupId, hubName, "iothubowner", 1, true));
-        await TimeAsync(samples, "3 set allocation policy", () => wizard.SetAllocationPolicyAsync(caller, setupId, DpsAllocationPolicy.GeoLatency));
-        await TimeAsync(samples, "5 generate CA (root + intermediate)", () => wizard.GenerateCaAsync(caller, setupId, $"Bench {name} Root CA", $"Bench {name} Intermediate CA", ProfilePreset.Recommended));
-        await TimeAsync(samples, "6 upload CA", () => wizard.UploadCaAsync(caller, setupId));
+        await TimeChangeAsync(samples, "2 link hub", () => wizard.LinkHubAsync(caller, setupId, hubName, "iothubowner", 1, true));
+        await TimeChangeAsync(samples, "3 set allocation policy", () => wizard.SetAllocationPolicyAsync(caller, setupId, DpsAllocationPolicy.GeoLatency));
+        await TimeChangeAsync(samples, "5 generate CA (root + intermediate)", () => wizard.GenerateCaAsync(caller, setupId, $"Bench {name} Root CA", $"Bench {name} Intermediate CA", ProfilePreset.Recommended));
+        await TimeChangeAsync(samples, "6 upload CA", () => wizard.UploadCaAsync(caller, setupId));
         await TimeLongAsync(samples, "7 verify CA (proof of possession)", progress => wizard.VerifyCaAsync(caller, setupId, progress));
 
         SetupView view = null!;
@@ -348,15 +389,15 @@ public static partial class PortalBenchmark
             view = await TimeAsync(samples, "open a step (read the setup)", () => wizard.GetAsync(caller, setupId));
         }
 
-        await TimeAsync(samples, "8 save enrollment group", () => wizard.SaveEnrollmentGroupAsync(caller, setupId, new EnrollmentGroupForm
+        await TimeChangeAsync(samples, "8 save enrollment group", () => wizard.SaveEnrollmentGroupAsync(caller, setupId, new EnrollmentGroupForm
         {
             GroupId = $"{name}-devices",
             PrimaryCa = view.Root!.DpsCertificateName!,
             Hubs = [.. view.LinkedHubs.Select(h => h.HostName)],
             DesiredJson = """{ "targetHumidity": 92 }""",
         }));
-        var one = await TimeAsync(samples, "9 issue 1 device", () => wizard.IssueDevicesAsync(caller, setupId, [$"{name}-001"]));
-        var ten = await TimeAsync(samples, "9 issue 10 devices", () => wizard.IssueDevicesAsync(caller, setupId, [.. Enumerable.Range(2, 10).Select(n => $"{name}-{n:000}")]));
+        var one = await TimeChangeAsync(samples, "9 issue 1 device", () => wizard.IssueDevicesAsync(caller, setupId, [$"{name}-001"]));
+        var ten = await TimeChangeAsync(samples, "9 issue 10 devices", () => wizard.IssueDevicesAsync(caller, setupId, [.. Enumerable.Range(2, 10).Select(n => $"{name}-{n:000}")]));
         var device = one.Devices.Single().Id;
 
         var https = await TimeLongAsync(samples, "10 test registration HTTPS", progress => wizard.TestRegistrationAsync(caller, setupId, device, DeviceTransport.Https, progress: progress));
@@ -378,6 +419,12 @@ public static partial class PortalBenchmark
         }
     }
 
+    private static async Task<T> TimeChangeAsync<T>(Samples samples, string action, Func<Task<SetupResult<T>>> call)
+    {
+        samples.MarkBusy(action);
+        return await TimeAsync(samples, action, call);
+    }
+
     private static async Task<T> TimeAsync<T>(Samples samples, string action, Func<Task<SetupResult<T>>> call)
     {
         var watch = Stopwatch.StartNew();
@@ -392,7 +439,8 @@ public static partial class PortalBenchmark
         var watch = Stopwatch.StartNew();
         var progress = new FirstProgress(watch);
         var result = await call(progress);
-        samples.Add(action + " (progress shown)", watch.Elapsed.TotalMilliseconds);
+        samples.Add(action, watch.Elapsed.TotalMilliseconds);
+        samples.MarkProgress(action);
         Require(result.Succeeded, $"{action} failed: {result.Error?.Message} {result.Error?.WhatToDo}");
         Require(progress.Ms is not null, $"{action} reported no progress");
         samples.Add(action + ": first progress", progress.Ms!.Value);
@@ -417,11 +465,14 @@ public static partial class PortalBenchmark
     /// <c>openssl speed -seconds 3 ecdsap256</c> run now, on one core: the machine's speed at this minute, to read the
     /// figures against (the development machine is shared, so absolute times drift).
     /// </summary>
-    private static string Reference()
+    private static string Reference() =>
+        $"reference, same minute: openssl speed -seconds 3 ecdsap256: {OpenSslSpeed(elapsed: false)} (CPU time); with -elapsed (wall clock, shows how much of a core it got): {OpenSslSpeed(elapsed: true)}; {LoadAverage()}";
+
+    private static string OpenSslSpeed(bool elapsed)
     {
         try
         {
-            using var openssl = Process.Start(new ProcessStartInfo("openssl", "speed -seconds 3 ecdsap256")
+            using var openssl = Process.Start(new ProcessStartInfo("openssl", elapsed ? "speed -elapsed -seconds 3 ecdsap256" : "speed -seconds 3 ecdsap256")
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
@@ -432,12 +483,12 @@ public static partial class PortalBenchmark
             openssl.WaitForExit();
             var match = OpenSslLine().Match(stdout.Result);
             return match.Success
-                ? $"reference, same minute: openssl speed -seconds 3 ecdsap256: {Number(match.Groups[1].Value)} signs/s, {Number(match.Groups[2].Value)} verifies/s; {LoadAverage()}"
-                : "reference: openssl speed printed no ecdsa line";
+                ? $"{Number(match.Groups[1].Value)} signs/s, {Number(match.Groups[2].Value)} verifies/s"
+                : "(openssl speed printed no ecdsa line)";
         }
         catch (System.ComponentModel.Win32Exception ex)
         {
-            return "reference: openssl not found (" + ex.Message + ")";
+            return "(openssl not found: " + ex.Message + ")";
         }
 
         static string Number(string value) => double.Parse(value, CultureInfo.InvariantCulture).ToString("#,0", CultureInfo.InvariantCulture);
@@ -496,6 +547,9 @@ public static partial class PortalBenchmark
     }
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    [GeneratedRegex(@"/setup/\S+")]
+    private static partial Regex SetupToken();
 
     [GeneratedRegex(@"Now listening on: (http://\S+)")]
     private static partial Regex ListeningLine();
