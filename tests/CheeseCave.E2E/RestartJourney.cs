@@ -72,7 +72,7 @@ public sealed partial class RestartJourney
                 // the CA from the database.
                 await page.GotoAsync($"{second.BaseAddress}setups/{setupId}/dps");
                 await Journeys.WaitForCircuitAsync(page);
-                await Assertions.Expect(page.Locator("[data-dps-ready]")).ToContainTextAsync(idScope);
+                await Assertions.Expect(page.Locator("[data-dps-ready]")).ToContainTextAsync(idScope, new() { Timeout = 20_000 }); // first ARM call of this portal
                 await page.GotoAsync($"{second.BaseAddress}setups/{setupId}/hubs");
                 await Journeys.WaitForCircuitAsync(page);
                 await Assertions.Expect(page.Locator("[data-linked-hubs]")).ToContainTextAsync(HubName);
@@ -121,7 +121,8 @@ public sealed partial class RestartJourney
         var setupId = int.Parse(SetupIdInUrl().Match(page.Url).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
 
         await page.Locator("#dps-name").FillAsync(DpsName);
-        await Assertions.Expect(page.GetByText($"{DpsName} is available.")).ToBeVisibleAsync();
+        // The first ARM call of a fresh portal pays for JIT and the emulator's first TLS handshake: slow on a busy machine.
+        await Assertions.Expect(page.GetByText($"{DpsName} is available.")).ToBeVisibleAsync(new() { Timeout = 20_000 });
         await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Create DPS" }).ClickAsync();
         await Assertions.Expect(page.Locator("[data-dps-ready]")).ToBeVisibleAsync(new() { Timeout = 30_000 });
         var idScope = (await page.Locator("[data-dps-ready] [data-id-scope]").TextContentAsync())!.Trim();
