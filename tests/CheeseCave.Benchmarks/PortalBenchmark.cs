@@ -26,7 +26,8 @@ namespace CheeseCave.Benchmarks;
 ///          target 5 s.
 ///   actions: every wizard action, driven in-process through <see cref="SetupWizardService"/> the way the pages call
 ///          it (same service, same caller checks, audit entries and SQLite writes, the embedded emulator over its real
-///          HTTPS/MQTT sockets), repeated over several independent setups; target p95 under 200 ms, and the long
+///          HTTPS/MQTT sockets), repeated over several independent setups; the downloads also as the browser fetches
+///          them (GET with the sign-in cookie over the host's socket); target p95 under 200 ms, and the long
 ///          operations (those the pages show progress for) report time to first progress and total.
 /// Each part prints the OpenSSL P-256 reference measured just before it and the load average, since absolute times
 /// drift with the machine and whatever else runs on it.
@@ -301,15 +302,20 @@ public static partial class PortalBenchmark
         await app.StartAsync();
         try
         {
-            var caller = await OperatorAsync(app.Services);
+            var (caller, password) = await OperatorAsync(app.Services);
             var samples = new Samples();
 
+            // Downloads are also fetched the way the browser does: GET with the sign-in cookie over the real socket.
+            using var cookies = new HttpClientHandler { CookieContainer = new System.Net.CookieContainer(), AllowAutoRedirect = false };
+            using var browser = new HttpClient(cookies) { BaseAddress = new Uri(app.Urls.First().TrimEnd('/') + "/") };
+            await SignInAsync(browser, "bench-operator", password);
+
             // One untimed walk: JIT, EF Core model building, the emulator's first TLS handshakes.
-            await WalkAsync(app.Services, caller, "warm", repeat: 1, new Samples());
+            await WalkAsync(app.Services, caller, browser, "warm", repeat: 1, new Samples());
             var watch = Stopwatch.StartNew();
             for (var i = 1; i <= walks; i++)
             {
-                await WalkAsync(app.Services, caller, $"b{i:000}", repeat, samples);
+                await WalkAsync(app.Services, caller, browser, $"b{i:000}", repeat, samples);
             }
 
             output.WriteLine(Invariant($"{walks} walks in {watch.Elapsed.TotalSeconds:0.0} s; all times in ms"));
@@ -337,24 +343,54 @@ public static partial class PortalBenchmark
         }
     }
 
-    /// <summary>An Operator with a random password (never shown), and the principal its sign-in cookie would carry.</summary>
-    private static async Task<ClaimsPrincipal> OperatorAsync(IServiceProvider services)
+    /// <summary>
+    /// An Operator with a random password (kept in memory for the sign-in below, never printed), and the principal its
+    /// sign-in cookie would carry.
+    /// </summary>
+    private static async Task<(ClaimsPrincipal Caller, string Password)> OperatorAsync(IServiceProvider services)
     {
         await using var scope = services.CreateAsyncScope();
         var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
         var user = new PortalUser { UserName = "bench-operator", CreatedAt = DateTimeOffset.UtcNow };
-        var created = await users.CreateAsync(user, Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)) + " aA1!");
+        var password = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)) + " aA1!";
+        var created = await users.CreateAsync(user, password);
         var added = created.Succeeded ? await users.AddToRoleAsync(user, PortalRoles.Operator) : created;
         if (!added.Succeeded)
         {
             throw new InvalidOperationException("could not create the benchmark user: " + string.Join(" ", added.Errors.Select(e => e.Description)));
         }
 
-        return await scope.ServiceProvider.GetRequiredService<SignInManager<PortalUser>>().CreateUserPrincipalAsync(user);
+        return (await scope.ServiceProvider.GetRequiredService<SignInManager<PortalUser>>().CreateUserPrincipalAsync(user), password);
+    }
+
+    /// <summary>Posts the sign-in form like a browser: the antiforgery token from the page, then the fields.</summary>
+    private static async Task SignInAsync(HttpClient browser, string userName, string password)
+    {
+        var page = await browser.GetStringAsync(new Uri("account/login", UriKind.Relative));
+        var token = AntiforgeryToken().Match(page);
+        Require(token.Success, "no antiforgery token on the sign-in page");
+        using var form = new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["__RequestVerificationToken"] = System.Net.WebUtility.HtmlDecode(token.Groups[1].Value),
+            ["_handler"] = "login",
+            ["Input.UserName"] = userName,
+            ["Input.Password"] = password,
+        });
+        using var response = await browser.PostAsync(new Uri("account/login", UriKind.Relative), form);
+        Require(response.StatusCode == System.Net.HttpStatusCode.Redirect, $"sign-in answered {(int)response.StatusCode}, not a redirect");
+    }
+
+    private static async Task TimeGetAsync(Samples samples, string action, HttpClient browser, string path)
+    {
+        var watch = Stopwatch.StartNew();
+        using var response = await browser.GetAsync(new Uri(path, UriKind.Relative));
+        var body = await response.Content.ReadAsByteArrayAsync();
+        samples.Add(action, watch.Elapsed.TotalMilliseconds);
+        Require(response.IsSuccessStatusCode && body.Length > 0, $"GET {path} answered {(int)response.StatusCode}");
     }
 
     /// <summary>One setup from step 1 to 10, each action timed as the page would call it (one scope, like a circuit).</summary>
-    private static async Task WalkAsync(IServiceProvider services, ClaimsPrincipal caller, string name, int repeat, Samples samples)
+    private static async Task WalkAsync(IServiceProvider services, ClaimsPrincipal caller, HttpClient browser, string name, int repeat, Samples samples)
     {
         await using var scope = services.CreateAsyncScope();
         var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
@@ -416,6 +452,17 @@ public static partial class PortalBenchmark
             }
 
             await TimeAsync(samples, "download batch ZIP (10 devices)", () => wizard.DownloadBatchAsync(caller, setupId, ten.BatchId));
+        }
+
+        var deviceBase = $"setups/{setupId}/devices/{device}/{name}-001";
+        for (var r = 0; r < repeat; r++)
+        {
+            await TimeGetAsync(samples, "GET CA .pem (HTTP, signed in)", browser, $"setups/{setupId}/certificates/{root}.pem");
+            await TimeGetAsync(samples, "GET device .cert.pem (HTTP)", browser, deviceBase + ".cert.pem");
+            await TimeGetAsync(samples, "GET device -chain.pem (HTTP)", browser, deviceBase + "-chain.pem");
+            await TimeGetAsync(samples, "GET device .key.pem (HTTP)", browser, deviceBase + ".key.pem");
+            await TimeGetAsync(samples, "GET device .pfx (HTTP)", browser, deviceBase + ".pfx");
+            await TimeGetAsync(samples, "GET batch .zip (HTTP, 10 devices)", browser, $"setups/{setupId}/batches/{ten.BatchId}.zip");
         }
     }
 
@@ -547,6 +594,9 @@ public static partial class PortalBenchmark
     }
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    [GeneratedRegex("name=\"__RequestVerificationToken\" value=\"([^\"]+)\"")]
+    private static partial Regex AntiforgeryToken();
 
     [GeneratedRegex(@"/setup/\S+")]
     private static partial Regex SetupToken();
