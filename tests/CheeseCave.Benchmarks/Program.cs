@@ -14,5 +14,11 @@ if (args.Length >= 1 && args[0] == "--registrations")
     return await RegistrationBenchmark.RunAsync(args, Console.Out);
 }
 
+// "--portal [...]" measures the portal: process start to first page, and every wizard action against the embedded emulator.
+if (args.Length >= 1 && args[0] == "--portal")
+{
+    return await PortalBenchmark.RunAsync(args, Console.Out);
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(DeviceIssuanceBenchmarks).Assembly).Run(args);
 return 0;

@@ -16,6 +16,8 @@ public sealed partial class HomePageJourney(PortalServer server) : IClassFixture
         Assert.Equal("CheeseCave Portal", (await heading.TextContentAsync())?.Trim());
         Assert.Equal("CheeseCave Portal", await page.TitleAsync());
         Assert.Equal(10, await page.Locator("[data-step]").CountAsync());
+        await Assertions.Expect(page.GetByRole(AriaRole.Main)).ToHaveCountAsync(1); // landmarks: banner, navigation, main
+        await Assertions.Expect(page.GetByRole(AriaRole.Main).GetByRole(AriaRole.Heading, new LocatorGetByRoleOptions { Level = 1 })).ToHaveCountAsync(1);
 
         // The drawer round-trips through the circuit: closing and reopening it proves interactivity.
         var drawer = page.Locator("#nav-drawer");
@@ -32,6 +34,7 @@ public sealed partial class HomePageJourney(PortalServer server) : IClassFixture
         await Assertions.Expect(toggle).ToHaveAttributeAsync("aria-expanded", "true");
 
         await SaveScreenshotAsync(page, "home.png");
+        await AccessibilityAudit.AssertPageAsync(page, "home");
         Assert.Empty(problems);
     }
 

@@ -30,7 +30,11 @@ public sealed class PortalServer : WebApplicationFactory<Program>, IAsyncLifetim
 
     public Uri BaseAddress { get; private set; } = null!;
 
-    public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "cheesecave-e2e-" + Guid.NewGuid().ToString("N"));
+    /// <summary>A fresh temporary folder, or an earlier server's folder to restart the portal on the same data.</summary>
+    public string DataDirectory { get; init; } = Path.Combine(Path.GetTempPath(), "cheesecave-e2e-" + Guid.NewGuid().ToString("N"));
+
+    /// <summary>Leave the data folder in place when stopped, so a new server can start on it (restart journeys).</summary>
+    public bool KeepData { get; init; }
 
     /// <summary>The one-time link the portal printed at first start, pointing at this server.</summary>
     public Uri SetupLink => new(BaseAddress, Assert.Single(_setupLinks.Links).Url.PathAndQuery);
@@ -69,6 +73,12 @@ public sealed class PortalServer : WebApplicationFactory<Program>, IAsyncLifetim
                 return _administratorState;
             }
 
+            if (_setupLinks.Links.Count == 0)
+            {
+                // No setup link: the data folder already has the administrator (a restarted portal), so sign in.
+                return _administratorState = await SignInStorageStateAsync(browser, AdministratorName, AdministratorPassword);
+            }
+
             await using var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1366, Height = 900 } });
             var page = await context.NewPageAsync();
             var problems = Journeys.CollectProblems(page);
@@ -80,6 +90,7 @@ public sealed class PortalServer : WebApplicationFactory<Program>, IAsyncLifetim
             await page.GetByLabel("Password", new PageGetByLabelOptions { Exact = true }).FillAsync(AdministratorPassword);
             await page.GetByLabel("Confirm password").FillAsync(AdministratorPassword);
             await Journeys.SaveScreenshotAsync(page, "setup.png");
+            await AccessibilityAudit.AssertPageAsync(page, "first-run setup");
 
             await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Create administrator and sign in" }).ClickAsync();
             await page.WaitForURLAsync(BaseAddress.ToString());
@@ -97,12 +108,38 @@ public sealed class PortalServer : WebApplicationFactory<Program>, IAsyncLifetim
         }
     }
 
+    /// <summary>
+    /// Signs in through the sign-in page the way a person would and returns the saved storage state (a file under the
+    /// data folder named after this server, so a restarted server does not reuse the stopped one's cookie).
+    /// </summary>
+    public async Task<string> SignInStorageStateAsync(IBrowser browser, string userName, string password)
+    {
+        ArgumentNullException.ThrowIfNull(browser);
+        await using var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1366, Height = 900 } });
+        var page = await context.NewPageAsync();
+        var problems = Journeys.CollectProblems(page);
+
+        var response = await page.GotoAsync(new Uri(BaseAddress, "account/login").ToString());
+        Assert.Equal(200, response?.Status);
+        await page.GetByLabel("User name").FillAsync(userName);
+        await page.GetByLabel("Password").FillAsync(password);
+        await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Sign in" }).ClickAsync();
+        await page.WaitForURLAsync(BaseAddress.ToString());
+        await Journeys.WaitForCircuitAsync(page);
+        await Assertions.Expect(page.Locator($"[data-user='{userName}']")).ToBeVisibleAsync();
+        Assert.Empty(problems);
+
+        var state = Path.Combine(DataDirectory, $"{userName}-state-{BaseAddress.Port}.json");
+        await context.StorageStateAsync(new BrowserContextStorageStateOptions { Path = state });
+        return state;
+    }
+
     async Task IAsyncLifetime.DisposeAsync()
     {
         await DisposeAsync();
         _setupOnce.Dispose();
         SqliteConnection.ClearAllPools();
-        if (Directory.Exists(DataDirectory))
+        if (!KeepData && Directory.Exists(DataDirectory))
         {
             Directory.Delete(DataDirectory, recursive: true);
         }

@@ -19,12 +19,14 @@ public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixt
         await context.GrantPermissionsAsync(["clipboard-read", "clipboard-write"], new BrowserContextGrantPermissionsOptions { Origin = server.BaseAddress.GetLeftPart(UriPartial.Authority) });
         var page = await context.NewPageAsync();
         var problems = Journeys.CollectProblems(page);
+        var audit = new AccessibilityAudit();
 
         // The list of setups, reached from the navigation, and a new setup.
         await page.GotoAsync(server.BaseAddress.ToString());
         await Journeys.WaitForCircuitAsync(page);
         await page.GetByRole(AriaRole.Link, new PageGetByRoleOptions { Name = "Setup wizard" }).ClickAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new PageGetByRoleOptions { Name = "DPS setups", Level = 1 })).ToBeVisibleAsync();
+        await audit.ScanAsync(page, "setups list (empty)");
         await page.Locator("#setup-name").FillAsync("Cave north");
         await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Create and start" }).ClickAsync();
         await page.WaitForURLAsync(SetupStepUrl("dps"));
@@ -45,6 +47,7 @@ public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixt
         await Assertions.Expect(page.Locator("[data-step=dps]")).ToHaveAttributeAsync("data-state", "Done");
         await Assertions.Expect(page.Locator("[data-step=dps] [data-step-status]")).ToContainTextAsync("cave-north-dps");
         await Journeys.SaveScreenshotAsync(page, "wizard-1-dps-created.png");
+        await audit.ScanAsync(page, "step 1 DPS (created)");
 
         // Reloading resumes the same step, read back from the database and the emulator.
         await page.ReloadAsync();
@@ -64,6 +67,7 @@ public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixt
         await Assertions.Expect(page.Locator("[data-linked-hubs]")).ToContainTextAsync("cave-north-hub");
         await Assertions.Expect(page.Locator("[data-step=hubs]")).ToHaveAttributeAsync("data-state", "Done");
         await Journeys.SaveScreenshotAsync(page, "wizard-2-hubs-linked.png");
+        await audit.ScanAsync(page, "step 2 hubs (linked)");
 
         // Step 3: lowest latency, saved to the DPS.
         await page.Locator("[data-next-step]").ClickAsync();
@@ -75,6 +79,7 @@ public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixt
         await Assertions.Expect(page.Locator("[data-policy=GeoLatency] [data-current-policy]")).ToBeVisibleAsync();
         await Assertions.Expect(page.Locator("[data-step=allocation] [data-step-status]")).ToHaveTextAsync("Lowest latency");
         await Journeys.SaveScreenshotAsync(page, "wizard-3-allocation.png");
+        await audit.ScanAsync(page, "step 3 allocation (saved)");
 
         // Step 4: the ID scope and endpoints, copied with one click.
         await page.Locator("[data-next-step]").ClickAsync();
@@ -85,7 +90,9 @@ public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixt
         await Assertions.Expect(page.GetByText("ID scope copied.")).ToBeVisibleAsync();
         Assert.Equal(idScope, await page.EvaluateAsync<string>("() => navigator.clipboard.readText()"));
         await page.Locator(".mud-snackbar button").First.ClickAsync(); // dismiss, so later screenshots are clean
+        await Assertions.Expect(page.Locator(".mud-snackbar")).ToHaveCountAsync(0); // gone, not mid-fade, before the scan
         await Journeys.SaveScreenshotAsync(page, "wizard-4-endpoints.png");
+        await audit.ScanAsync(page, "step 4 endpoints");
 
         // Step 5: a root and an intermediate CA, generated in the portal; details shown, PEM downloaded.
         await page.Locator("[data-next-step]").ClickAsync();
@@ -103,6 +110,7 @@ public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixt
         Assert.StartsWith("-----BEGIN CERTIFICATE-----", pem, StringComparison.Ordinal);
         Assert.DoesNotContain("PRIVATE KEY", pem, StringComparison.Ordinal);
         await Journeys.SaveScreenshotAsync(page, "wizard-5-ca.png");
+        await audit.ScanAsync(page, "step 5 CA (generated)");
 
         // Step 6: upload the root CA; it starts unverified.
         await page.Locator("[data-next-step]").ClickAsync();
@@ -111,6 +119,7 @@ public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixt
         await Assertions.Expect(page.Locator("[data-uploaded]")).ToContainTextAsync("unverified");
         await Assertions.Expect(page.Locator("[data-step=upload]")).ToHaveAttributeAsync("data-state", "Done");
         await Journeys.SaveScreenshotAsync(page, "wizard-6-upload.png");
+        await audit.ScanAsync(page, "step 6 upload (uploaded)");
 
         // Step 7: proof of possession in one click.
         await page.Locator("[data-next-step]").ClickAsync();
@@ -120,6 +129,7 @@ public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixt
         await Assertions.Expect(page.Locator("[data-verified]")).ToContainTextAsync("is verified on cave-north-dps", new() { Timeout = 15_000 });
         await Assertions.Expect(page.Locator("[data-step=verify] [data-step-status]")).ToHaveTextAsync("Verified");
         await Journeys.SaveScreenshotAsync(page, "wizard-7-verified.png");
+        await audit.ScanAsync(page, "step 7 verify (verified)");
 
         // Step 8: the X.509 enrollment group; bad twin JSON is flagged as it is typed, then the group is saved and read back.
         await page.Locator("[data-next-step]").ClickAsync();
@@ -138,6 +148,7 @@ public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixt
         await Assertions.Expect(page.Locator("[data-group-live]")).ToContainTextAsync("enabled");
         await Assertions.Expect(page.Locator("[data-step=enrollment]")).ToHaveAttributeAsync("data-state", "Done");
         await Journeys.SaveScreenshotAsync(page, "wizard-8-enrollment.png");
+        await audit.ScanAsync(page, "step 8 enrollment group (saved)");
 
         // Step 9: device certificates; a bad id blocks, upper case warns, then three devices by prefix and count.
         await page.Locator("[data-next-step]").ClickAsync();
@@ -161,6 +172,7 @@ public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixt
         Assert.EndsWith(".zip", zipDownload.SuggestedFilename, StringComparison.Ordinal);
         await Assertions.Expect(page.Locator("[data-step=devices]")).ToHaveAttributeAsync("data-state", "Done");
         await Journeys.SaveScreenshotAsync(page, "wizard-9-devices.png");
+        await audit.ScanAsync(page, "step 9 devices (issued)");
 
         // Step 10: the leaf alone is refused with DPS's diagnosis; with its chain the device is assigned a hub.
         await page.Locator("[data-next-step]").ClickAsync();
@@ -175,13 +187,16 @@ public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixt
         await Assertions.Expect(page.Locator("[data-registration-assigned] [data-assigned-hub]")).ToContainTextAsync("cave-north-hub", new() { Timeout = 30_000 });
         await Assertions.Expect(page.Locator("[data-registration-assigned] [data-device-id]")).ToHaveTextAsync("cave-north-001");
         await Journeys.SaveScreenshotAsync(page, "wizard-10-test-assigned.png");
+        await audit.ScanAsync(page, "step 10 test (assigned)");
 
         // The list shows the setup with its DPS and ID scope.
         await page.GotoAsync(server.BaseAddress + "setups");
         await Journeys.WaitForCircuitAsync(page);
         await Assertions.Expect(page.Locator("[data-setup-row='Cave north']")).ToContainTextAsync(idScope);
         await Journeys.SaveScreenshotAsync(page, "wizard-setups.png");
+        await audit.ScanAsync(page, "setups list (one setup)");
 
+        audit.AssertNoBlockingViolations();
         Assert.Empty(problems);
     }
 

@@ -21,6 +21,7 @@ public sealed class UsersPageJourney(PortalServer server) : IClassFixture<Portal
         });
         var admin = await adminContext.NewPageAsync();
         var adminProblems = Journeys.CollectProblems(admin);
+        var audit = new AccessibilityAudit();
         await admin.GotoAsync(server.BaseAddress.ToString());
         await Journeys.WaitForCircuitAsync(admin);
         await admin.GetByRole(AriaRole.Link, new PageGetByRoleOptions { Name = "Users" }).ClickAsync();
@@ -39,6 +40,7 @@ public sealed class UsersPageJourney(PortalServer server) : IClassFixture<Portal
         Assert.StartsWith(server.BaseAddress + "invite/", inviteLink, StringComparison.Ordinal);
         await Assertions.Expect(admin.Locator($"[data-invitation-row='{InviteeName}']")).ToContainTextAsync("Operator");
         await Journeys.SaveScreenshotAsync(admin, "users-invite.png");
+        await audit.ScanAsync(admin, "users (invitation created)");
 
         // The invitee opens the link in their own browser, chooses a password and signs in.
         await using var inviteeContext = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1366, Height = 900 } });
@@ -56,6 +58,7 @@ public sealed class UsersPageJourney(PortalServer server) : IClassFixture<Portal
         await invitee.GetByLabel("Choose a password").FillAsync(InviteePassword);
         await invitee.GetByLabel("Confirm password").FillAsync(InviteePassword);
         await Journeys.SaveScreenshotAsync(invitee, "invite.png");
+        await audit.ScanAsync(invitee, "accept invitation");
         await invitee.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Create my account" }).ClickAsync();
 
         await invitee.WaitForURLAsync(server.BaseAddress + "account/login");
@@ -63,6 +66,7 @@ public sealed class UsersPageJourney(PortalServer server) : IClassFixture<Portal
         await invitee.GetByLabel("User name").FillAsync(InviteeName);
         await invitee.GetByLabel("Password").FillAsync(InviteePassword);
         await Journeys.SaveScreenshotAsync(invitee, "login.png");
+        await audit.ScanAsync(invitee, "sign in");
         await invitee.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Sign in" }).ClickAsync();
 
         await invitee.WaitForURLAsync(server.BaseAddress.ToString());
@@ -74,6 +78,7 @@ public sealed class UsersPageJourney(PortalServer server) : IClassFixture<Portal
         await invitee.GotoAsync(server.BaseAddress + "admin/users");
         Assert.StartsWith(server.BaseAddress + "account/access-denied", invitee.Url, StringComparison.Ordinal);
         await Assertions.Expect(invitee.GetByRole(AriaRole.Heading, new PageGetByRoleOptions { Name = "Access denied" })).ToBeVisibleAsync();
+        await audit.ScanAsync(invitee, "access denied");
 
         // The spent link no longer works.
         await invitee.GotoAsync(inviteLink);
@@ -87,6 +92,7 @@ public sealed class UsersPageJourney(PortalServer server) : IClassFixture<Portal
         await Assertions.Expect(row.Locator("input")).ToHaveValueAsync("Operator");
         await Assertions.Expect(admin.Locator("[data-no-invitations]")).ToBeVisibleAsync();
         await Journeys.SaveScreenshotAsync(admin, "users.png");
+        await audit.ScanAsync(admin, "users (after joining)");
 
         // Signing out is a real POST; afterwards the portal asks for a sign-in again.
         await invitee.GotoAsync(server.BaseAddress.ToString());
@@ -94,6 +100,7 @@ public sealed class UsersPageJourney(PortalServer server) : IClassFixture<Portal
         await invitee.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Sign out" }).ClickAsync();
         await invitee.WaitForURLAsync(server.BaseAddress + "account/login");
 
+        audit.AssertNoBlockingViolations();
         Assert.Empty(adminProblems);
         Assert.Empty(inviteeProblems);
     }

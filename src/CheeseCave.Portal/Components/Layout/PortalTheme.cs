@@ -26,6 +26,18 @@ public static class PortalTheme
             TextSecondary = "#6b5d52",
             LinesDefault = "#eadfcd",
             Divider = "#eadfcd",
+
+            // WCAG 2.1 AA: text in these colours (outlined chips, text alerts, text buttons, snackbars) needs 4.5:1 on
+            // white and on the drawer. MudBlazor's defaults (#00c853, #ff9800, #f44336, #2196f3) reach only 1.6-3.7:1;
+            // these are the same hues darkened to 5.6-6.3:1, so white text on the slightly translucent filled snackbars stays above 4.5:1.
+            Success = "#276f2c",
+            Warning = "#8a5300",
+            Error = "#c62828",
+            Info = "#1565c0",
+
+            // Disabled ("coming soon") navigation text: the default rgba(0,0,0,0.38) gives 2.6:1 on the drawer; 5.2:1 keeps
+            // it readable while still lighter than normal text.
+            TextDisabled = "#756a61",
         },
         Typography = new Typography
         {
