@@ -30,6 +30,7 @@ public sealed class ApprovalJourney
             await using var adminContext = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = viewport, StorageStatePath = await server.AdministratorStorageStateAsync(browser) });
             var admin = await adminContext.NewPageAsync();
             var adminProblems = Journeys.CollectProblems(admin);
+            var a11y = new AccessibilityAudit();
             await admin.GotoAsync(server.BaseAddress.ToString());
             await Journeys.WaitForCircuitAsync(admin);
             await admin.Locator("[data-nav=approvals]").ClickAsync();
@@ -68,6 +69,7 @@ public sealed class ApprovalJourney
             var requestHref = await op.Locator("[data-approval-link]").GetAttributeAsync("href");
             Assert.Matches("^approvals/\\d+$", requestHref);
             await Journeys.SaveScreenshotAsync(op, "approval-1-operator-waiting.png");
+            await a11y.ScanAsync(op, "CA step waiting for approval");
 
             // The approver's list and badge show it without a reload.
             var row = admin.Locator("[data-approval-row]");
@@ -75,6 +77,7 @@ public sealed class ApprovalJourney
             await Assertions.Expect(row).ToContainTextAsync(OperatorName);
             await Assertions.Expect(admin.Locator("[data-approvals-badge]")).ToHaveTextAsync("1");
             await Journeys.SaveScreenshotAsync(admin, "approval-2-approver-list.png");
+            await a11y.ScanAsync(admin, "approvals list");
 
             // The request in plain terms, then approved with a comment.
             await admin.Locator("[data-open-approval]").ClickAsync();
@@ -84,11 +87,13 @@ public sealed class ApprovalJourney
             await Assertions.Expect(admin.Locator("[data-requested-by]")).ToHaveTextAsync(OperatorName);
             await admin.Locator("#approval-comment").FillAsync("Name and preset as agreed.");
             await Journeys.SaveScreenshotAsync(admin, "approval-3-approver-review.png");
+            await a11y.ScanAsync(admin, "approval request (review)");
             await admin.Locator("[data-approve]").ClickAsync();
             await Assertions.Expect(admin.Locator("[data-applied]")).ToContainTextAsync("Created the root CA", new() { Timeout = 15_000 });
             await Assertions.Expect(admin.Locator("[data-decision=ada]")).ToContainTextAsync("Name and preset as agreed.");
             await Assertions.Expect(admin.Locator("[data-approvals-badge]")).ToHaveCountAsync(0);
             await Journeys.SaveScreenshotAsync(admin, "approval-4-approver-applied.png");
+            await a11y.ScanAsync(admin, "approval request (applied)");
 
             // The operator's step changed by itself: applied, with the CA shown and the step done.
             await Assertions.Expect(banner).ToHaveAttributeAsync("data-approval-banner", "Applied", new() { Timeout = 15_000 });
@@ -102,8 +107,29 @@ public sealed class ApprovalJourney
             await Assertions.Expect(op.Locator("[data-applied]")).ToBeVisibleAsync();
             await Assertions.Expect(op.Locator("[data-approve]")).ToHaveCountAsync(0);
 
+            // One click, one correlation id: the approval, the apply and the CA it generated share the approver's click's
+            // id; the operator's request (another click, another browser) has its own.
+            await using (var scope = server.Services.CreateAsyncScope())
+            {
+                var db = scope.ServiceProvider.GetRequiredService<PortalDbContext>();
+                string CorrelationOf(string action) => db.AuditEntries.Where(a => a.Action == action && a.Outcome == AuditOutcomes.Succeeded).OrderBy(a => a.Id).Select(a => a.CorrelationId).First()!;
+                var requested = CorrelationOf(CheeseCave.Portal.Approvals.ApprovalAuditActions.Requested);
+                var approved = CorrelationOf(CheeseCave.Portal.Approvals.ApprovalAuditActions.Approved);
+                Assert.Equal(approved, CorrelationOf(CheeseCave.Portal.Approvals.ApprovalAuditActions.Applied));
+                Assert.Equal(approved, CorrelationOf(AuditActions.SetupCaGenerated));
+                Assert.NotEqual(requested, approved);
+            }
+
+            // The audit trail page lists them.
+            await admin.Locator("[data-nav=audit]").ClickAsync();
+            await Assertions.Expect(admin.GetByRole(AriaRole.Heading, new PageGetByRoleOptions { Name = "Audit trail", Level = 1 })).ToBeVisibleAsync();
+            await Assertions.Expect(admin.GetByText("approval.apply").First).ToBeVisibleAsync();
+            await Journeys.SaveScreenshotAsync(admin, "approval-6-audit-trail.png");
+            await a11y.ScanAsync(admin, "audit trail");
+
             Assert.Empty(adminProblems);
             Assert.Empty(operatorProblems);
+            a11y.AssertNoBlockingViolations();
         }
         finally
         {
