@@ -29,6 +29,7 @@ public sealed class SetupTestRegistrationTests(PortalFactory factory) : IClassFi
         Assert.False(throwaway.Value!.Assigned);
         Assert.StartsWith("trcave-test-", throwaway.Value.RegistrationId, StringComparison.Ordinal);
         Assert.False(string.IsNullOrEmpty(throwaway.Value.WhatToDo));
+        Assert.Equal(StepState.Ready, Step10(await wizard.GetAsync(op, id)).State); // a refusal proves nothing
 
         var saved = await wizard.SaveEnrollmentGroupAsync(op, id, new EnrollmentGroupForm { GroupId = "trcave-devices", PrimaryCa = view.Root!.DpsCertificateName! });
         Assert.True(saved.Succeeded, saved.Error?.Message);
@@ -45,6 +46,9 @@ public sealed class SetupTestRegistrationTests(PortalFactory factory) : IClassFi
         Assert.Equal("trcave-001", assigned.Value.DeviceId);
         Assert.NotNull(assigned.Value.Substatus);
         Assert.NotEmpty(steps);
+        var done = Step10(await wizard.GetAsync(viewer, id));
+        Assert.Equal(StepState.Done, done.State);
+        Assert.Contains($"trcave-001 → {assigned.Value.AssignedHub}", done.Summary, StringComparison.Ordinal);
 
         // The same device again over MQTT (the embedded emulator listens for MQTT too).
         var mqtt = await wizard.TestRegistrationAsync(op, id, device.Id, DeviceTransport.Mqtt);
@@ -59,6 +63,7 @@ public sealed class SetupTestRegistrationTests(PortalFactory factory) : IClassFi
         Assert.Equal("missingChainElements", leafOnly.Value.Reason);
         Assert.Contains("trcave Intermediate", leafOnly.Value.Missing, StringComparison.Ordinal);
         Assert.Contains("-chain.pem", leafOnly.Value.WhatToDo, StringComparison.Ordinal);
+        Assert.Equal(StepState.Done, Step10(await wizard.GetAsync(op, id)).State); // a later refusal keeps the earlier proof
 
         // A device whose key has left the download window cannot be tested.
         factory.Services.GetRequiredService<DeviceKeyVault>().Forget(device.Id);
@@ -69,6 +74,8 @@ public sealed class SetupTestRegistrationTests(PortalFactory factory) : IClassFi
         Assert.True(await factory.WithDbAsync(db => db.AuditEntries.AnyAsync(a => a.Actor == "tr-op" && a.Action == AuditActions.SetupTestRegistration && a.Outcome == AuditOutcomes.Succeeded)));
         Assert.True(await factory.WithDbAsync(db => db.AuditEntries.AnyAsync(a => a.Actor == "tr-viewer" && a.Action == AuditActions.SetupTestRegistration && a.Outcome == AuditOutcomes.Denied)));
     }
+
+    private static WizardStepStatus Step10(SetupResult<SetupView> view) => view.Value!.Steps.Single(s => s.Step.Number == 10);
 
     private sealed class Sink(List<string> sink) : IProgress<string>
     {

@@ -46,6 +46,12 @@ public sealed class DpsSetup
     /// <summary>The X.509 enrollment group step 8 created or updated; the DPS is the source of truth for its settings.</summary>
     public string? EnrollmentGroupId { get; set; }
 
+    /// <summary>When a test registration (step 10) last got a device assigned, and what it got; null before the first.</summary>
+    public DateTimeOffset? LastTestAssignedAt { get; set; }
+
+    /// <summary>"registration id → hub (substatus)" of that registration.</summary>
+    public string? LastTestSummary { get; set; }
+
     public List<SetupCertificate> Certificates { get; set; } = [];
 }
 

@@ -130,6 +130,18 @@ public sealed partial class SetupWizardService
             }
 
             progress?.Report(view.Assigned ? $"Assigned to {view.AssignedHub}" : "Refused");
+            if (view.Assigned)
+            {
+                // Step 10 is done once a device really provisioned; a later failed test does not undo that proof.
+                var now = Time.GetUtcNow();
+                var summary = Trim($"{registrationId} → {view.AssignedHub} ({view.Substatus ?? "assigned"}) over {over}");
+                await db.Setups.Where(s => s.Id == setupId).ExecuteUpdateAsync(u => u
+                    .SetProperty(s => s.LastTestAssignedAt, now)
+                    .SetProperty(s => s.LastTestSummary, summary)
+                    .SetProperty(s => s.UpdatedAt, now)
+                    .SetProperty(s => s.UpdatedBy, actor.Name), cancellationToken).ConfigureAwait(false);
+            }
+
             await Audit.WriteAsync(actor, AuditActions.SetupTestRegistration, $"setup {setupId}", view.Assigned ? AuditOutcomes.Succeeded : AuditOutcomes.Failed,
                 view.Assigned ? $"{registrationId} over {over}: {view.AssignedHub}, {view.Substatus}" : $"{registrationId} over {over}: {view.ErrorCode ?? view.Status} {view.Reason}", cancellationToken).ConfigureAwait(false);
             return SetupResult.Ok(view);

@@ -898,6 +898,7 @@ public sealed partial class SetupWizardService(
                     : deviceCount > 0 ? new(step, StepState.Done, deviceCount == 1 ? "1 device certificate" : $"{deviceCount} device certificates")
                     : new(step, StepState.Ready, "No device certificates"),
                 10 => !dpsLive ? new(step, StepState.Blocked, "Needs a DPS")
+                    : setup.LastTestSummary is { } tested ? new(step, StepState.Done, tested)
                     : setup.EnrollmentGroupId is null ? new(step, StepState.Ready, "Enrollment group missing")
                     : new(step, StepState.Ready, "Register a test device"),
                 _ => new(step, StepState.Unavailable, "Coming soon"),

@@ -226,6 +226,13 @@ namespace CheeseCave.Portal.Persistence.Migrations
                         .HasMaxLength(32)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("LastTestAssignedAt")
+                        .HasMaxLength(28)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("LastTestSummary")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("LinkedHubs")
                         .HasMaxLength(2000)
                         .HasColumnType("TEXT");
