@@ -186,6 +186,7 @@ public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixt
         await page.Locator("[data-register]").ClickAsync();
         await Assertions.Expect(page.Locator("[data-registration-assigned] [data-assigned-hub]")).ToContainTextAsync("cave-north-hub", new() { Timeout = 30_000 });
         await Assertions.Expect(page.Locator("[data-registration-assigned] [data-device-id]")).ToHaveTextAsync("cave-north-001");
+        await Assertions.Expect(page.Locator("[data-step=test]")).ToHaveAttributeAsync("data-state", "Done");
         await Journeys.SaveScreenshotAsync(page, "wizard-10-test-assigned.png");
         await audit.ScanAsync(page, "step 10 test (assigned)");
 
