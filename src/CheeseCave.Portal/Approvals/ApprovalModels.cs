@@ -37,6 +37,8 @@ public enum ApprovalStatus
 [JsonDerivedType(typeof(CreateCaPayload), "create-ca")]
 [JsonDerivedType(typeof(UploadCaPayload), "upload-ca")]
 [JsonDerivedType(typeof(ProveCaPayload), "prove-ca")]
+[JsonDerivedType(typeof(ImportCaPayload), "import-ca")]
+[JsonDerivedType(typeof(ManualProofPayload), "prove-ca-manual")]
 [JsonDerivedType(typeof(SaveEnrollmentGroupPayload), "save-enrollment-group")]
 [JsonDerivedType(typeof(DeleteEnrollmentGroupPayload), "delete-enrollment-group")]
 [JsonDerivedType(typeof(IssueDevicesPayload), "issue-devices")]
@@ -49,6 +51,13 @@ public abstract record ApprovalPayload
     /// <summary>Single-shot actions refuse a second pending request for the same setup.</summary>
     [JsonIgnore]
     public virtual bool OnePendingPerSetup => true;
+
+    /// <summary>
+    /// A key the request put into the protected key store before it was approved: deleted when the request ends
+    /// without using it (rejected, cancelled, expired, failed).
+    /// </summary>
+    [JsonIgnore]
+    public virtual string? StoredKeyId => null;
 
     private static readonly JsonSerializerOptions Json = new() { Converters = { new JsonStringEnumConverter() } };
 
@@ -72,6 +81,36 @@ public sealed record UploadCaPayload(string ThumbprintSha1, bool VerifiedOnUploa
 }
 
 public sealed record ProveCaPayload(string ThumbprintSha1) : ApprovalPayload
+{
+    public override ApprovalAction Action => ApprovalAction.ProveCa;
+}
+
+/// <summary>
+/// An existing CA, checked in full when requested. Public parts only: the CA certificate and the issuers above it (PEM),
+/// and, when a key came with it, the id under which the key already waits encrypted in the protected key store.
+/// </summary>
+/// <param name="CertificatePem">The CA being imported.</param>
+/// <param name="IssuerChainPem">The checked path above it, nearest issuer first (empty for a root).</param>
+/// <param name="KeyId">The key's id in the protected key store, or null for a certificate only.</param>
+/// <param name="ExistingRootSha1">The setup's root when requested (null: none); applying refuses if it changed.</param>
+public sealed record ImportCaPayload(
+    string CertificatePem,
+    IReadOnlyList<string> IssuerChainPem,
+    string? KeyId,
+    string ThumbprintSha1,
+    string ThumbprintSha256,
+    string? ExistingRootSha1) : ApprovalPayload
+{
+    public override ApprovalAction Action => ApprovalAction.ImportCa;
+
+    public override string? StoredKeyId => KeyId;
+}
+
+/// <summary>Manual proof of possession: a verification certificate signed elsewhere, for the code it was made for.</summary>
+/// <param name="ThumbprintSha1">The root CA the certificate was checked against.</param>
+/// <param name="VerificationPem">The user's verification certificate (public PEM).</param>
+/// <param name="Code">The DPS verification code it carries; applying refuses if DPS has issued a newer one since.</param>
+public sealed record ManualProofPayload(string ThumbprintSha1, string VerificationPem, string Code) : ApprovalPayload
 {
     public override ApprovalAction Action => ApprovalAction.ProveCa;
 }

@@ -27,6 +27,22 @@ public sealed partial class ApprovalService(
 {
     public const int MaxCommentLength = 1000;
 
+    /// <summary>Deletes a stored key no setup CA uses (a request's key that was never applied); true when one was deleted.</summary>
+    internal static async Task<bool> DeleteUnusedKeyAsync(IDbContextFactory<PortalDbContext> contexts, string keyId)
+    {
+        // Not cancellable: a key left behind is worse than a slow page.
+        await using var db = await contexts.CreateDbContextAsync(CancellationToken.None).ConfigureAwait(false);
+        if (await db.SetupCertificates.AnyAsync(c => c.KeyId == keyId, CancellationToken.None).ConfigureAwait(false))
+        {
+            return false;
+        }
+
+        return await db.ProtectedKeys.Where(k => k.KeyId == keyId).ExecuteDeleteAsync(CancellationToken.None).ConfigureAwait(false) > 0;
+    }
+
+    /// <summary>Audit verb for a key deleted because the request that stored it ended unapplied.</summary>
+    public const string StoredKeyDeleted = "key.delete";
+
     internal static string Target(ApprovalRequest request) => $"approval #{request.Id} ({request.Action}{(request.SetupId is { } s ? $", setup {s}" : "")})";
 
     /// <summary>Where the one-time secret of a request (PFX password, export passphrase) waits for its requester.</summary>
@@ -210,6 +226,7 @@ public sealed partial class ApprovalService(
         }
 
         await audit.WriteAsync(actor, ApprovalAuditActions.Rejected, Target(request), AuditOutcomes.Succeeded, ApprovalGate.Trim(Clean(comment)!), cancellationToken).ConfigureAwait(false);
+        await ReleaseStoredKeyAsync(request).ConfigureAwait(false);
         await events.PublishAsync(new ApprovalChange(request.Id, request.Action, request.SetupId, ApprovalStatus.Rejected)).ConfigureAwait(false);
         return await GetAsync(caller, request.Id, cancellationToken).ConfigureAwait(false);
     }
@@ -246,6 +263,7 @@ public sealed partial class ApprovalService(
         }
 
         await audit.WriteAsync(actor, ApprovalAuditActions.Cancelled, Target(request), AuditOutcomes.Succeeded, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await ReleaseStoredKeyAsync(request).ConfigureAwait(false);
         await events.PublishAsync(new ApprovalChange(request.Id, request.Action, request.SetupId, ApprovalStatus.Cancelled)).ConfigureAwait(false);
         return await GetAsync(caller, requestId, cancellationToken).ConfigureAwait(false);
     }
@@ -286,6 +304,7 @@ public sealed partial class ApprovalService(
             if (changed == 1)
             {
                 await audit.WriteAsync(Actor.System, ApprovalAuditActions.Expired, Target(request), AuditOutcomes.Succeeded, $"not approved by {request.ExpiresAt:yyyy-MM-dd HH:mm} UTC", cancellationToken).ConfigureAwait(false);
+                await ReleaseStoredKeyAsync(request).ConfigureAwait(false);
                 await events.PublishAsync(new ApprovalChange(request.Id, request.Action, request.SetupId, ApprovalStatus.Expired)).ConfigureAwait(false);
             }
         }
@@ -319,7 +338,42 @@ public sealed partial class ApprovalService(
 
         await audit.WriteAsync(actor, ApprovalAuditActions.Applied, Target(request), result.Error is null ? AuditOutcomes.Succeeded : AuditOutcomes.Failed,
             ApprovalGate.Trim(grant.AuditNote + (result.Error is null ? "" : ": " + result.Error)), CancellationToken.None).ConfigureAwait(false);
+        if (result.Error is not null)
+        {
+            await ReleaseStoredKeyAsync(request).ConfigureAwait(false);
+        }
+
         await events.PublishAsync(new ApprovalChange(request.Id, request.Action, request.SetupId, result.Error is null ? ApprovalStatus.Applied : ApprovalStatus.Failed)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Cleanup when a request ends without being applied (rejected, cancelled, expired, failed): a key its payload put
+    /// into the protected key store in advance (an imported CA's) is deleted, unless a CA of a setup uses it. Runs to
+    /// the end whatever the caller's page does, and is audited.
+    /// </summary>
+    private async Task ReleaseStoredKeyAsync(ApprovalRequest request)
+    {
+        string? keyId;
+        try
+        {
+            keyId = ApprovalPayload.FromJson(request.PayloadJson).StoredKeyId;
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            ReleaseFailed(logger, ex, request.Id);
+            return;
+        }
+
+        if (keyId is null)
+        {
+            return;
+        }
+
+        var deleted = await DeleteUnusedKeyAsync(contexts, keyId).ConfigureAwait(false);
+        if (deleted)
+        {
+            await audit.WriteAsync(Actor.System, StoredKeyDeleted, keyId, AuditOutcomes.Succeeded, $"request #{request.Id} ended without being applied", CancellationToken.None).ConfigureAwait(false);
+        }
     }
 
     private async Task<(Actor? Actor, ApprovalRequest? Request, SetupError? Error)> DecideChecksAsync(
@@ -405,6 +459,9 @@ public sealed partial class ApprovalService(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Approval request {RequestId} was rejected by an approver who had approved it before.")]
     private static partial void RejectedAfterApproving(ILogger logger, Exception exception, int requestId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The payload of approval request {RequestId} could not be read to release its stored key.")]
+    private static partial void ReleaseFailed(ILogger logger, Exception exception, int requestId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Applying approval request {RequestId} failed unexpectedly.")]
     private static partial void ApplyFailed(ILogger logger, Exception exception, int requestId);

@@ -82,6 +82,13 @@ public sealed partial class SetupWizardService : IApprovalExecutor
             case ProveCaPayload prove:
                 return Outcome(await VerifyCaNowAsync(approver, id, prove.ThumbprintSha1, grant, progress, cancellationToken).ConfigureAwait(false),
                     ca => new($"{ca.DpsCertificateName} is verified on the DPS.", $"setups/{id}/verify", "Open step 7"));
+            case ManualProofPayload manual:
+                return Outcome(await SubmitVerificationNowAsync(approver, id, Encoding.ASCII.GetBytes(manual.VerificationPem), manual, grant, cancellationToken).ConfigureAwait(false),
+                    proof => new($"{proof.DpsCertificateName} is verified on the DPS (verification certificate signed outside the portal).", $"setups/{id}/verify", "Open step 7"));
+            case ImportCaPayload import:
+                return Outcome(await ImportCaNowAsync(approver, id, null, import, grant, cancellationToken).ConfigureAwait(false),
+                    result => new($"Imported the {result.Certificate.Kind.ToString().ToLowerInvariant()} CA {ShortName(result.Certificate.Subject)} (SHA-1 {result.Certificate.ThumbprintSha1}), {(result.Certificate.HasKey ? "with its private key (kept encrypted in the portal)" : "certificate only")}.",
+                        $"setups/{id}/ca", "Open step 5"));
             case SaveEnrollmentGroupPayload save:
                 return Outcome(await SaveEnrollmentGroupNowAsync(approver, id, save.Form, grant, cancellationToken).ConfigureAwait(false),
                     group => new($"Saved enrollment group {group.GroupId} ({(group.Enabled ? "enabled" : "disabled")}).", $"setups/{id}/enrollment", "Open step 8"));
@@ -329,6 +336,67 @@ public sealed partial class SetupWizardService : IApprovalExecutor
                     facts.Add(new("Name in the DPS", root.DpsCertificateName));
                     facts.Add(new("What happens", "The portal signs DPS's verification code with this CA's key and submits it: DPS then trusts every device certificate chaining up to this CA"));
                     return (new ProveCaPayload(root.ThumbprintSha1), new($"Verify root CA {ShortName(root.Subject)} on DPS {setup.DpsName} (proof of possession)", facts), null);
+                }
+
+            case ImportCaPayload import:
+                {
+                    if (setup.Certificates.Any(c => c.Kind == SetupCertificateKind.Intermediate))
+                    {
+                        return Refuse("This setup already has its root and intermediate CA.", "Use them, or create a new setup for another CA.");
+                    }
+
+                    if (!string.Equals(root?.ThumbprintSha1, import.ExistingRootSha1, StringComparison.OrdinalIgnoreCase))
+                    {
+                        return Refuse("The setup's CA changed while the import was being checked.", "Look at step 5 again and import once more if still needed.");
+                    }
+
+                    using var ca = X509Certificate2.CreateFromPem(import.CertificatePem);
+                    var description = CertificateDescription.Of(ca);
+                    var kind = root is null && import.IssuerChainPem.Count == 0 ? "Root" : "Intermediate";
+                    facts.Add(new("Becomes", root is null
+                        ? kind == "Root" ? "The setup's root CA" : "The setup's intermediate CA, with its issuer as the setup's root (certificate only)"
+                        : $"The setup's intermediate CA, under its root {ShortName(root.Subject)}"));
+                    facts.Add(new("Subject", description.Subject));
+                    facts.Add(new("Issuer", description.IsSelfSigned ? $"{description.Issuer} (self-signed)" : description.Issuer));
+                    facts.Add(new("Key type", description.KeyDescription));
+                    facts.Add(new("Valid", $"{description.NotBefore:yyyy-MM-dd} to {description.NotAfter:yyyy-MM-dd}"));
+                    facts.Add(new("SHA-1 thumbprint", import.ThumbprintSha1));
+                    facts.Add(new("SHA-256 thumbprint", import.ThumbprintSha256));
+                    facts.Add(new("Private key", import.KeyId is null ? "Certificate only" : "With private key (kept encrypted in the portal)"));
+                    var chain = import.IssuerChainPem.Select(pem =>
+                    {
+                        using var issuer = X509Certificate2.CreateFromPem(pem);
+                        return $"{ShortName(issuer.Subject)} (SHA-1 {issuer.Thumbprint})";
+                    }).ToList();
+                    facts.Add(new("Chain", chain.Count == 0 ? "None: a self-signed root" : string.Join(" → ", chain)));
+                    return (import, new($"Import {kind.ToLowerInvariant()} CA {ShortName(description.Subject)} for {setup.Name}{(import.KeyId is null ? " (certificate only)" : ", with its private key")}", facts), null);
+                }
+
+            case ManualProofPayload manual:
+                {
+                    if (root?.DpsCertificateName is null || dps is null)
+                    {
+                        return Refuse("The CA is not uploaded to the DPS yet.", "Upload it in step 6 first.");
+                    }
+
+                    if (root.IsVerified)
+                    {
+                        return Refuse("The CA is already verified.", "Nothing to do: go on to step 8.");
+                    }
+
+                    if (CaChanged(root, manual.ThumbprintSha1) is { } changed)
+                    {
+                        return (null, null, changed);
+                    }
+
+                    using var verification = X509Certificate2.CreateFromPem(manual.VerificationPem);
+                    AddCertificateFacts(facts, root);
+                    facts.Add(new("Target DPS", dps));
+                    facts.Add(new("Name in the DPS", root.DpsCertificateName));
+                    facts.Add(new("Verification code", manual.Code));
+                    facts.Add(new("Verification certificate", $"{verification.Subject}, issued by {verification.Issuer}, valid until {verification.NotAfter.ToUniversalTime():yyyy-MM-dd}, SHA-1 {verification.Thumbprint}"));
+                    facts.Add(new("What happens", "The verification certificate, signed outside the portal with this CA's key, is submitted: DPS then trusts every device certificate chaining up to this CA. A newer code generated before approval makes it void"));
+                    return (manual, new($"Verify root CA {ShortName(root.Subject)} on DPS {setup.DpsName} (proof of possession, signed by hand)", facts), null);
                 }
 
             case SaveEnrollmentGroupPayload save:
