@@ -244,6 +244,36 @@ public sealed class ApprovalImportAndProofTests(ApprovalTestPortal portal) : ICl
         Assert.Equal(newer.Value.Code, proof.Code); // the newer code stays current for the next attempt
     }
 
+    [Fact]
+    public async Task An_import_interrupted_by_a_restart_is_marked_failed_and_its_stored_key_deleted()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "cheesecave-import-restart-" + Guid.NewGuid().ToString("N"));
+        using var ca = new ExternalCa();
+        ca.Root("air-root", "rsa:2048");
+        ca.EncryptKey("air-root", KeyPassphrase);
+        int requestId;
+        string keyId;
+        await using (var first = new PortalFactory { Approvals = true, DataDirectory = folder, KeepData = true })
+        {
+            await first.CreateUserAsync("air-op", PortalRoles.Operator);
+            var op = await first.PrincipalForAsync("air-op");
+            await using var scope = first.Services.CreateAsyncScope();
+            var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
+            var setupId = (await wizard.CreateAsync(op, "Restart import cave")).Value!.Id;
+            requestId = ApprovalTestPortal.Pending(await wizard.ImportCaAsync(op, setupId, WithKey(ca, "air-root")));
+            keyId = Assert.IsType<ImportCaPayload>(ApprovalPayload.FromJson(await first.WithDbAsync(db => db.ApprovalRequests.Where(r => r.Id == requestId).Select(r => r.PayloadJson).SingleAsync()))).KeyId!;
+            Assert.True(await first.WithDbAsync(db => db.ProtectedKeys.AnyAsync(k => k.KeyId == keyId)));
+
+            // The state a crash between the claim and the end of applying leaves behind (before the CA was stored).
+            await first.WithDbAsync(db => db.ApprovalRequests.Where(r => r.Id == requestId).ExecuteUpdateAsync(u => u.SetProperty(r => r.Status, ApprovalStatus.Approved)));
+        }
+
+        await using var second = new PortalFactory { Approvals = true, DataDirectory = folder };
+        Assert.Equal(ApprovalStatus.Failed, await second.WithDbAsync(db => db.ApprovalRequests.Where(r => r.Id == requestId).Select(r => r.Status).SingleAsync()));
+        Assert.False(await second.WithDbAsync(db => db.ProtectedKeys.AnyAsync(k => k.KeyId == keyId)));
+        Assert.True(await second.WithDbAsync(db => db.AuditEntries.AnyAsync(a => a.Action == ApprovalService.StoredKeyDeleted && a.Target == keyId)));
+    }
+
     // ------------------------------------------------------------------ helpers
 
     private static CaImportRequest WithKey(ExternalCa ca, string name) =>

@@ -6,7 +6,8 @@ namespace CheeseCave.Portal.Approvals;
 
 /// <summary>
 /// At start-up (after the database is migrated): a request left Approved was being applied when the portal stopped.
-/// It is marked Failed with that reason, so it is neither stuck as "applying" nor applied a second time.
+/// It is marked Failed with that reason, so it is neither stuck as "applying" nor applied a second time; a key its
+/// payload stored in advance (an imported CA's) is deleted unless the half-done apply already gave it to a setup CA.
 /// </summary>
 public sealed class InterruptedApprovals(IDbContextFactory<PortalDbContext> contexts, AuditLog audit, TimeProvider time) : IHostedService
 {
@@ -25,9 +26,25 @@ public sealed class InterruptedApprovals(IDbContextFactory<PortalDbContext> cont
             if (changed == 1)
             {
                 await audit.WriteAsync(Actor.System, ApprovalAuditActions.Applied, ApprovalService.Target(request), AuditOutcomes.Failed, "interrupted by a restart", cancellationToken).ConfigureAwait(false);
+                if (StoredKeyOf(request) is { } keyId && await ApprovalService.DeleteUnusedKeyAsync(contexts, keyId).ConfigureAwait(false))
+                {
+                    await audit.WriteAsync(Actor.System, ApprovalService.StoredKeyDeleted, keyId, AuditOutcomes.Succeeded, $"request #{request.Id} ended without being applied", cancellationToken).ConfigureAwait(false);
+                }
             }
         }
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private static string? StoredKeyOf(ApprovalRequest request)
+    {
+        try
+        {
+            return ApprovalPayload.FromJson(request.PayloadJson).StoredKeyId;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null; // an unreadable payload stored no key we could name; the request is still marked Failed
+        }
+    }
 }
