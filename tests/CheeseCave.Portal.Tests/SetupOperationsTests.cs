@@ -295,6 +295,73 @@ public sealed partial class SetupOperationsTests(SlowArmPortal portal) : IClassF
     }
 
     [Fact]
+    public async Task One_click_proof_of_possession_runs_as_an_operation_and_the_page_shows_it_verified()
+    {
+        var op = await portal.UserAsync(Unique("ops-pop-"), PortalRoles.Operator);
+        var id = await NewSetupAsync(op, Unique("opscave"));
+        Assert.True((await portal.WizardAsync(w => w.CreateDpsAsync(op, id, "cheesecave-rg", Unique("ops-dps-"), "eastus"))).Succeeded);
+        Assert.True((await portal.WizardAsync(w => w.GenerateCaAsync(op, id, "Ops Root", null, CheeseCave.Pki.ProfilePreset.Recommended))).Succeeded);
+        Assert.True((await portal.WizardAsync(w => w.UploadCaAsync(op, id))).Succeeded);
+        using var probe = new OperationProbe(portal.Operations, id);
+
+        await using var scope = portal.Services.CreateAsyncScope();
+        var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
+        var changed = 0;
+        var view = (await wizard.GetAsync(op, id)).Value!;
+        await using var ctx = portal.NewContext(wizard);
+        ctx.Services.AddFallbackServiceProvider(scope.ServiceProvider); // the step's approval banner
+        var cut = ctx.Render<VerifyStep>(p => p.Add(s => s.View, view).Add(s => s.User, op).Add(s => s.OnChanged, (int? _) => changed++));
+        cut.WaitForAssertion(() => Assert.NotEmpty(cut.FindAll("[data-unverified]")), TimeSpan.FromSeconds(30));
+
+        await cut.InvokeAsync(() => cut.FindAll("button").Single(b => b.TextContent.Contains("Prove possession", StringComparison.Ordinal)).Click());
+        cut.WaitForAssertion(() => Assert.StartsWith("Proving possession", cut.Find("[data-progress-status]").TextContent.Trim(), StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+        Assert.NotNull(cut.FindAll("button").Single(b => b.TextContent.Contains("Prove possession", StringComparison.Ordinal)).GetAttribute("disabled"));
+
+        var ended = await probe.EndedAsync();
+        Assert.True(ended.Succeeded, ended.Error?.Message);
+        Assert.Contains(probe.Seen, s => s.Progress == "Signing the verification certificate");
+        cut.WaitForAssertion(() => Assert.Equal(1, changed), TimeSpan.FromSeconds(10));
+        var fresh = (await wizard.GetAsync(op, id)).Value!;
+        cut.Render(p => p.Add(s => s.View, fresh));
+        cut.WaitForAssertion(() => Assert.NotEmpty(cut.FindAll("[data-verified]")), TimeSpan.FromSeconds(30));
+        Assert.Empty(cut.FindAll("[data-progress]"));
+    }
+
+    [Fact]
+    public async Task Creating_a_hub_runs_as_an_operation_and_the_page_offers_the_new_hub_for_linking()
+    {
+        var op = await portal.UserAsync(Unique("ops-hub-"), PortalRoles.Operator);
+        var id = await NewSetupAsync(op, Unique("opscave"));
+        Assert.True((await portal.WizardAsync(w => w.CreateDpsAsync(op, id, "cheesecave-rg", Unique("ops-dps-"), "eastus"))).Succeeded);
+        var hub = Unique("ops-hub-");
+        using var probe = new OperationProbe(portal.Operations, id);
+
+        await using var scope = portal.Services.CreateAsyncScope();
+        var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
+        var changed = 0;
+        var view = (await wizard.GetAsync(op, id)).Value!;
+        await using var ctx = portal.NewContext(wizard);
+        var cut = ctx.Render<HubsStep>(p => p.Add(s => s.View, view).Add(s => s.User, op).Add(s => s.OnChanged, (int? _) => changed++));
+        cut.WaitForAssertion(() => Assert.True(cut.FindAll("[data-panel=create-hub]").Count > 0 || cut.FindAll("[data-panel=link-hub]").Count > 0 || cut.FindAll("[data-all-hubs-linked]").Count > 0), TimeSpan.FromSeconds(30));
+        if (cut.FindAll("[data-panel=create-hub]").Count == 0)
+        {
+            await cut.InvokeAsync(() => cut.FindAll("button").First(b => b.TextContent.Contains("Create another hub", StringComparison.Ordinal)).Click());
+        }
+
+        await cut.InvokeAsync(() => cut.Find("#hub-name").Input(hub));
+        await cut.InvokeAsync(() => cut.FindAll("button").Single(b => b.TextContent.Trim() == "Create hub").Click());
+        cut.WaitForAssertion(() => Assert.StartsWith("Creating the hub", cut.Find("[data-progress-status]").TextContent.Trim(), StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+
+        var ended = await probe.EndedAsync();
+        Assert.True(ended.Succeeded, ended.Error?.Message);
+        Assert.Equal(hub, ended.Subject);
+        cut.WaitForAssertion(() => Assert.Equal(1, changed), TimeSpan.FromSeconds(10));
+        cut.WaitForAssertion(() => Assert.Contains(hub, cut.Find("[data-panel=link-hub]").TextContent, StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+        Assert.Empty(cut.FindAll("[data-panel=create-hub]"));
+        Assert.Empty(cut.FindAll("[data-progress]"));
+    }
+
+    [Fact]
     public async Task Stopping_the_portal_cancels_a_running_operation_cleanly()
     {
         // Its own portal: this one is stopped.
