@@ -52,10 +52,11 @@ public sealed class SlowArmPortal : IAsyncDisposable
         return await call(scope.ServiceProvider.GetRequiredService<SetupWizardService>());
     }
 
+    /// <summary>The setup row, read from the database file itself (so it also works once the portal has stopped).</summary>
     public async Task<DpsSetup> SetupRowAsync(int id)
     {
-        await using var scope = Services.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<PortalDbContext>();
+        var options = new DbContextOptionsBuilder<PortalDbContext>().UseSqlite(PortalDbContext.ConnectionStringFor(_base.DataDirectory)).Options;
+        await using var db = new PortalDbContext(options);
         return await db.Setups.AsNoTracking().SingleAsync(s => s.Id == id);
     }
 
