@@ -26,8 +26,10 @@ public sealed class SetupImportComponentTests(PortalFactory factory) : IClassFix
         ctx.Services.AddMudServices();
         ctx.Services.AddSingleton(scope.ServiceProvider.GetRequiredService<SetupWizardService>());
         ctx.Services.AddSingleton(factory.Services.GetRequiredService<CaImportOutcomes>());
+        ctx.Services.AddSingleton(factory.Services.GetRequiredService<SetupOperations>()); // long actions run in the portal host
+        ctx.Services.AddSingleton(factory.Services.GetRequiredService<TimeProvider>());
+        ctx.Services.AddFallbackServiceProvider(scope.ServiceProvider); // the steps' approval banners
         ctx.Services.AddSingleton<AntiforgeryStateProvider, FixedAntiforgeryState>();
-        ctx.Services.AddFallbackServiceProvider(scope.ServiceProvider); // approval banners and their events, as in the host
         ctx.SetRendererInfo(new RendererInfo("Server", isInteractive: true));
         return ctx;
     }

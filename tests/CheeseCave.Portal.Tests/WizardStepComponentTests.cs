@@ -16,16 +16,31 @@ namespace CheeseCave.Portal.Tests;
 /// Every markup the component produced is kept, so a progress state that lasted only while the service worked is
 /// still seen, and so no private key can have been in any of them.
 /// </summary>
-public sealed class WizardStepComponentTests(PortalFactory factory) : IClassFixture<PortalFactory>
+public sealed class WizardStepComponentTests(PortalFactory factory) : IClassFixture<PortalFactory>, IAsyncLifetime
 {
+    private readonly List<AsyncServiceScope> _scopes = [];
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var scope in _scopes)
+        {
+            await scope.DisposeAsync();
+        }
+    }
+
     private BunitContext NewContext(SetupWizardService wizard)
     {
         var ctx = new BunitContext();
+        var services = factory.Services.CreateAsyncScope(); // the steps' approval banners (scoped ApprovalService)
+        _scopes.Add(services);
+        ctx.Services.AddFallbackServiceProvider(services.ServiceProvider);
         ctx.JSInterop.Mode = JSRuntimeMode.Loose;
         ctx.Services.AddMudServices(mud => mud.PopoverOptions.CheckForPopoverProvider = false);
         ctx.Services.AddSingleton(wizard);
-        // Everything else the steps use (approval banners and their events) comes from the real host, per circuit.
-        ctx.Services.AddFallbackServiceProvider(factory.Services.CreateScope().ServiceProvider);
+        ctx.Services.AddSingleton(factory.Services.GetRequiredService<SetupOperations>()); // long actions run in the portal host
+        ctx.Services.AddSingleton(factory.Services.GetRequiredService<TimeProvider>());
         ctx.SetRendererInfo(new RendererInfo("Server", isInteractive: true));
         return ctx;
     }

@@ -39,6 +39,9 @@ public sealed class EmbeddedEmulatorOptions
     public int MqttPort { get; set; } = 8883;
 
     public string BindAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>Injected latency and failures (the emulator's Faults:*), for resilience drills and tests; none by default.</summary>
+    public CheeseCave.Emulator.Hosting.FaultOptions Faults { get; set; } = new();
 }
 
 /// <summary>How many sign-in form posts are accepted per minute before the portal answers 429.</summary>

@@ -36,6 +36,7 @@ public sealed partial class EmbeddedEmulator(IOptions<CheeseCaveOptions> options
                 HttpsPort = settings.Emulator.HttpsPort,
                 MqttPort = settings.Emulator.MqttPort,
                 BindAddress = settings.Emulator.BindAddress,
+                Faults = settings.Emulator.Faults,
             }, time, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
         catch (IOException ex)

@@ -102,6 +102,7 @@ public static class ServiceRegistration
         services.AddSingleton<ProvisioningConnectionFactory>();
         services.TryAddSingleton<ICallerAuthorization, LocalAccountAuthorization>(); // Entra ID registers its own first
         services.AddScoped<SetupWizardService>();
+        services.AddSingleton<SetupOperations>(); // long actions outlive the circuit (SETUP-WIZARD.md, Long operations)
         services.AddSingleton<DeviceKeyVault>();
         services.AddSingleton<SetupProofStore>();
         services.AddSingleton<CaImportOutcomes>();
