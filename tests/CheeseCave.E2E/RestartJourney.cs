@@ -50,7 +50,16 @@ public sealed partial class RestartJourney
             var (context, page, problems) = await OpenAsync(browser, first);
             await using (context)
             {
-                (setupId, idScope, thumbprint) = await WalkThroughTheCaStepAsync(page, first);
+                try
+                {
+                    (setupId, idScope, thumbprint) = await WalkThroughTheCaStepAsync(page, first);
+                }
+                catch (Exception ex) when (ex is TimeoutException or PlaywrightException)
+                {
+                    // What the browser showed when the walk stalled, for the test artifacts.
+                    await Journeys.SaveScreenshotAsync(page, "restart-failure.png");
+                    throw new TimeoutException($"The walk stalled at {page.Url}: {ex.Message}", ex);
+                }
                 Assert.Empty(problems);
             }
         }
