@@ -167,6 +167,9 @@ public sealed class AccessTests(PortalFactory factory) : IClassFixture<PortalFac
     [InlineData("%2F%2Fevil.example%2F", "/")]
     [InlineData("https%3A%2F%2Fevil.example%2F", "/")]
     [InlineData("%2F%5Cevil.example", "/")]
+    [InlineData("~%2F%2Fevil.example%2F", "/")]
+    [InlineData("~%2F%5Cevil.example", "/")]
+    [InlineData("~%2Fsetups", "/setups")]
     public async Task Sign_in_returns_only_to_local_addresses(string returnUrl, string expected)
     {
         var userName = "return-" + Guid.NewGuid().ToString("N")[..8];

@@ -31,6 +31,17 @@ public sealed class AuditTrailTests(PortalFactory factory) : IClassFixture<Porta
     }
 
     [Fact]
+    public void The_action_filter_offers_every_action_the_portal_writes_including_approvals_imports_and_key_release()
+    {
+        Assert.Contains(Approvals.ApprovalAuditActions.Approved, AuditTrail.KnownActions);
+        Assert.Contains(Approvals.ApprovalAuditActions.KeyExported, AuditTrail.KnownActions);
+        Assert.Contains(Setups.CaImportAuditActions.CaImported, AuditTrail.KnownActions);
+        Assert.Contains(Setups.CaImportAuditActions.VerificationSubmitted, AuditTrail.KnownActions);
+        Assert.Contains(Approvals.ApprovalService.StoredKeyDeleted, AuditTrail.KnownActions);
+        Assert.Contains(AuditActions.SetupCaGenerated, AuditTrail.KnownActions);
+    }
+
+    [Fact]
     public async Task Search_filters_in_the_database_pages_newest_first_and_counts_all_matches()
     {
         var approver = await UserAsync(PortalRoles.Approver);

@@ -38,6 +38,8 @@ public sealed class EntraIdHostTests(EntraPortalFactory factory) : IClassFixture
     [InlineData("/setups", "/setups")]
     [InlineData("https://evil.example/steal", "/")]
     [InlineData("//evil.example", "/")]
+    [InlineData("~//evil.example", "/")]
+    [InlineData("~/\\evil.example", "/")]
     public async Task Sign_in_endpoint_challenges_Entra_ID_with_the_public_redirect_uri_and_a_local_return_url(string returnUrl, string expectedReturn)
     {
         using var client = _factory.CreatePortalClient();

@@ -228,6 +228,19 @@ public sealed class EntraAzureTargetTests(EntraAzureTargetTests.Host host) : ICl
     }
 
     [Fact]
+    public async Task A_challenge_for_another_reason_keeps_the_session_instead_of_failing_every_request()
+    {
+        // Microsoft.Identity.Web wraps "the user must interact" in an exception that is not an MsalException.
+        _tokens.Failure = new MicrosoftIdentityWebChallengeUserException(
+            new MsalUiRequiredException("invalid_grant", "AADSTS50173: the provided grant has expired due to it being revoked."), [EntraSettings.ArmScope]);
+        using var client = _factory.SignedInClient(EntraPortalFactory.EntraUser("vic@contoso.example", "Viewer"));
+
+        using var response = await client.GetAsync(new Uri("/", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
     public async Task The_sign_in_request_asks_for_the_Azure_Service_Management_permission()
     {
         using var client = _factory.CreatePortalClient();

@@ -104,6 +104,18 @@ public sealed class SetupImportTests(PortalFactory factory) : IClassFixture<Port
     }
 
     [Fact]
+    public void The_import_form_keeps_its_files_in_memory_never_in_a_temporary_file()
+    {
+        var endpoint = factory.Services.GetRequiredService<Microsoft.AspNetCore.Routing.EndpointDataSource>().Endpoints
+            .OfType<Microsoft.AspNetCore.Routing.RouteEndpoint>()
+            .Single(e => e.RoutePattern.RawText == "/setups/{setupId:int}/ca/import");
+        var limits = endpoint.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Metadata.IFormOptionsMetadata>();
+        Assert.NotNull(limits);
+        Assert.True(limits.MemoryBufferThreshold >= limits.MultipartBodyLengthLimit, $"parts above {limits.MemoryBufferThreshold} bytes would be buffered to disk");
+        Assert.True(limits.MultipartBodyLengthLimit >= 3L * CaImportLimits.MaxFileBytes);
+    }
+
+    [Fact]
     public async Task An_intermediate_with_its_chain_brings_its_root_and_issues_devices_while_a_keyless_root_cannot()
     {
         using var ca = new ExternalCa();

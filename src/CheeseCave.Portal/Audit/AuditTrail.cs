@@ -80,10 +80,11 @@ public sealed class AuditTrail(ICallerAuthorization authorization, IDbContextFac
     /// <summary>Every action the portal writes, for the action filter (read from the constants, so new ones appear).</summary>
     public static IReadOnlyList<string> KnownActions { get; } =
     [
-        .. new[] { typeof(AuditActions), typeof(AuditTrailActions) }
+        .. new[] { typeof(AuditActions), typeof(AuditTrailActions), typeof(Approvals.ApprovalAuditActions), typeof(Setups.CaImportAuditActions) }
             .SelectMany(t => t.GetFields(BindingFlags.Public | BindingFlags.Static))
             .Where(f => f is { IsLiteral: true } && f.FieldType == typeof(string))
             .Select(f => (string)f.GetRawConstantValue()!)
+            .Append(Approvals.ApprovalService.StoredKeyDeleted)
             .Distinct(StringComparer.Ordinal)
             .Order(StringComparer.Ordinal),
     ];

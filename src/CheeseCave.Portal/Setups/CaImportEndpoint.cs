@@ -30,7 +30,13 @@ public static class CaImportEndpoint
     public static void Map(IEndpointRouteBuilder app) =>
         app.MapPost("/setups/{setupId:int}/ca/import", HandleAsync)
             .RequireAuthorization(PortalPolicies.RequireViewer) // the service checks Operator again and audits a refusal
-            .WithMetadata(new RequestSizeLimitAttribute(MaxRequestBytes), new RequestFormLimitsAttribute { MultipartBodyLengthLimit = MaxRequestBytes });
+            .WithMetadata(new RequestSizeLimitAttribute(MaxRequestBytes), new RequestFormLimitsAttribute
+            {
+                MultipartBodyLengthLimit = MaxRequestBytes,
+                // Keep every part in memory: above the default 64 KB threshold a file part (a key, a PFX) would be
+                // buffered to a plaintext temporary file on disk.
+                MemoryBufferThreshold = (int)MaxRequestBytes,
+            });
 
     private static async Task<IResult> HandleAsync(int setupId, HttpContext context, IFormCollection form, SetupWizardService wizard, CaImportOutcomes outcomes)
     {

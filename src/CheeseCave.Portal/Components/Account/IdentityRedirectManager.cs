@@ -41,8 +41,9 @@ internal sealed class IdentityRedirectManager(NavigationManager navigationManage
             return "/";
         }
 
-        var isLocal = uri[0] == '/' && (uri.Length == 1 || (uri[1] != '/' && uri[1] != '\\'))
-            || uri[0] == '~' && uri.Length > 1 && uri[1] == '/';
-        return isLocal && !uri.Any(char.IsControl) ? uri.TrimStart('~') : "/";
+        // "~/x" is app-relative: judge the path it turns into, so "~//evil.example" cannot become "//evil.example".
+        var path = uri[0] == '~' ? uri[1..] : uri;
+        var isLocal = path.Length > 0 && path[0] == '/' && (path.Length == 1 || (path[1] != '/' && path[1] != '\\'));
+        return isLocal && !path.Any(char.IsControl) ? path : "/";
     }
 }

@@ -125,7 +125,8 @@ public static class EntraAuthentication
             options.Cookie.SameSite = SameSiteMode.Lax;
             options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
             options.ExpireTimeSpan = TimeSpan.FromHours(8);
-            options.SlidingExpiration = true;
+            // Absolute, not sliding: app roles are read at sign-in, so a role removed in Entra ID ends within a working day.
+            options.SlidingExpiration = false;
 
             var validate = options.Events.OnValidatePrincipal;
             options.Events.OnValidatePrincipal = async context =>
@@ -170,9 +171,11 @@ public sealed class EntraSessionCheck(IServiceScopeFactory scopes, Microsoft.Ext
         {
             return false;
         }
-        catch (MsalException)
+        catch (Exception ex) when (ex is MsalException or MicrosoftIdentityWebChallengeUserException)
         {
-            // Consent, multi-factor or a network problem: the session stays; the Azure call reports it in words.
+            // Consent, multi-factor, a revoked grant or a network problem: the session stays (the wrapper exception is
+            // not an MsalException, so it is named here, or it would fail every request); the Azure call that needs
+            // the token reports it in words and says to sign in again.
             return true;
         }
     }
