@@ -1,4 +1,5 @@
 using CheeseCave.Portal.Hosting;
+using Microsoft.Extensions.Options;
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 {
@@ -10,6 +11,18 @@ builder.AddPortalServices();
 
 var app = builder.Build();
 app.MapPortalEndpoints();
-app.Run();
+try
+{
+    app.Run();
+}
+catch (OptionsValidationException ex)
+{
+    // A setting checked at start-up (e.g. CheeseCave:Approvals) is wrong: say which, in one line, and exit non-zero
+    // instead of an unhandled-exception dump.
+    Console.Error.WriteLine($"CheeseCave Portal did not start: {ex.Message}");
+    return 1;
+}
+
+return 0;
 
 public partial class Program { }
