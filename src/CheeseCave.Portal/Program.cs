@@ -1,5 +1,4 @@
 using CheeseCave.Portal.Hosting;
-using Microsoft.Extensions.Options;
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 {
@@ -11,18 +10,6 @@ builder.AddPortalServices();
 
 var app = builder.Build();
 app.MapPortalEndpoints();
-try
-{
-    app.Run();
-}
-catch (OptionsValidationException ex)
-{
-    // A setting checked at start-up (e.g. CheeseCave:Approvals) is wrong: say which, in one line, and exit non-zero
-    // instead of an unhandled-exception dump.
-    Console.Error.WriteLine($"CheeseCave Portal did not start: {ex.Message}");
-    return 1;
-}
-
-return 0;
+app.Run();
 
 public partial class Program { }
