@@ -294,6 +294,8 @@ public static partial class PortalBenchmark
         builder.Configuration["CheeseCave:DataDirectory"] = data;
         builder.Configuration["CheeseCave:Emulator:HttpsPort"] = "0";
         builder.Configuration["CheeseCave:Emulator:MqttPort"] = "0";
+        // The actions themselves (what an approved request runs); with four eyes on, each change would only record a request.
+        builder.Configuration["CheeseCave:Approvals:Enabled"] = "false";
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Configuration["Logging:LogLevel:Default"] = "Error"; // start-up lines and the first-run link would drown the figures
         builder.AddPortalServices();
