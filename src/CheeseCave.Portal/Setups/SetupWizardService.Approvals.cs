@@ -27,7 +27,7 @@ public sealed partial class SetupWizardService : IApprovalExecutor
     /// </summary>
     private async Task<SetupResult<T>?> GateAsync<T>(ClaimsPrincipal caller, int setupId, ApprovalPayload payload, string auditAction, string what, CancellationToken cancellationToken)
     {
-        if (!Approvals.Requires(payload.Action))
+        if (!payload.Actions.Any(Approvals.Requires))
         {
             return null;
         }
