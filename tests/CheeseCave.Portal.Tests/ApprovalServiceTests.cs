@@ -235,6 +235,37 @@ public sealed class ApprovalServiceTests(ApprovalTestPortal portal) : IClassFixt
 
         var collection = X509CertificateLoader.LoadPkcs12Collection(pfxBuffer.ToArray(), password);
         Assert.Contains(collection, c => c.HasPrivateKey && c.Subject == "CN=dev-ap-001");
+
+        // The approver who applied the batch may read its certificates, never its keys: the keys are the requester's.
+        var device = await Factory.WithDbAsync(db => db.SetupDevices.AsNoTracking().SingleAsync(d => d.SetupId == setupId && d.RegistrationId == "dev-ap-001"));
+        using var approverClient = await Factory.SignedInClientAsync("ap-dev-approver");
+        foreach (var secret in new[] { ".key.pem", ".pfx" })
+        {
+            using var notYours = await approverClient.GetAsync(new Uri($"/setups/{setupId}/devices/{device.Id}/dev-ap-001{secret}", UriKind.Relative));
+            Assert.Equal(HttpStatusCode.Forbidden, notYours.StatusCode);
+            var body = await notYours.Content.ReadAsStringAsync();
+            Assert.StartsWith("Only ap-dev-op, who issued this batch, can download its keys, until ", body, StringComparison.Ordinal);
+            Assert.DoesNotContain("PRIVATE", body, StringComparison.Ordinal);
+        }
+
+        using (var cert = await approverClient.GetAsync(new Uri($"/setups/{setupId}/devices/{device.Id}/dev-ap-001.cert.pem", UriKind.Relative)))
+        {
+            Assert.Equal(HttpStatusCode.OK, cert.StatusCode);
+        }
+
+        using (var approverZipResponse = await approverClient.GetAsync(new Uri("/" + batchZip, UriKind.Relative)))
+        {
+            Assert.Equal(HttpStatusCode.OK, approverZipResponse.StatusCode);
+            using var approverZip = new ZipArchive(await approverZipResponse.Content.ReadAsStreamAsync());
+            Assert.Contains(approverZip.Entries, e => e.FullName == "dev-ap-001/dev-ap-001.cert.pem");
+            Assert.DoesNotContain(approverZip.Entries, e => e.FullName.EndsWith(".key.pem", StringComparison.Ordinal) || e.FullName.EndsWith(".pfx", StringComparison.Ordinal));
+            using var readme = new StreamReader(approverZip.GetEntry("README.md")!.Open());
+            Assert.Contains("only ap-dev-op, who issued this batch, can download them", await readme.ReadToEndAsync(), StringComparison.Ordinal);
+        }
+
+        var refusals = (await AuditAsync()).Where(a => a.Actor == "ap-dev-approver" && a.Action == AuditActions.SetupDeviceFileDownloaded && a.Outcome == AuditOutcomes.Denied).ToList();
+        Assert.Equal(3, refusals.Count); // key, PFX, and the keys left out of the ZIP
+        Assert.All(refusals, a => Assert.Contains("not the batch's issuer (ap-dev-op)", a.Detail, StringComparison.Ordinal));
     }
 
     [Fact]
