@@ -27,7 +27,10 @@ public sealed partial class ApprovalService(
 {
     public const int MaxCommentLength = 1000;
 
-    /// <summary>Deletes a stored key no setup CA uses (a request's key that was never applied); true when one was deleted.</summary>
+    /// <summary>
+    /// Deletes a stored key that no setup CA uses and no open (pending or approved) request still names (a request's
+    /// key that was never applied); true when one was deleted.
+    /// </summary>
     internal static async Task<bool> DeleteUnusedKeyAsync(IDbContextFactory<PortalDbContext> contexts, string keyId)
     {
         // Not cancellable: a key left behind is worse than a slow page.
@@ -37,7 +40,28 @@ public sealed partial class ApprovalService(
             return false;
         }
 
+        // A request recorded with the key (even if its caller gave up right after) must still find it when approved.
+        var open = await db.ApprovalRequests.AsNoTracking()
+            .Where(r => r.Status == ApprovalStatus.Pending || r.Status == ApprovalStatus.Approved)
+            .Select(r => r.PayloadJson).ToListAsync(CancellationToken.None).ConfigureAwait(false);
+        if (open.Any(json => StoredKeyOf(json) == keyId))
+        {
+            return false;
+        }
+
         return await db.ProtectedKeys.Where(k => k.KeyId == keyId).ExecuteDeleteAsync(CancellationToken.None).ConfigureAwait(false) > 0;
+    }
+
+    private static string? StoredKeyOf(string payloadJson)
+    {
+        try
+        {
+            return ApprovalPayload.FromJson(payloadJson).StoredKeyId;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Audit verb for a key deleted because the request that stored it ended unapplied.</summary>
