@@ -135,7 +135,11 @@ public sealed record DeleteEnrollmentGroupPayload(string GroupId) : ApprovalPayl
     public override ApprovalAction Action => ApprovalAction.EnrollmentGroup;
 }
 
-public sealed record IssueDevicesPayload(IReadOnlyList<string> RegistrationIds) : ApprovalPayload
+/// <param name="IssuerSha1">
+/// The CA approvers were told would sign (intermediate or root); applying refuses if another would. Null in requests
+/// stored before it was recorded (then the CA is whichever signs at apply time, as before).
+/// </param>
+public sealed record IssueDevicesPayload(IReadOnlyList<string> RegistrationIds, string? IssuerSha1 = null) : ApprovalPayload
 {
     public override ApprovalAction Action => ApprovalAction.IssueDevices;
 

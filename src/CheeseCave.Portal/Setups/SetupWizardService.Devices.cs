@@ -43,10 +43,11 @@ public sealed partial class SetupWizardService
         ArgumentNullException.ThrowIfNull(registrationIds);
         var payload = new IssueDevicesPayload([.. registrationIds]);
         return await GateAsync<DeviceBatchView>(caller, setupId, payload, AuditActions.SetupDevicesIssued, "issue device certificates", cancellationToken).ConfigureAwait(false)
-            ?? await IssueDevicesNowAsync(caller, setupId, payload.RegistrationIds, null, cancellationToken).ConfigureAwait(false);
+            ?? await IssueDevicesNowAsync(caller, setupId, payload.RegistrationIds, null, null, cancellationToken).ConfigureAwait(false);
     }
 
-    private Task<SetupResult<DeviceBatchView>> IssueDevicesNowAsync(ClaimsPrincipal caller, int setupId, IReadOnlyList<string> registrationIds, ApprovalGrant? grant, CancellationToken cancellationToken)
+    /// <param name="expectedIssuer">When applying an approval: the signing CA the approvers saw; any other is refused.</param>
+    private Task<SetupResult<DeviceBatchView>> IssueDevicesNowAsync(ClaimsPrincipal caller, int setupId, IReadOnlyList<string> registrationIds, string? expectedIssuer, ApprovalGrant? grant, CancellationToken cancellationToken)
     {
         var detail = registrationIds.Count switch
         {
@@ -85,6 +86,11 @@ public sealed partial class SetupWizardService
                     ? new SetupError("This setup has no CA yet.", "Generate or import the CA in step 5 first.")
                     : new SetupError("The portal does not hold the private key of this setup's CA (it was imported without it), so it cannot issue device certificates.",
                         "Issue them where the CA key is kept, or import the CA with its key in a new setup."));
+            }
+
+            if (CaChanged(issuer, expectedIssuer) is { } changed)
+            {
+                return SetupResult.Fail<DeviceBatchView>(changed);
             }
 
             using var credential = await OpenCaAsync(issuer, root, cancellationToken).ConfigureAwait(false);
