@@ -195,6 +195,47 @@ public sealed class ApprovalServiceTests(ApprovalTestPortal portal) : IClassFixt
         Assert.Contains(await AuditAsync(), a => a.Action == ApprovalAuditActions.Applied && a.Detail!.StartsWith("applied for ap-two-op, approved by ap-two-a, ap-two-b", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task An_earlier_approval_stops_counting_when_its_approver_is_demoted_or_disabled_before_the_last_one(bool disable)
+    {
+        var suffix = disable ? "d" : "r";
+        var op = await portal.UserAsync($"ap-recheck-op-{suffix}", PortalRoles.Operator);
+        var first = await portal.UserAsync($"ap-recheck-a-{suffix}", PortalRoles.Approver);
+        var second = await portal.UserAsync($"ap-recheck-b-{suffix}", PortalRoles.Approver);
+        var third = await portal.UserAsync($"ap-recheck-c-{suffix}", PortalRoles.Administrator);
+        var setupId = (await portal.WithWizardAsync(w => w.CreateAsync(op, $"Recheck cave {suffix}"))).Value!.Id;
+        var requestId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.GenerateCaAsync(op, setupId, "Recheck Root", null, ProfilePreset.Recommended)));
+        await Factory.WithDbAsync(db => db.ApprovalRequests.Where(r => r.Id == requestId).ExecuteUpdateAsync(s => s.SetProperty(r => r.RequiredApprovals, 2)));
+        Assert.Equal(ApprovalStatus.Pending, (await portal.WithApprovalsAsync(a => a.ApproveAsync(first, requestId))).Value!.Status);
+
+        // The first approver loses the right to approve before the second one decides.
+        await using (var scope = Factory.Services.CreateAsyncScope())
+        {
+            var users = scope.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Identity.UserManager<PortalUser>>();
+            var user = (await users.FindByNameAsync($"ap-recheck-a-{suffix}"))!;
+            if (disable)
+            {
+                user.IsDisabled = true;
+                Assert.True((await users.UpdateAsync(user)).Succeeded);
+            }
+            else
+            {
+                Assert.True((await users.RemoveFromRoleAsync(user, PortalRoles.Approver)).Succeeded);
+                Assert.True((await users.AddToRoleAsync(user, PortalRoles.Operator)).Succeeded);
+            }
+        }
+
+        var afterSecond = (await portal.WithApprovalsAsync(a => a.ApproveAsync(second, requestId))).Value!;
+        Assert.Equal(ApprovalStatus.Pending, afterSecond.Status);
+        Assert.Equal(0, await Factory.WithDbAsync(db => db.SetupCertificates.CountAsync(c => c.SetupId == setupId)));
+
+        await portal.ApproveAppliedAsync(third, requestId);
+        Assert.Contains(await AuditAsync(), a => a.Action == ApprovalAuditActions.Applied
+            && a.Detail!.StartsWith($"applied for ap-recheck-op-{suffix}, approved by ap-recheck-b-{suffix}, ap-recheck-c-{suffix} (", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task Devices_issued_on_approval_can_be_downloaded_by_the_requester_with_the_password_shown_to_them_once()
     {

@@ -52,6 +52,32 @@ public sealed partial class ApprovalService(
         return await db.ProtectedKeys.Where(k => k.KeyId == keyId).ExecuteDeleteAsync(CancellationToken.None).ConfigureAwait(false) > 0;
     }
 
+    /// <summary>
+    /// Of the given approver ids, those that are enabled local users holding Approver or Administrator now. Entra ID
+    /// approvers ("entra:&lt;oid&gt;") are taken as they are: their roles live in their tokens, which the portal cannot
+    /// read for someone who is not calling (see APPROVALS.md).
+    /// </summary>
+    private static async Task<HashSet<string>> StillApproversAsync(PortalDbContext db, IReadOnlyList<string> approverIds, CancellationToken cancellationToken)
+    {
+        var still = approverIds.Where(id => id.StartsWith("entra:", StringComparison.Ordinal)).ToHashSet(StringComparer.Ordinal);
+        var local = approverIds.Where(id => !still.Contains(id)).ToList();
+        if (local.Count == 0)
+        {
+            return still;
+        }
+
+        var roles = PortalRoles.AtLeast(PortalRoles.Approver);
+        var allowed = await (
+            from user in db.Users
+            where local.Contains(user.Id) && !user.IsDisabled
+            join userRole in db.UserRoles on user.Id equals userRole.UserId
+            join role in db.Roles on userRole.RoleId equals role.Id
+            where roles.Contains(role.Name!)
+            select user.Id).Distinct().ToListAsync(cancellationToken).ConfigureAwait(false);
+        still.UnionWith(allowed);
+        return still;
+    }
+
     private static string? StoredKeyOf(string payloadJson)
     {
         try
@@ -190,6 +216,10 @@ public sealed partial class ApprovalService(
         {
             approvals = await db.ApprovalDecisions.AsNoTracking().Where(d => d.RequestId == request.Id && d.Approved && d.ApproverId != request.RequestedById)
                 .OrderBy(d => d.At).ThenBy(d => d.Id).ToListAsync(cancellationToken).ConfigureAwait(false);
+
+            // An earlier approval counts only while its approver may still approve (not disabled, not demoted since).
+            var stillApprovers = await StillApproversAsync(db, [.. approvals.Select(a => a.ApproverId).Where(id => id != actor.Id).Distinct(StringComparer.Ordinal)], cancellationToken).ConfigureAwait(false);
+            approvals = [.. approvals.Where(a => a.ApproverId == actor.Id || stillApprovers.Contains(a.ApproverId))];
         }
 
         if (approvals.Select(a => a.ApproverId).Distinct(StringComparer.Ordinal).Count() < request.RequiredApprovals)
