@@ -276,6 +276,42 @@ public sealed class ApprovalImportAndProofTests(ApprovalTestPortal portal) : ICl
 
     // ------------------------------------------------------------------ helpers
 
+    [Fact]
+    public async Task A_device_batch_approved_for_one_signing_CA_is_refused_if_another_CA_would_sign_it_by_then()
+    {
+        var op = await portal.UserAsync("aipin-op", PortalRoles.Operator);
+        var approver = await portal.UserAsync("aipin-approver", PortalRoles.Approver);
+        var setupId = (await portal.WithWizardAsync(w => w.CreateAsync(op, "Pinned issuer cave"))).Value!.Id;
+        using var ca = new ExternalCa();
+        ca.Root("aipin-root");
+        ca.Signed("aipin-intermediate", "aipin-root");
+        await portal.ApproveAppliedAsync(approver, ApprovalTestPortal.Pending(await portal.WithWizardAsync(w =>
+            w.ImportCaAsync(op, setupId, new CaImportRequest(ca.Bytes("aipin-root.pem")) { PrivateKeyPem = ca.Bytes("aipin-root.key.pem") }))));
+        var rootSha1 = await Factory.WithDbAsync(db => db.SetupCertificates.Where(c => c.SetupId == setupId).Select(c => c.ThumbprintSha1).SingleAsync());
+
+        // Approvers are told the root signs, and the request records it.
+        var issueId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.IssueDevicesAsync(op, setupId, ["aipin-001"])));
+        Assert.Equal(rootSha1, (await PayloadAsync<IssueDevicesPayload>(issueId)).IssuerSha1);
+        Assert.Contains((await portal.WithApprovalsAsync(a => a.GetAsync(approver, issueId))).Value!.Facts, f => f.Label == "Issuing CA" && f.Value.EndsWith($"SHA-1 {rootSha1}", StringComparison.Ordinal));
+
+        // Meanwhile an intermediate with its key arrives: it would now be the signer.
+        await portal.ApproveAppliedAsync(approver, ApprovalTestPortal.Pending(await portal.WithWizardAsync(w =>
+            w.ImportCaAsync(op, setupId, new CaImportRequest(ca.Bytes("aipin-intermediate.pem")) { PrivateKeyPem = ca.Bytes("aipin-intermediate.key.pem") }))));
+
+        var result = await portal.WithApprovalsAsync(a => a.ApproveAsync(approver, issueId));
+        Assert.Equal(ApprovalStatus.Failed, result.Value!.Status);
+        Assert.Contains($"The CA changed since the request (it was SHA-1 {rootSha1}", result.Value.Error, StringComparison.Ordinal);
+        Assert.Equal(0, await Factory.WithDbAsync(db => db.SetupDevices.CountAsync(d => d.SetupId == setupId)));
+    }
+
+    [Fact]
+    public void A_device_batch_request_stored_before_the_issuer_was_recorded_still_reads()
+    {
+        var old = Assert.IsType<IssueDevicesPayload>(ApprovalPayload.FromJson("""{"kind":"issue-devices","RegistrationIds":["old-1"]}"""));
+        Assert.Equal(["old-1"], old.RegistrationIds);
+        Assert.Null(old.IssuerSha1);
+    }
+
     private static CaImportRequest WithKey(ExternalCa ca, string name) =>
         new(ca.Bytes($"{name}.pem")) { PrivateKeyPem = ca.Bytes($"{name}.enc.key.pem"), KeyPassphrase = KeyPassphrase };
 

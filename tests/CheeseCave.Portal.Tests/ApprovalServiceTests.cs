@@ -195,6 +195,47 @@ public sealed class ApprovalServiceTests(ApprovalTestPortal portal) : IClassFixt
         Assert.Contains(await AuditAsync(), a => a.Action == ApprovalAuditActions.Applied && a.Detail!.StartsWith("applied for ap-two-op, approved by ap-two-a, ap-two-b", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task An_earlier_approval_stops_counting_when_its_approver_is_demoted_or_disabled_before_the_last_one(bool disable)
+    {
+        var suffix = disable ? "d" : "r";
+        var op = await portal.UserAsync($"ap-recheck-op-{suffix}", PortalRoles.Operator);
+        var first = await portal.UserAsync($"ap-recheck-a-{suffix}", PortalRoles.Approver);
+        var second = await portal.UserAsync($"ap-recheck-b-{suffix}", PortalRoles.Approver);
+        var third = await portal.UserAsync($"ap-recheck-c-{suffix}", PortalRoles.Administrator);
+        var setupId = (await portal.WithWizardAsync(w => w.CreateAsync(op, $"Recheck cave {suffix}"))).Value!.Id;
+        var requestId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.GenerateCaAsync(op, setupId, "Recheck Root", null, ProfilePreset.Recommended)));
+        await Factory.WithDbAsync(db => db.ApprovalRequests.Where(r => r.Id == requestId).ExecuteUpdateAsync(s => s.SetProperty(r => r.RequiredApprovals, 2)));
+        Assert.Equal(ApprovalStatus.Pending, (await portal.WithApprovalsAsync(a => a.ApproveAsync(first, requestId))).Value!.Status);
+
+        // The first approver loses the right to approve before the second one decides.
+        await using (var scope = Factory.Services.CreateAsyncScope())
+        {
+            var users = scope.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Identity.UserManager<PortalUser>>();
+            var user = (await users.FindByNameAsync($"ap-recheck-a-{suffix}"))!;
+            if (disable)
+            {
+                user.IsDisabled = true;
+                Assert.True((await users.UpdateAsync(user)).Succeeded);
+            }
+            else
+            {
+                Assert.True((await users.RemoveFromRoleAsync(user, PortalRoles.Approver)).Succeeded);
+                Assert.True((await users.AddToRoleAsync(user, PortalRoles.Operator)).Succeeded);
+            }
+        }
+
+        var afterSecond = (await portal.WithApprovalsAsync(a => a.ApproveAsync(second, requestId))).Value!;
+        Assert.Equal(ApprovalStatus.Pending, afterSecond.Status);
+        Assert.Equal(0, await Factory.WithDbAsync(db => db.SetupCertificates.CountAsync(c => c.SetupId == setupId)));
+
+        await portal.ApproveAppliedAsync(third, requestId);
+        Assert.Contains(await AuditAsync(), a => a.Action == ApprovalAuditActions.Applied
+            && a.Detail!.StartsWith($"applied for ap-recheck-op-{suffix}, approved by ap-recheck-b-{suffix}, ap-recheck-c-{suffix} (", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task Devices_issued_on_approval_can_be_downloaded_by_the_requester_with_the_password_shown_to_them_once()
     {
@@ -235,6 +276,37 @@ public sealed class ApprovalServiceTests(ApprovalTestPortal portal) : IClassFixt
 
         var collection = X509CertificateLoader.LoadPkcs12Collection(pfxBuffer.ToArray(), password);
         Assert.Contains(collection, c => c.HasPrivateKey && c.Subject == "CN=dev-ap-001");
+
+        // The approver who applied the batch may read its certificates, never its keys: the keys are the requester's.
+        var device = await Factory.WithDbAsync(db => db.SetupDevices.AsNoTracking().SingleAsync(d => d.SetupId == setupId && d.RegistrationId == "dev-ap-001"));
+        using var approverClient = await Factory.SignedInClientAsync("ap-dev-approver");
+        foreach (var secret in new[] { ".key.pem", ".pfx" })
+        {
+            using var notYours = await approverClient.GetAsync(new Uri($"/setups/{setupId}/devices/{device.Id}/dev-ap-001{secret}", UriKind.Relative));
+            Assert.Equal(HttpStatusCode.Forbidden, notYours.StatusCode);
+            var body = await notYours.Content.ReadAsStringAsync();
+            Assert.StartsWith("Only ap-dev-op, who issued this batch, can download its keys, until ", body, StringComparison.Ordinal);
+            Assert.DoesNotContain("PRIVATE", body, StringComparison.Ordinal);
+        }
+
+        using (var cert = await approverClient.GetAsync(new Uri($"/setups/{setupId}/devices/{device.Id}/dev-ap-001.cert.pem", UriKind.Relative)))
+        {
+            Assert.Equal(HttpStatusCode.OK, cert.StatusCode);
+        }
+
+        using (var approverZipResponse = await approverClient.GetAsync(new Uri("/" + batchZip, UriKind.Relative)))
+        {
+            Assert.Equal(HttpStatusCode.OK, approverZipResponse.StatusCode);
+            using var approverZip = new ZipArchive(await approverZipResponse.Content.ReadAsStreamAsync());
+            Assert.Contains(approverZip.Entries, e => e.FullName == "dev-ap-001/dev-ap-001.cert.pem");
+            Assert.DoesNotContain(approverZip.Entries, e => e.FullName.EndsWith(".key.pem", StringComparison.Ordinal) || e.FullName.EndsWith(".pfx", StringComparison.Ordinal));
+            using var readme = new StreamReader(approverZip.GetEntry("README.md")!.Open());
+            Assert.Contains("only ap-dev-op, who issued this batch, can download them", await readme.ReadToEndAsync(), StringComparison.Ordinal);
+        }
+
+        var refusals = (await AuditAsync()).Where(a => a.Actor == "ap-dev-approver" && a.Action == AuditActions.SetupDeviceFileDownloaded && a.Outcome == AuditOutcomes.Denied).ToList();
+        Assert.Equal(3, refusals.Count); // key, PFX, and the keys left out of the ZIP
+        Assert.All(refusals, a => Assert.Contains("not the batch's issuer (ap-dev-op)", a.Detail, StringComparison.Ordinal));
     }
 
     [Fact]

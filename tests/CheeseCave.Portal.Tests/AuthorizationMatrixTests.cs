@@ -72,8 +72,9 @@ public sealed class AuthorizationMatrixTests(MatrixWorld world, ITestOutputHelpe
             new("GET", "/setups/{setup}/devices/{device}/{registration}.cert.pem", Access.Viewer),
             new("GET", "/setups/{setup}/devices/{device}/{registration}-chain.pem", Access.Viewer),
             new("GET", "/setups/{setup}/devices/{device}/{registration}.cer", Access.Viewer),
-            new("GET", "/setups/{setup}/devices/{device}/{registration}.key.pem", Access.Operator),
-            new("GET", "/setups/{setup}/devices/{device}/{registration}.pfx", Access.Operator),
+            // Device keys: Operator role, and only the user who issued the batch (the world's Operator caller).
+            new("GET", "/setups/{setup}/devices/{device}/{registration}.key.pem", Access.Operator, Owner: Caller.Operator),
+            new("GET", "/setups/{setup}/devices/{device}/{registration}.pfx", Access.Operator, Owner: Caller.Operator),
         ],
         ["GET /setups/{setupId:int}/certificates/{certificateId:int}/verification.pem"] = [new("GET", "/setups/{setup}/certificates/{certificate}/verification.pem", Access.Viewer)],
         ["GET /setups/{setupId:int}/certificates/{certificateId:int}/verification.cer"] = [new("GET", "/setups/{setup}/certificates/{certificate}/verification.cer", Access.Viewer)],
@@ -131,7 +132,7 @@ public sealed class AuthorizationMatrixTests(MatrixWorld world, ITestOutputHelpe
         ["SetupWizardService.DownloadCertificateAsync"] = MethodRule.Download(Access.Viewer, AuditActions.SetupCertificateDownloaded,
             (w, c) => w.Wizard(s => s.DownloadCertificateAsync(c, w.SetupId, w.CertificateId, der: false))),
         ["SetupWizardService.DownloadDeviceFileAsync"] = MethodRule.Download(Access.Operator, AuditActions.SetupDeviceFileDownloaded,
-            (w, c) => w.Wizard(s => s.DownloadDeviceFileAsync(c, w.SetupId, w.DeviceId, DeviceFileKind.Key))),
+            (w, c) => w.Wizard(s => s.DownloadDeviceFileAsync(c, w.SetupId, w.DeviceId, DeviceFileKind.Key))) with { Owner = Caller.Operator },
         ["SetupWizardService.DownloadBatchAsync"] = MethodRule.Download(Access.Viewer, AuditActions.SetupDeviceFileDownloaded,
             (w, c) => w.Wizard(s => s.DownloadBatchAsync(c, w.SetupId, w.BatchId))),
 
@@ -395,7 +396,7 @@ public sealed class AuthorizationMatrixTests(MatrixWorld world, ITestOutputHelpe
 
     private async Task CheckAsync(HttpClient client, Caller caller, Sample sample, bool isPage, List<string> failures, Outcome? expectedOverride = null, string? actorName = null)
     {
-        var expected = expectedOverride ?? Expected(caller, sample.Least);
+        var expected = expectedOverride ?? Expected(caller, sample.Least, sample.Owner);
         // A rejected cookie makes the request anonymous, so its refusal is recorded under "anonymous".
         var actor = expected == Outcome.Login ? Actor.Anonymous.Name : actorName ?? MatrixWorld.ActorName(caller);
         var before = await world.SnapshotAsync();
@@ -403,6 +404,12 @@ public sealed class AuthorizationMatrixTests(MatrixWorld world, ITestOutputHelpe
         using var request = new HttpRequestMessage(new HttpMethod(sample.Method), new Uri(sample.Path, UriKind.Relative));
         using var response = await client.SendAsync(request);
         var actual = Classify(response, sample);
+        if (actual == Outcome.Denied && response.StatusCode == HttpStatusCode.Forbidden
+            && (await response.Content.ReadAsStringAsync()).StartsWith($"Only {MatrixWorld.ActorName(Caller.Operator)}, who issued this batch, can download its keys", StringComparison.Ordinal))
+        {
+            actual = Outcome.NotOwner;
+        }
+
         output.WriteLine($"{caller,-13} {sample.Method,-4} {sample.Path,-70} {(int)response.StatusCode} {Forms.RedirectPath(response)} → {actual}");
         if (actual != expected)
         {
@@ -410,7 +417,7 @@ public sealed class AuthorizationMatrixTests(MatrixWorld world, ITestOutputHelpe
             return;
         }
 
-        if (expected is Outcome.Login or Outcome.Denied)
+        if (expected is Outcome.Login or Outcome.Denied or Outcome.NotOwner)
         {
             if (await world.SnapshotAsync() != before)
             {
@@ -419,7 +426,7 @@ public sealed class AuthorizationMatrixTests(MatrixWorld world, ITestOutputHelpe
 
             // Refusals by a role (403) are always audited; anonymous ones only for endpoints that need a role (direct
             // download and export calls), not for pages or the circuit's own endpoints (every first visit is one).
-            var audited = expected == Outcome.Denied || (!isPage && sample.Least >= Access.Viewer);
+            var audited = expected is Outcome.Denied or Outcome.NotOwner || (!isPage && sample.Least >= Access.Viewer);
             if (audited && await world.DeniedCountAsync(actor) <= deniedBefore)
             {
                 failures.Add($"{caller} {sample.Method} {sample.Path}: refused, but no Denied audit entry was written.");
@@ -427,7 +434,8 @@ public sealed class AuthorizationMatrixTests(MatrixWorld world, ITestOutputHelpe
         }
     }
 
-    private static Outcome Expected(Caller caller, Access least)
+    /// <param name="owner">For another user's material (device keys): the only caller allowed; other allowed roles get NotOwner.</param>
+    private static Outcome Expected(Caller caller, Access least, Caller? owner = null)
     {
         if (least == Access.Public)
         {
@@ -439,7 +447,8 @@ public sealed class AuthorizationMatrixTests(MatrixWorld world, ITestOutputHelpe
             return Outcome.Login;
         }
 
-        return least == Access.SignedIn || (int)caller >= (int)least ? Outcome.Allowed : Outcome.Denied;
+        var byRole = least == Access.SignedIn || (int)caller >= (int)least ? Outcome.Allowed : Outcome.Denied;
+        return byRole == Outcome.Allowed && owner is { } only && caller != only ? Outcome.NotOwner : byRole;
     }
 
     private static Outcome Classify(HttpResponseMessage response, Sample sample)
@@ -467,7 +476,8 @@ public sealed class AuthorizationMatrixTests(MatrixWorld world, ITestOutputHelpe
         var failures = new List<string>();
         foreach (var (name, rule) in Methods.Where(m => m.Value.Kind != MethodKind.NotAnAction).OrderBy(m => m.Key, StringComparer.Ordinal))
         {
-            var allowed = Expected(caller, rule.Least) == Outcome.Allowed;
+            var expected = Expected(caller, rule.Least, rule.Owner);
+            var allowed = expected == Outcome.Allowed;
             var before = await world.SnapshotAsync();
             var deniedBefore = await world.DeniedCountAsync(actor, rule.DeniedAudit);
             bool denied;
@@ -475,6 +485,19 @@ public sealed class AuthorizationMatrixTests(MatrixWorld world, ITestOutputHelpe
             {
                 var result = await (allowed ? rule.Allowed : rule.Refused)(world, principal);
                 denied = IsDenied(result);
+                if (expected == Outcome.NotOwner)
+                {
+                    // Allowed by role, refused because the material is someone else's: a plain error, not a role denial.
+                    var notYours = IsNotOwner(result);
+                    output.WriteLine($"{caller,-13} {name,-50} {(notYours ? "not the owner's" : denied ? "refused by role" : "allowed")}");
+                    if (!notYours)
+                    {
+                        failures.Add($"{caller} {name}: expected 'only {MatrixWorld.ActorName(rule.Owner!.Value)} may', was {(denied ? "refused by role" : "allowed")}.");
+                        continue;
+                    }
+
+                    denied = true;
+                }
             }
             catch (UnauthorizedAccessException)
             {
@@ -506,6 +529,10 @@ public sealed class AuthorizationMatrixTests(MatrixWorld world, ITestOutputHelpe
 
         Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
     }
+
+    private static bool IsNotOwner(object? result) =>
+        result is SetupResult<CertificateFile> { Error: { Denied: false, Status: 403 } error }
+        && error.Message.StartsWith($"Only {MatrixWorld.ActorName(Caller.Operator)}, who issued this batch, can download its keys", StringComparison.Ordinal);
 
     private static bool IsDenied(object? result) => result switch
     {
@@ -550,12 +577,16 @@ public enum Outcome
     Allowed,
     Login,
     Denied,
+
+    /// <summary>Allowed by role, refused because it is another user's (device keys: only who issued the batch).</summary>
+    NotOwner,
     Unexpected,
 }
 
 public sealed record PageRule(Access Least, HttpStatusCode? AllowedStatus = null);
 
-public sealed record Sample(string Method, string Path, Access Least, HttpStatusCode? AllowedStatus = null);
+/// <param name="Owner">Set for another user's material: the only caller allowed; other allowed roles get <see cref="Outcome.NotOwner"/>.</param>
+public sealed record Sample(string Method, string Path, Access Least, HttpStatusCode? AllowedStatus = null, Caller? Owner = null);
 
 public enum MethodKind
 {
@@ -567,6 +598,9 @@ public enum MethodKind
 
 public sealed record MethodRule(MethodKind Kind, Access Least, Func<MatrixWorld, ClaimsPrincipal, Task<object?>> Refused, Func<MatrixWorld, ClaimsPrincipal, Task<object?>> Allowed, string? DeniedAudit)
 {
+    /// <summary>As <see cref="Sample.Owner"/>: the only caller allowed; other allowed roles get a "not yours" error.</summary>
+    public Caller? Owner { get; init; }
+
     public static MethodRule NotAnAction { get; } = new(MethodKind.NotAnAction, Access.Public, (_, _) => Task.FromResult<object?>(null), (_, _) => Task.FromResult<object?>(null), null);
 
     public static MethodRule Read(Access least, Func<MatrixWorld, ClaimsPrincipal, Task<object?>> call, string? deniedAudit = null) => new(MethodKind.Read, least, call, call, deniedAudit);

@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Claims;
 using System.Text.RegularExpressions;
 using CheeseCave.Portal.Accounts;
+using CheeseCave.Portal.Approvals;
 using CheeseCave.Portal.Persistence;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Identity;
@@ -27,6 +28,9 @@ public sealed partial class PortalFactory : WebApplicationFactory<Program>
     /// <summary>Four eyes (CheeseCave:Approvals): off unless a test is about approvals.</summary>
     public bool Approvals { get; init; }
 
+    /// <summary>CheeseCave:Approvals:RequiredFor, when a test gates only some actions (null: all of them).</summary>
+    public IReadOnlyList<string>? ApprovalsRequiredFor { get; init; }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseSetting("CheeseCave:DataDirectory", DataDirectory);
@@ -38,7 +42,15 @@ public sealed partial class PortalFactory : WebApplicationFactory<Program>
         // per-user limit (5 a minute) stays as configured; tests use distinct user names.
         builder.UseSetting("CheeseCave:SignInRateLimit:PerAddress", "1000");
         builder.UseSetting("CheeseCave:SignInRateLimit:OnboardingPerAddress", "1000");
-        builder.ConfigureTestServices(services => services.Replace(ServiceDescriptor.Singleton<ISetupTokenSink>(SetupLinks)));
+        builder.ConfigureTestServices(services =>
+        {
+            services.Replace(ServiceDescriptor.Singleton<ISetupTokenSink>(SetupLinks));
+            if (ApprovalsRequiredFor is { } requiredFor)
+            {
+                // Replaces appsettings.json's list (a setting per index would only overwrite its first entries).
+                services.PostConfigure<ApprovalOptions>(o => o.RequiredFor = [.. requiredFor]);
+            }
+        });
     }
 
     /// <summary>A client that does not follow redirects (so tests see them) and keeps cookies.</summary>

@@ -186,6 +186,26 @@ public sealed class SetupDeviceTests(PortalFactory factory) : IClassFixture<Port
             Assert.Contains("GlobalDeviceEndpoint", text, StringComparison.Ordinal);
         }
 
+        // Another operator may not take this operator's keys (a plain refusal naming whose they are), and their ZIP has none.
+        await factory.CreateUserAsync("dd-op2", PortalRoles.Operator);
+        using (var otherOperator = await factory.SignedInClientAsync("dd-op2"))
+        {
+            foreach (var secret in new[] { ".key.pem", ".pfx" })
+            {
+                using var notYours = await otherOperator.GetAsync(new Uri(basePath + secret, UriKind.Relative));
+                Assert.Equal(HttpStatusCode.Forbidden, notYours.StatusCode);
+                Assert.StartsWith("Only dd-op, who issued this batch, can download its keys", await notYours.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            }
+
+            using var zipResponse = await otherOperator.GetAsync(new Uri($"/setups/{setupId}/batches/{batch.BatchId}.zip", UriKind.Relative));
+            Assert.Equal(HttpStatusCode.OK, zipResponse.StatusCode);
+            using var zip = new ZipArchive(await zipResponse.Content.ReadAsStreamAsync());
+            Assert.Contains("dd-001/dd-001.cert.pem", zip.Entries.Select(e => e.FullName));
+            Assert.DoesNotContain(zip.Entries, e => e.FullName.EndsWith(".key.pem", StringComparison.Ordinal) || e.FullName.EndsWith(".pfx", StringComparison.Ordinal));
+        }
+
+        Assert.Equal(3, await factory.WithDbAsync(db => db.AuditEntries.CountAsync(a => a.Actor == "dd-op2" && a.Action == AuditActions.SetupDeviceFileDownloaded && a.Outcome == AuditOutcomes.Denied)));
+
         // After the window the key is gone (410); certificates stay.
         factory.Services.GetRequiredService<DeviceKeyVault>().Forget(device.Id);
         using (var gone = await operatorClient.GetAsync(new Uri(basePath + ".key.pem", UriKind.Relative)))

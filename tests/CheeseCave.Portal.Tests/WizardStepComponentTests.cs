@@ -229,6 +229,15 @@ public sealed class WizardStepComponentTests(PortalFactory factory) : IClassFixt
         }
 
         AssertNoKeyMaterial(log, [.. keys]);
+
+        // Another Operator sees whose the keys are instead of links they could not use.
+        await factory.CreateUserAsync("bu-dev-op2", PortalRoles.Operator);
+        var other = await factory.PrincipalForAsync("bu-dev-op2");
+        var otherView = (await wizard.GetAsync(other, id)).Value!;
+        var othersPage = ctx.Render<DevicesStep>(p => p.Add(s => s.View, otherView).Add(s => s.User, other));
+        othersPage.WaitForAssertion(() => Assert.Equal(2, othersPage.FindAll("[data-key-owner=bu-dev-op]").Count), TimeSpan.FromSeconds(10));
+        Assert.Empty(othersPage.FindAll("[data-download=key]"));
+        Assert.Contains("key: only bu-dev-op, who issued this batch", othersPage.Markup, StringComparison.Ordinal);
     }
 
     // ------------------------------------------------------------------ step 10: test registration

@@ -57,7 +57,9 @@ public sealed class ApprovalGate(
             await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        await audit.WriteAsync(requester, ApprovalAuditActions.Requested, ApprovalService.Target(request), AuditOutcomes.Succeeded, Trim(summary.Title), cancellationToken).ConfigureAwait(false);
+        // Recorded: from here on the request exists whatever the caller does, so its audit entry must be written too
+        // (a cancellation here would make the caller think nothing was recorded, and release what the request holds).
+        await audit.WriteAsync(requester, ApprovalAuditActions.Requested, ApprovalService.Target(request), AuditOutcomes.Succeeded, Trim(summary.Title), CancellationToken.None).ConfigureAwait(false);
         await events.PublishAsync(new ApprovalChange(request.Id, request.Action, setupId, ApprovalStatus.Pending)).ConfigureAwait(false);
         return new ApprovalTicket(request.Id, request.Action, request.Title, request.ExpiresAt);
     }

@@ -48,6 +48,13 @@ public abstract record ApprovalPayload
     [JsonIgnore]
     public abstract ApprovalAction Action { get; }
 
+    /// <summary>
+    /// Every action this request falls under: approval is needed when any of them is required. <see cref="Action"/>
+    /// is the one it is filed and shown under.
+    /// </summary>
+    [JsonIgnore]
+    public virtual IReadOnlyList<ApprovalAction> Actions => [Action];
+
     /// <summary>Single-shot actions refuse a second pending request for the same setup.</summary>
     [JsonIgnore]
     public virtual bool OnePendingPerSetup => true;
@@ -78,6 +85,9 @@ public sealed record UploadCaPayload(string ThumbprintSha1, bool VerifiedOnUploa
 {
     // Marking a CA verified on upload skips proof of possession, so it needs what proof of possession needs.
     public override ApprovalAction Action => VerifiedOnUpload ? ApprovalAction.ProveCa : ApprovalAction.UploadCa;
+
+    // It is still an upload: requiring approval for either action gates it.
+    public override IReadOnlyList<ApprovalAction> Actions => VerifiedOnUpload ? [ApprovalAction.UploadCa, ApprovalAction.ProveCa] : [ApprovalAction.UploadCa];
 }
 
 public sealed record ProveCaPayload(string ThumbprintSha1) : ApprovalPayload
@@ -125,7 +135,11 @@ public sealed record DeleteEnrollmentGroupPayload(string GroupId) : ApprovalPayl
     public override ApprovalAction Action => ApprovalAction.EnrollmentGroup;
 }
 
-public sealed record IssueDevicesPayload(IReadOnlyList<string> RegistrationIds) : ApprovalPayload
+/// <param name="IssuerSha1">
+/// The CA approvers were told would sign (intermediate or root); applying refuses if another would. Null in requests
+/// stored before it was recorded (then the CA is whichever signs at apply time, as before).
+/// </param>
+public sealed record IssueDevicesPayload(IReadOnlyList<string> RegistrationIds, string? IssuerSha1 = null) : ApprovalPayload
 {
     public override ApprovalAction Action => ApprovalAction.IssueDevices;
 

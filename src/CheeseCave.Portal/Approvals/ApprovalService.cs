@@ -27,7 +27,10 @@ public sealed partial class ApprovalService(
 {
     public const int MaxCommentLength = 1000;
 
-    /// <summary>Deletes a stored key no setup CA uses (a request's key that was never applied); true when one was deleted.</summary>
+    /// <summary>
+    /// Deletes a stored key that no setup CA uses and no open (pending or approved) request still names (a request's
+    /// key that was never applied); true when one was deleted.
+    /// </summary>
     internal static async Task<bool> DeleteUnusedKeyAsync(IDbContextFactory<PortalDbContext> contexts, string keyId)
     {
         // Not cancellable: a key left behind is worse than a slow page.
@@ -37,7 +40,54 @@ public sealed partial class ApprovalService(
             return false;
         }
 
+        // A request recorded with the key (even if its caller gave up right after) must still find it when approved.
+        var open = await db.ApprovalRequests.AsNoTracking()
+            .Where(r => r.Status == ApprovalStatus.Pending || r.Status == ApprovalStatus.Approved)
+            .Select(r => r.PayloadJson).ToListAsync(CancellationToken.None).ConfigureAwait(false);
+        if (open.Any(json => StoredKeyOf(json) == keyId))
+        {
+            return false;
+        }
+
         return await db.ProtectedKeys.Where(k => k.KeyId == keyId).ExecuteDeleteAsync(CancellationToken.None).ConfigureAwait(false) > 0;
+    }
+
+    /// <summary>
+    /// Of the given approver ids, those that are enabled local users holding Approver or Administrator now. Entra ID
+    /// approvers ("entra:&lt;oid&gt;") are taken as they are: their roles live in their tokens, which the portal cannot
+    /// read for someone who is not calling (see APPROVALS.md).
+    /// </summary>
+    private static async Task<HashSet<string>> StillApproversAsync(PortalDbContext db, IReadOnlyList<string> approverIds, CancellationToken cancellationToken)
+    {
+        var still = approverIds.Where(id => id.StartsWith("entra:", StringComparison.Ordinal)).ToHashSet(StringComparer.Ordinal);
+        var local = approverIds.Where(id => !still.Contains(id)).ToList();
+        if (local.Count == 0)
+        {
+            return still;
+        }
+
+        var roles = PortalRoles.AtLeast(PortalRoles.Approver);
+        var allowed = await (
+            from user in db.Users
+            where local.Contains(user.Id) && !user.IsDisabled
+            join userRole in db.UserRoles on user.Id equals userRole.UserId
+            join role in db.Roles on userRole.RoleId equals role.Id
+            where roles.Contains(role.Name!)
+            select user.Id).Distinct().ToListAsync(cancellationToken).ConfigureAwait(false);
+        still.UnionWith(allowed);
+        return still;
+    }
+
+    private static string? StoredKeyOf(string payloadJson)
+    {
+        try
+        {
+            return ApprovalPayload.FromJson(payloadJson).StoredKeyId;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Audit verb for a key deleted because the request that stored it ended unapplied.</summary>
@@ -166,6 +216,10 @@ public sealed partial class ApprovalService(
         {
             approvals = await db.ApprovalDecisions.AsNoTracking().Where(d => d.RequestId == request.Id && d.Approved && d.ApproverId != request.RequestedById)
                 .OrderBy(d => d.At).ThenBy(d => d.Id).ToListAsync(cancellationToken).ConfigureAwait(false);
+
+            // An earlier approval counts only while its approver may still approve (not disabled, not demoted since).
+            var stillApprovers = await StillApproversAsync(db, [.. approvals.Select(a => a.ApproverId).Where(id => id != actor.Id).Distinct(StringComparer.Ordinal)], cancellationToken).ConfigureAwait(false);
+            approvals = [.. approvals.Where(a => a.ApproverId == actor.Id || stillApprovers.Contains(a.ApproverId))];
         }
 
         if (approvals.Select(a => a.ApproverId).Distinct(StringComparer.Ordinal).Count() < request.RequiredApprovals)

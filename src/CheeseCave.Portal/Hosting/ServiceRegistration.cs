@@ -292,6 +292,8 @@ public static class ServiceRegistration
             return result.Error switch
             {
                 { Denied: true } => Results.Forbid(),
+                // Allowed by role but not theirs (another user's device keys): say whose, rather than "access denied".
+                { Status: 403 } error => Results.Text($"{error.Message} {error.WhatToDo}", "text/plain; charset=utf-8", statusCode: StatusCodes.Status403Forbidden),
                 { Status: 410 } => Results.StatusCode(StatusCodes.Status410Gone),
                 _ => Results.NotFound(),
             };

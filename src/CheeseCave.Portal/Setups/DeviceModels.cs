@@ -10,7 +10,10 @@ public sealed record RegistrationIdCheck(string RegistrationId, IReadOnlyList<st
     public bool IsValid => Errors.Count == 0;
 }
 
-/// <summary>An issued device certificate as pages see it: public facts, and until when its key can be downloaded.</summary>
+/// <summary>
+/// An issued device certificate as pages see it: public facts, until when its key can be downloaded, and by whom
+/// (<see cref="KeyOwner"/>, who issued the batch; <see cref="CallerOwnsKey"/> when that is the caller).
+/// </summary>
 public sealed record SetupDeviceView(
     int Id,
     string RegistrationId,
@@ -19,7 +22,9 @@ public sealed record SetupDeviceView(
     string BatchId,
     string IssuedBy,
     DateTimeOffset IssuedAt,
-    DateTimeOffset? KeyAvailableUntil)
+    DateTimeOffset? KeyAvailableUntil,
+    string? KeyOwner = null,
+    bool CallerOwnsKey = false)
 {
     public bool KeyAvailable => KeyAvailableUntil is not null;
 }

@@ -27,7 +27,7 @@ public sealed partial class SetupWizardService : IApprovalExecutor
     /// </summary>
     private async Task<SetupResult<T>?> GateAsync<T>(ClaimsPrincipal caller, int setupId, ApprovalPayload payload, string auditAction, string what, CancellationToken cancellationToken)
     {
-        if (!Approvals.Requires(payload.Action))
+        if (!payload.Actions.Any(Approvals.Requires))
         {
             return null;
         }
@@ -97,7 +97,7 @@ public sealed partial class SetupWizardService : IApprovalExecutor
                     _ => new($"Deleted enrollment group {delete.GroupId}.", $"setups/{id}/enrollment", "Open step 8"));
             case IssueDevicesPayload issue:
                 {
-                    var result = await IssueDevicesNowAsync(approver, id, issue.RegistrationIds, grant, cancellationToken).ConfigureAwait(false);
+                    var result = await IssueDevicesNowAsync(approver, id, issue.RegistrationIds, issue.IssuerSha1, grant, cancellationToken).ConfigureAwait(false);
                     if (result.Value is { } batch)
                     {
                         // The PFX password goes to the requester alone, once; the approver never sees it.
@@ -502,7 +502,7 @@ public sealed partial class SetupWizardService : IApprovalExecutor
                     facts.Add(new("Key type", $"{device.KeyAlgorithm.ToDisplay()}, a new key per device"));
                     facts.Add(new("Validity", Days(device.DeviceValidity)));
                     facts.Add(new("Keys", "Downloadable by the requester for 15 minutes after it is applied; the PFX password is shown once, to the requester"));
-                    return (issue, new($"Issue {ids.Count} device certificate{(ids.Count == 1 ? "" : "s")} for {setup.Name}", facts), null);
+                    return (issue with { IssuerSha1 = issuer.ThumbprintSha1 }, new($"Issue {ids.Count} device certificate{(ids.Count == 1 ? "" : "s")} for {setup.Name}", facts), null);
                 }
 
             case ExportPrivateKeyPayload export:

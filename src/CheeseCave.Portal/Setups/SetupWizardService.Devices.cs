@@ -22,14 +22,14 @@ public sealed partial class SetupWizardService
     /// <summary>The setup's issued devices, newest first, with whether their key can still be downloaded.</summary>
     public async Task<SetupResult<IReadOnlyList<SetupDeviceView>>> ListDevicesAsync(ClaimsPrincipal caller, int setupId, CancellationToken cancellationToken = default)
     {
-        if (await RequireAsync(caller, PortalRoles.Viewer, cancellationToken).ConfigureAwait(false) is null)
+        if (await RequireAsync(caller, PortalRoles.Viewer, cancellationToken).ConfigureAwait(false) is not { } actor)
         {
             return SetupResult.Fail<IReadOnlyList<SetupDeviceView>>(SetupError.NotAllowed("see devices"));
         }
 
         await using var db = await Contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         var devices = await db.SetupDevices.AsNoTracking().Where(d => d.SetupId == setupId).ToListAsync(cancellationToken).ConfigureAwait(false);
-        return SetupResult.Ok<IReadOnlyList<SetupDeviceView>>([.. devices.OrderByDescending(d => d.IssuedAt).ThenBy(d => d.RegistrationId, StringComparer.Ordinal).Select(ToView)]);
+        return SetupResult.Ok<IReadOnlyList<SetupDeviceView>>([.. devices.OrderByDescending(d => d.IssuedAt).ThenBy(d => d.RegistrationId, StringComparer.Ordinal).Select(d => ToView(d, actor))]);
     }
 
     /// <summary>
@@ -43,10 +43,11 @@ public sealed partial class SetupWizardService
         ArgumentNullException.ThrowIfNull(registrationIds);
         var payload = new IssueDevicesPayload([.. registrationIds]);
         return await GateAsync<DeviceBatchView>(caller, setupId, payload, AuditActions.SetupDevicesIssued, "issue device certificates", cancellationToken).ConfigureAwait(false)
-            ?? await IssueDevicesNowAsync(caller, setupId, payload.RegistrationIds, null, cancellationToken).ConfigureAwait(false);
+            ?? await IssueDevicesNowAsync(caller, setupId, payload.RegistrationIds, null, null, cancellationToken).ConfigureAwait(false);
     }
 
-    private Task<SetupResult<DeviceBatchView>> IssueDevicesNowAsync(ClaimsPrincipal caller, int setupId, IReadOnlyList<string> registrationIds, ApprovalGrant? grant, CancellationToken cancellationToken)
+    /// <param name="expectedIssuer">When applying an approval: the signing CA the approvers saw; any other is refused.</param>
+    private Task<SetupResult<DeviceBatchView>> IssueDevicesNowAsync(ClaimsPrincipal caller, int setupId, IReadOnlyList<string> registrationIds, string? expectedIssuer, ApprovalGrant? grant, CancellationToken cancellationToken)
     {
         var detail = registrationIds.Count switch
         {
@@ -87,12 +88,21 @@ public sealed partial class SetupWizardService
                         "Issue them where the CA key is kept, or import the CA with its key in a new setup."));
             }
 
+            if (CaChanged(issuer, expectedIssuer) is { } changed)
+            {
+                return SetupResult.Fail<DeviceBatchView>(changed);
+            }
+
             using var credential = await OpenCaAsync(issuer, root, cancellationToken).ConfigureAwait(false);
             var authority = new CertificateAuthority(Time);
             var password = Passphrases.Generate();
             var now = Time.GetUtcNow();
             var batchId = $"{now:yyyyMMdd-HHmmss}-{Convert.ToHexString(RandomNumberGenerator.GetBytes(3)).ToLowerInvariant()}";
             var actor = Actor.From(caller);
+            // The keys belong to whoever asked for the batch: for an approved request its requester, not the approver.
+            var owner = grant is null
+                ? new KeyOwner(actor.Id ?? throw new InvalidOperationException("The caller has no user id to own the device keys."), actor.Name)
+                : new KeyOwner(RequesterId(grant), grant.RequestedBy);
             var warnings = checks.SelectMany(c => c.Warnings).ToList();
             var pending = new List<(SetupDevice Device, byte[] Pkcs8, byte[] Pfx)>();
             try
@@ -124,10 +134,10 @@ public sealed partial class SetupWizardService
                 var until = now;
                 foreach (var (device, pkcs8, pfx) in pending)
                 {
-                    until = DeviceKeys.Keep(device.Id, pkcs8, pfx);
+                    until = DeviceKeys.Keep(device.Id, owner, pkcs8, pfx);
                 }
 
-                return SetupResult.Ok(new DeviceBatchView(batchId, password, [.. pending.Select(p => ToView(p.Device))], until, [.. warnings.Distinct(StringComparer.Ordinal)]));
+                return SetupResult.Ok(new DeviceBatchView(batchId, password, [.. pending.Select(p => ToView(p.Device, null))], until, [.. warnings.Distinct(StringComparer.Ordinal)]));
             }
             finally
             {
@@ -142,7 +152,8 @@ public sealed partial class SetupWizardService
 
     /// <summary>
     /// One file of an issued device for the download endpoint. Certificates (leaf, chain, DER) need Viewer; the key and
-    /// the PFX need Operator and exist only during the download window (410 after). Every download and refusal is audited.
+    /// the PFX need Operator, exist only during the download window (410 after) and go only to the user who issued the
+    /// batch (anyone else gets a plain 403 naming them). Every download and refusal is audited.
     /// </summary>
     public async Task<SetupResult<CertificateFile>> DownloadDeviceFileAsync(ClaimsPrincipal caller, int setupId, int deviceId, DeviceFileKind kind, CancellationToken cancellationToken = default)
     {
@@ -162,6 +173,12 @@ public sealed partial class SetupWizardService
             return SetupResult.Fail<CertificateFile>(SetupError.NotFound);
         }
 
+        if (secret && NotTheOwner(device, actor) is { } notYours)
+        {
+            await Audit.WriteAsync(actor, AuditActions.SetupDeviceFileDownloaded, target, AuditOutcomes.Denied, $"{kind}: not the batch's issuer ({DeviceKeys.Owner(device.Id)?.Name})", cancellationToken).ConfigureAwait(false);
+            return SetupResult.Fail<CertificateFile>(notYours);
+        }
+
         var file = DeviceFile(device, kind);
         if (file is null)
         {
@@ -174,8 +191,9 @@ public sealed partial class SetupWizardService
     }
 
     /// <summary>
-    /// A ZIP of one batch: per device its certificate, chain and DER, plus (Operators only, while the window is open)
-    /// its key and PFX; and a README with each device's settings snippet. Viewers get certificates only.
+    /// A ZIP of one batch: per device its certificate, chain and DER, plus (for the Operator who issued the batch, while
+    /// the window is open) its key and PFX; and a README with each device's settings snippet. Everyone else allowed in
+    /// gets the certificates only (the README says whose the keys are); that is audited as keys withheld.
     /// </summary>
     public async Task<SetupResult<CertificateFile>> DownloadBatchAsync(ClaimsPrincipal caller, int setupId, string batchId, CancellationToken cancellationToken = default)
     {
@@ -197,6 +215,7 @@ public sealed partial class SetupWizardService
         }
 
         var keysIncluded = 0;
+        var withheldFrom = new HashSet<string>(StringComparer.Ordinal);
         using var buffer = new MemoryStream();
         using (var zip = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
         {
@@ -207,6 +226,12 @@ public sealed partial class SetupWizardService
                     : [DeviceFileKind.Certificate, DeviceFileKind.Chain, DeviceFileKind.Der];
                 foreach (var kind in kinds)
                 {
+                    if (kind is DeviceFileKind.Key or DeviceFileKind.Pfx && NotTheOwner(device, actor) is not null)
+                    {
+                        withheldFrom.Add(DeviceKeys.Owner(device.Id)?.Name ?? "");
+                        continue;
+                    }
+
                     if (DeviceFile(device, kind) is not { } file)
                     {
                         continue;
@@ -221,7 +246,13 @@ public sealed partial class SetupWizardService
 
             var readme = zip.CreateEntry("README.md", CompressionLevel.Optimal);
             await using var readmeStream = await readme.OpenAsync(cancellationToken).ConfigureAwait(false);
-            await readmeStream.WriteAsync(Encoding.UTF8.GetBytes(BatchReadme(setup, devices, keysIncluded > 0)), cancellationToken).ConfigureAwait(false);
+            await readmeStream.WriteAsync(Encoding.UTF8.GetBytes(BatchReadme(setup, devices, keysIncluded > 0, withheldFrom)), cancellationToken).ConfigureAwait(false);
+        }
+
+        if (withheldFrom.Count > 0)
+        {
+            await Audit.WriteAsync(actor, AuditActions.SetupDeviceFileDownloaded, target, AuditOutcomes.Denied,
+                Trim($"keys and PFX files left out of the ZIP: not the batch's issuer ({string.Join(", ", withheldFrom)})"), cancellationToken).ConfigureAwait(false);
         }
 
         var name = $"{SafeName(setup.Name)}-{batchId}.zip";
@@ -277,12 +308,21 @@ public sealed partial class SetupWizardService
         }
     }
 
+    /// <summary>Null when the caller issued the device's batch or its key is gone anyway; otherwise the plain refusal.</summary>
+    private SetupError? NotTheOwner(SetupDevice device, Actor caller) =>
+        DeviceKeys.Owner(device.Id) is { } owner && !string.Equals(owner.UserId, caller.Id, StringComparison.Ordinal)
+            ? new SetupError(
+                $"Only {owner.Name}, who issued this batch, can download its keys, until {DeviceKeys.AvailableUntil(device.Id)?.ToString("HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture) ?? "the download window closes"}.",
+                $"Ask {owner.Name} to download them, or issue the device again yourself in step 9. Its certificates stay downloadable for everyone.",
+                Status: 403)
+            : null;
+
     private static SetupError KeyGone(string registrationId) => new(
         $"The private key of '{registrationId}' is no longer available.",
         "Keys are kept for 15 minutes after issuing (and are lost when the portal restarts). Issue the device again in step 9; its certificates stay downloadable.",
         Status: 410);
 
-    private static string BatchReadme(DpsSetup setup, List<SetupDevice> devices, bool withKeys)
+    private static string BatchReadme(DpsSetup setup, List<SetupDevice> devices, bool withKeys, HashSet<string> withheldFrom)
     {
         var text = new StringBuilder();
         text.Append("# Device certificates: ").Append(setup.Name).Append('\n').Append('\n');
@@ -292,7 +332,9 @@ public sealed partial class SetupWizardService
             .Append("intermediate CA) and `<id>.cer` (DER).");
         text.Append(withKeys
             ? " It also holds `<id>.key.pem` (the private key, unencrypted: copy it to the device and delete it here) and `<id>.pfx`\n(certificate, key and chain; its password was shown once in the portal when the batch was issued).\n\n"
-            : " No private keys: they are only in an Operator's download, for 15 minutes after issuing.\n\n");
+            : withheldFrom.Count > 0
+                ? $" No private keys: only {string.Join(", ", withheldFrom)}, who issued this batch, can download them, for 15 minutes after issuing.\n\n"
+                : " No private keys: they are only in the download of the Operator who issued the batch, for 15 minutes after issuing.\n\n");
         foreach (var device in devices.OrderBy(d => d.RegistrationId, StringComparer.Ordinal))
         {
             text.Append("## ").Append(device.RegistrationId).Append("\n\n```json\n")
@@ -302,8 +344,13 @@ public sealed partial class SetupWizardService
         return text.ToString();
     }
 
-    private SetupDeviceView ToView(SetupDevice device) =>
-        new(device.Id, device.RegistrationId, device.ThumbprintSha1, device.NotAfter, device.BatchId, device.IssuedBy, device.IssuedAt, DeviceKeys.AvailableUntil(device.Id));
+    /// <param name="caller">Who looks (null: the batch just issued, shown to whoever asked for it).</param>
+    private SetupDeviceView ToView(SetupDevice device, Actor? caller)
+    {
+        var owner = DeviceKeys.Owner(device.Id);
+        return new(device.Id, device.RegistrationId, device.ThumbprintSha1, device.NotAfter, device.BatchId, device.IssuedBy, device.IssuedAt, DeviceKeys.AvailableUntil(device.Id),
+            owner?.Name, owner is not null && (caller is null || string.Equals(owner.UserId, caller.Id, StringComparison.Ordinal)));
+    }
 
     private async Task<CaCredential> OpenCaAsync(SetupCertificate issuer, SetupCertificate root, CancellationToken cancellationToken)
     {
