@@ -53,6 +53,12 @@ public sealed class ApprovalServiceTests(ApprovalTestPortal portal) : IClassFixt
         Assert.Contains(audit, a => a.Action == ApprovalAuditActions.Applied && a.Outcome == AuditOutcomes.Succeeded && a.Detail!.StartsWith("applied for ap-op, approved by ap-approver", StringComparison.Ordinal));
         Assert.Contains(audit, a => a.Action == AuditActions.SetupCaGenerated && a.Outcome == AuditOutcomes.Succeeded && a.Detail!.Contains("applied for ap-op, approved by ap-approver", StringComparison.Ordinal));
 
+        // Applied in a scope of its own (not the approver's page's), where the key store still knows who acts.
+        var keyIds = await Factory.WithDbAsync(db => db.SetupCertificates.Where(c => c.SetupId == setupId).Select(c => c.KeyId!).ToListAsync());
+        var stored = await Factory.WithDbAsync(db => db.AuditEntries.AsNoTracking().Where(a => a.Action == AuditActions.KeyStored && keyIds.Contains(a.Target!)).ToListAsync());
+        Assert.Equal(2, stored.Count);
+        Assert.All(stored, a => Assert.Equal("ap-approver", a.Actor));
+
         // Applied once: approving again is refused and changes nothing.
         var again = await portal.WithApprovalsAsync(a => a.ApproveAsync(approver, requestId));
         Assert.False(again.Succeeded);

@@ -18,7 +18,7 @@ namespace CheeseCave.Portal.Approvals;
 public sealed partial class ApprovalService(
     ICallerAuthorization authorization,
     IDbContextFactory<PortalDbContext> contexts,
-    IApprovalExecutor executor,
+    IServiceScopeFactory scopes,
     ApprovalHandoff handoff,
     ApprovalEvents events,
     AuditLog audit,
@@ -371,7 +371,14 @@ public sealed partial class ApprovalService(
         ApprovalApplyResult result;
         try
         {
-            result = await executor.ApplyAsync(caller, request.SetupId, ApprovalPayload.FromJson(request.PayloadJson), grant, progress, CancellationToken.None).ConfigureAwait(false);
+            // A scope of its own, not the approver's circuit's: closing the tab mid-apply must not dispose the services
+            // the change is still using (the request would end Failed and half done).
+            var scope = Security.CallerScopes.CreateFor(scopes, caller);
+            await using (scope.ConfigureAwait(false))
+            {
+                var executor = scope.ServiceProvider.GetRequiredService<IApprovalExecutor>();
+                result = await executor.ApplyAsync(caller, request.SetupId, ApprovalPayload.FromJson(request.PayloadJson), grant, progress, CancellationToken.None).ConfigureAwait(false);
+            }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {

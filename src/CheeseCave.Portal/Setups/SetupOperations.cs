@@ -184,7 +184,7 @@ public sealed partial class SetupOperations(
         try
         {
             // A scope of our own: the circuit's scope (and its SetupWizardService) may be disposed mid-way.
-            var scope = scopes.CreateAsyncScope();
+            var scope = Security.CallerScopes.CreateFor(scopes, caller);
             await using (scope.ConfigureAwait(false))
             {
                 var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
