@@ -96,7 +96,7 @@ public sealed class ApprovalImportAndProofTests(ApprovalTestPortal portal) : ICl
         Assert.False(await KeyExistsAsync(rejectedKey));
         await Assert.ThrowsAsync<PkiException>(() => WithKeysAsync(k => k.OpenAsync(rejectedKey)));
         Assert.Contains(await Factory.WithDbAsync(db => db.AuditEntries.AsNoTracking().ToListAsync()),
-            a => a.Action == ApprovalService.StoredKeyDeleted && a.Target == rejectedKey && a.Detail == $"request #{rejectedId} ended without being applied");
+            a => a.Action == ApprovalAuditActions.StoredKeyDeleted && a.Target == rejectedKey && a.Detail == $"request #{rejectedId} ended without being applied");
 
         // Cancelled by the requester.
         var cancelledId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.ImportCaAsync(op, setupId, WithKey(ca, "aik-root"))));
@@ -271,7 +271,7 @@ public sealed class ApprovalImportAndProofTests(ApprovalTestPortal portal) : ICl
         await using var second = new PortalFactory { Approvals = true, DataDirectory = folder };
         Assert.Equal(ApprovalStatus.Failed, await second.WithDbAsync(db => db.ApprovalRequests.Where(r => r.Id == requestId).Select(r => r.Status).SingleAsync()));
         Assert.False(await second.WithDbAsync(db => db.ProtectedKeys.AnyAsync(k => k.KeyId == keyId)));
-        Assert.True(await second.WithDbAsync(db => db.AuditEntries.AnyAsync(a => a.Action == ApprovalService.StoredKeyDeleted && a.Target == keyId)));
+        Assert.True(await second.WithDbAsync(db => db.AuditEntries.AnyAsync(a => a.Action == ApprovalAuditActions.StoredKeyDeleted && a.Target == keyId)));
     }
 
     // ------------------------------------------------------------------ helpers

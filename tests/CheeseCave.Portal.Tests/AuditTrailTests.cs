@@ -37,7 +37,7 @@ public sealed class AuditTrailTests(PortalFactory factory) : IClassFixture<Porta
         Assert.Contains(Approvals.ApprovalAuditActions.KeyExported, AuditTrail.KnownActions);
         Assert.Contains(Setups.CaImportAuditActions.CaImported, AuditTrail.KnownActions);
         Assert.Contains(Setups.CaImportAuditActions.VerificationSubmitted, AuditTrail.KnownActions);
-        Assert.Contains(Approvals.ApprovalService.StoredKeyDeleted, AuditTrail.KnownActions);
+        Assert.Contains(Approvals.ApprovalAuditActions.StoredKeyDeleted, AuditTrail.KnownActions);
         Assert.Contains(AuditActions.SetupCaGenerated, AuditTrail.KnownActions);
     }
 

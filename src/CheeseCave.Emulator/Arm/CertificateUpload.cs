@@ -41,7 +41,7 @@ public static class CertificateUpload
             throw new ArmErrorException(400, "InvalidCertificate", $"'{path}' is empty.");
         }
 
-        if (data[0] != 0x30 && Encoding.UTF8.GetString(data).Contains("PRIVATE KEY-----", StringComparison.Ordinal))
+        if (data[0] != 0x30 && Encoding.UTF8.GetString(data).Contains(PemLabels.PrivateKey + "-----", StringComparison.Ordinal))
         {
             throw PrivateKeyRefused(path);
         }

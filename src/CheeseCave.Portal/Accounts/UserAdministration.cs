@@ -20,7 +20,7 @@ public sealed record CreatedInvitation(string Token, string UserName, string Rol
 /// so a page left open after a demotion cannot act. Each call uses its own scope (a circuit outlives a request)
 /// and its own transaction, which also serializes the "last administrator" checks.
 /// </summary>
-public sealed class UserAdministration(IServiceScopeFactory scopes, TimeProvider time, IOptions<IdentityOptions> identityOptions)
+public sealed class UserAdministration(IServiceScopeFactory scopes, TimeProvider time, IOptions<IdentityOptions> identityOptions, ICallerAuthorization authorization)
 {
     public static readonly TimeSpan InvitationLifetime = TimeSpan.FromDays(7);
 
@@ -246,12 +246,11 @@ public sealed class UserAdministration(IServiceScopeFactory scopes, TimeProvider
         var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
         var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
 
-        var user = await users.GetUserAsync(caller).ConfigureAwait(false);
-        var stamp = caller.FindFirstValue(identityOptions.Value.ClaimsIdentity.SecurityStampClaimType);
-        var isAdministrator = user is { IsDisabled: false }
-            && stamp == user.SecurityStamp
-            && await users.IsInRoleAsync(user, PortalRoles.Administrator).ConfigureAwait(false);
-        return new Session(scope, transaction, db, users, isAdministrator ? user : null, Actor.From(caller), time);
+        // The one rule for "may act with this role now" (enabled, current session, role in the database).
+        var administrator = await authorization.RequireAsync(caller, PortalRoles.Administrator, cancellationToken).ConfigureAwait(false) is { Id: { } id }
+            ? await users.FindByIdAsync(id).ConfigureAwait(false)
+            : null;
+        return new Session(scope, transaction, db, users, administrator, Actor.From(caller), time);
     }
 
     private sealed class Session(

@@ -80,4 +80,7 @@ public static class ApprovalAuditActions
     public const string KeyExported = "dps-setup.private-key-export";
     public const string KeyExportDownloaded = "dps-setup.private-key-download";
     public const string EnrollmentGroupDeleted = "dps-setup.enrollment-group-delete";
+
+    /// <summary>A key stored for a request that ended unapplied (or was never recorded) was deleted.</summary>
+    public const string StoredKeyDeleted = "key.delete";
 }

@@ -90,9 +90,6 @@ public sealed partial class ApprovalService(
         }
     }
 
-    /// <summary>Audit verb for a key deleted because the request that stored it ended unapplied.</summary>
-    public const string StoredKeyDeleted = "key.delete";
-
     internal static string Target(ApprovalRequest request) => $"approval #{request.Id} ({request.Action}{(request.SetupId is { } s ? $", setup {s}" : "")})";
 
     /// <summary>Where the one-time secret of a request (PFX password, export passphrase) waits for its requester.</summary>
@@ -412,7 +409,10 @@ public sealed partial class ApprovalService(
     /// into the protected key store in advance (an imported CA's) is deleted, unless a CA of a setup uses it. Runs to
     /// the end whatever the caller's page does, and is audited.
     /// </summary>
-    private async Task ReleaseStoredKeyAsync(ApprovalRequest request)
+    private Task ReleaseStoredKeyAsync(ApprovalRequest request) => ReleaseStoredKeyAsync(contexts, audit, logger, request);
+
+    /// <summary>The cleanup above, also for requests ended at start-up (<see cref="InterruptedApprovals"/>).</summary>
+    internal static async Task ReleaseStoredKeyAsync(IDbContextFactory<PortalDbContext> contexts, AuditLog audit, ILogger logger, ApprovalRequest request)
     {
         string? keyId;
         try
@@ -425,15 +425,9 @@ public sealed partial class ApprovalService(
             return;
         }
 
-        if (keyId is null)
+        if (keyId is not null && await DeleteUnusedKeyAsync(contexts, keyId).ConfigureAwait(false))
         {
-            return;
-        }
-
-        var deleted = await DeleteUnusedKeyAsync(contexts, keyId).ConfigureAwait(false);
-        if (deleted)
-        {
-            await audit.WriteAsync(Actor.System, StoredKeyDeleted, keyId, AuditOutcomes.Succeeded, $"request #{request.Id} ended without being applied", CancellationToken.None).ConfigureAwait(false);
+            await audit.WriteAsync(Actor.System, ApprovalAuditActions.StoredKeyDeleted, keyId, AuditOutcomes.Succeeded, $"request #{request.Id} ended without being applied", CancellationToken.None).ConfigureAwait(false);
         }
     }
 

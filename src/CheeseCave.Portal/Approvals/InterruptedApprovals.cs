@@ -9,7 +9,7 @@ namespace CheeseCave.Portal.Approvals;
 /// It is marked Failed with that reason, so it is neither stuck as "applying" nor applied a second time; a key its
 /// payload stored in advance (an imported CA's) is deleted unless the half-done apply already gave it to a setup CA.
 /// </summary>
-public sealed class InterruptedApprovals(IDbContextFactory<PortalDbContext> contexts, AuditLog audit, TimeProvider time) : IHostedService
+public sealed class InterruptedApprovals(IDbContextFactory<PortalDbContext> contexts, AuditLog audit, TimeProvider time, ILogger<InterruptedApprovals> logger) : IHostedService
 {
     public const string Reason = "The portal stopped while applying this request, so it may be half done. Check the setup's step, then ask again if it is still needed.";
 
@@ -26,25 +26,10 @@ public sealed class InterruptedApprovals(IDbContextFactory<PortalDbContext> cont
             if (changed == 1)
             {
                 await audit.WriteAsync(Actor.System, ApprovalAuditActions.Applied, ApprovalService.Target(request), AuditOutcomes.Failed, "interrupted by a restart", cancellationToken).ConfigureAwait(false);
-                if (StoredKeyOf(request) is { } keyId && await ApprovalService.DeleteUnusedKeyAsync(contexts, keyId).ConfigureAwait(false))
-                {
-                    await audit.WriteAsync(Actor.System, ApprovalService.StoredKeyDeleted, keyId, AuditOutcomes.Succeeded, $"request #{request.Id} ended without being applied", cancellationToken).ConfigureAwait(false);
-                }
+                await ApprovalService.ReleaseStoredKeyAsync(contexts, audit, logger, request).ConfigureAwait(false);
             }
         }
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    private static string? StoredKeyOf(ApprovalRequest request)
-    {
-        try
-        {
-            return ApprovalPayload.FromJson(request.PayloadJson).StoredKeyId;
-        }
-        catch (System.Text.Json.JsonException)
-        {
-            return null; // an unreadable payload stored no key we could name; the request is still marked Failed
-        }
-    }
 }

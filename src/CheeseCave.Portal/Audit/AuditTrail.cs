@@ -84,7 +84,6 @@ public sealed class AuditTrail(ICallerAuthorization authorization, IDbContextFac
             .SelectMany(t => t.GetFields(BindingFlags.Public | BindingFlags.Static))
             .Where(f => f is { IsLiteral: true } && f.FieldType == typeof(string))
             .Select(f => (string)f.GetRawConstantValue()!)
-            .Append(Approvals.ApprovalService.StoredKeyDeleted)
             .Distinct(StringComparer.Ordinal)
             .Order(StringComparer.Ordinal),
     ];

@@ -185,7 +185,7 @@ public sealed partial class SetupWizardService
                 // No request holds the key: it must not stay in the store unused.
                 if (await ApprovalService.DeleteUnusedKeyAsync(Contexts, keyId).ConfigureAwait(false))
                 {
-                    await Audit.WriteAsync(actor, ApprovalService.StoredKeyDeleted, keyId, AuditOutcomes.Succeeded, "no approval request was recorded for it", CancellationToken.None).ConfigureAwait(false);
+                    await Audit.WriteAsync(actor, ApprovalAuditActions.StoredKeyDeleted, keyId, AuditOutcomes.Succeeded, "no approval request was recorded for it", CancellationToken.None).ConfigureAwait(false);
                 }
             }
         }
