@@ -27,7 +27,7 @@ node_major=$(node -p 'process.versions.node.split(".")[0]')
 [ "$node_major" -ge 20 ] || fail "node >= 20 is required (found $(node --version)): the suite uses node --test --test-concurrency/--test-force-exit"
 
 # Port 443: the Node device HTTP transport and the DPS service SDK call https.request({host}) and cannot reach another
-# port (see docs/toolchain-notes.md §9), so the emulator must listen on 443, which needs root (or CAP_NET_BIND_SERVICE).
+# port (see docs/toolchain.md §9), so the emulator must listen on 443, which needs root (or CAP_NET_BIND_SERVICE).
 if [ "$(id -u)" -ne 0 ]; then
   unprivileged=$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start 2>/dev/null || echo 1024)
   if [ "$unprivileged" -gt 443 ]; then
