@@ -17,6 +17,20 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
+using CheeseCave.Portal.Tests.Setups;
+using CheeseCave.Portal.Setups.Allocation;
+using CheeseCave.Portal.Setups.CertificateAuthority;
+using CheeseCave.Portal.Setups.Devices;
+using CheeseCave.Portal.Setups.Dps;
+using CheeseCave.Portal.Setups.Enrollment;
+using CheeseCave.Portal.Setups.Hubs;
+using CheeseCave.Portal.Setups.KeyExport;
+using CheeseCave.Portal.Setups.Operations;
+using CheeseCave.Portal.Setups.Overview;
+using CheeseCave.Portal.Setups.Pipeline;
+using CheeseCave.Portal.Setups.ProofOfPossession;
+using CheeseCave.Portal.Setups.TestRegistration;
+using CheeseCave.Portal.Setups.Upload;
 namespace CheeseCave.Benchmarks;
 
 /// <summary>
@@ -24,7 +38,7 @@ namespace CheeseCave.Benchmarks;
 ///   start: the real portal process (<c>dotnet CheeseCave.Portal.dll</c>) on a fresh data folder and free ports,
 ///          timed from process start until <c>GET /</c> (anonymous, so it ends on the sign-in page) returns 200;
 ///          target 5 s.
-///   actions: every wizard action, driven in-process through <see cref="SetupWizardService"/> the way the pages call
+///   actions: every wizard action, driven in-process through <see cref="SetupSlices"/> the way the pages call
 ///          it (same service, same caller checks, audit entries and SQLite writes, the embedded emulator over its real
 ///          HTTPS/MQTT sockets), repeated over several independent setups; the downloads also as the browser fetches
 ///          them (GET with the sign-in cookie over the host's socket); target p95 under 200 ms, and the long
@@ -395,65 +409,65 @@ public static partial class PortalBenchmark
     private static async Task WalkAsync(IServiceProvider services, ClaimsPrincipal caller, HttpClient browser, string name, int repeat, Samples samples)
     {
         await using var scope = services.CreateAsyncScope();
-        var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
+        var wizard = new SetupSlices(scope.ServiceProvider);
         var dpsName = $"{name}-dps";
         var hubName = $"{name}-hub";
 
         for (var r = 0; r < repeat; r++)
         {
-            await TimeAsync(samples, "list setups", async () => SetupResult.Ok(await wizard.ListAsync(caller)));
-            await TimeAsync(samples, "1 list resource groups", () => wizard.ListResourceGroupsAsync(caller));
-            var check = await TimeAsync(samples, "1 check DPS name", () => wizard.CheckDpsNameAsync(caller, dpsName));
+            await TimeAsync(samples, "list setups", async () => PortalResult.Ok(await wizard.Setups.ListAsync(caller)));
+            await TimeAsync(samples, "1 list resource groups", () => wizard.Dps.ListResourceGroupsAsync(caller));
+            var check = await TimeAsync(samples, "1 check DPS name", () => wizard.Dps.CheckDpsNameAsync(caller, dpsName));
             Require(check.IsValid, $"{dpsName} is not available: {check.Problem}");
         }
 
-        var setupId = (await TimeChangeAsync(samples, "create setup", () => wizard.CreateAsync(caller, $"Bench {name}"))).Id;
-        await TimeLongAsync(samples, "1 create DPS", progress => wizard.CreateDpsAsync(caller, setupId, ResourceGroup, dpsName, Location, progress));
-        await TimeLongAsync(samples, "2 create hub", progress => wizard.CreateHubAsync(caller, setupId, hubName, Location, progress));
+        var setupId = (await TimeChangeAsync(samples, "create setup", () => wizard.Setups.CreateAsync(caller, $"Bench {name}"))).Id;
+        await TimeLongAsync(samples, "1 create DPS", progress => wizard.Dps.CreateDpsAsync(caller, setupId, ResourceGroup, dpsName, Location, progress));
+        await TimeLongAsync(samples, "2 create hub", progress => wizard.Hubs.CreateHubAsync(caller, setupId, hubName, Location, progress));
         for (var r = 0; r < repeat; r++)
         {
-            await TimeAsync(samples, "2 list hub policies", () => wizard.ListHubPoliciesAsync(caller, ResourceGroup, hubName));
+            await TimeAsync(samples, "2 list hub policies", () => wizard.Hubs.ListHubPoliciesAsync(caller, ResourceGroup, hubName));
         }
 
-        await TimeChangeAsync(samples, "2 link hub", () => wizard.LinkHubAsync(caller, setupId, hubName, "iothubowner", 1, true));
-        await TimeChangeAsync(samples, "3 set allocation policy", () => wizard.SetAllocationPolicyAsync(caller, setupId, DpsAllocationPolicy.GeoLatency));
-        await TimeChangeAsync(samples, "5 generate CA (root + intermediate)", () => wizard.GenerateCaAsync(caller, setupId, $"Bench {name} Root CA", $"Bench {name} Intermediate CA", ProfilePreset.Recommended));
-        await TimeChangeAsync(samples, "6 upload CA", () => wizard.UploadCaAsync(caller, setupId));
-        await TimeLongAsync(samples, "7 verify CA (proof of possession)", progress => wizard.VerifyCaAsync(caller, setupId, progress));
+        await TimeChangeAsync(samples, "2 link hub", () => wizard.Hubs.LinkHubAsync(caller, setupId, hubName, "iothubowner", 1, true));
+        await TimeChangeAsync(samples, "3 set allocation policy", () => wizard.Allocation.SetAllocationPolicyAsync(caller, setupId, DpsAllocationPolicy.GeoLatency));
+        await TimeChangeAsync(samples, "5 generate CA (root + intermediate)", () => wizard.CaGeneration.GenerateCaAsync(caller, setupId, $"Bench {name} Root CA", $"Bench {name} Intermediate CA", ProfilePreset.Recommended));
+        await TimeChangeAsync(samples, "6 upload CA", () => wizard.Upload.UploadCaAsync(caller, setupId));
+        await TimeLongAsync(samples, "7 verify CA (proof of possession)", progress => wizard.OneClickProof.VerifyCaAsync(caller, setupId, progress));
 
         SetupView view = null!;
         for (var r = 0; r < repeat; r++)
         {
-            view = await TimeAsync(samples, "open a step (read the setup)", () => wizard.GetAsync(caller, setupId));
+            view = await TimeAsync(samples, "open a step (read the setup)", () => wizard.Setups.GetAsync(caller, setupId));
         }
 
-        await TimeChangeAsync(samples, "8 save enrollment group", () => wizard.SaveEnrollmentGroupAsync(caller, setupId, new EnrollmentGroupForm
+        await TimeChangeAsync(samples, "8 save enrollment group", () => wizard.Enrollment.SaveEnrollmentGroupAsync(caller, setupId, new EnrollmentGroupForm
         {
             GroupId = $"{name}-devices",
             PrimaryCa = view.Root!.DpsCertificateName!,
             Hubs = [.. view.LinkedHubs.Select(h => h.HostName)],
             DesiredJson = """{ "targetHumidity": 92 }""",
         }));
-        var one = await TimeChangeAsync(samples, "9 issue 1 device", () => wizard.IssueDevicesAsync(caller, setupId, [$"{name}-001"]));
-        var ten = await TimeChangeAsync(samples, "9 issue 10 devices", () => wizard.IssueDevicesAsync(caller, setupId, [.. Enumerable.Range(2, 10).Select(n => $"{name}-{n:000}")]));
+        var one = await TimeChangeAsync(samples, "9 issue 1 device", () => wizard.Devices.IssueDevicesAsync(caller, setupId, [$"{name}-001"]));
+        var ten = await TimeChangeAsync(samples, "9 issue 10 devices", () => wizard.Devices.IssueDevicesAsync(caller, setupId, [.. Enumerable.Range(2, 10).Select(n => $"{name}-{n:000}")]));
         var device = one.Devices.Single().Id;
 
-        var https = await TimeLongAsync(samples, "10 test registration HTTPS", progress => wizard.TestRegistrationAsync(caller, setupId, device, DeviceTransport.Https, progress: progress));
+        var https = await TimeLongAsync(samples, "10 test registration HTTPS", progress => wizard.Testing.TestRegistrationAsync(caller, setupId, device, DeviceTransport.Https, progress: progress));
         Require(https.Assigned, $"HTTPS registration of {name}-001 was not assigned: {https.ErrorMessage}");
-        var mqtt = await TimeLongAsync(samples, "10 test registration MQTT", progress => wizard.TestRegistrationAsync(caller, setupId, device, DeviceTransport.Mqtt, progress: progress));
+        var mqtt = await TimeLongAsync(samples, "10 test registration MQTT", progress => wizard.Testing.TestRegistrationAsync(caller, setupId, device, DeviceTransport.Mqtt, progress: progress));
         Require(mqtt.Assigned, $"MQTT registration of {name}-001 was not assigned: {mqtt.ErrorMessage}");
 
         var root = view.Root!.Id;
         for (var r = 0; r < repeat; r++)
         {
-            await TimeAsync(samples, "download CA .pem", () => wizard.DownloadCertificateAsync(caller, setupId, root, der: false));
-            await TimeAsync(samples, "download CA .cer", () => wizard.DownloadCertificateAsync(caller, setupId, root, der: true));
+            await TimeAsync(samples, "download CA .pem", () => wizard.CaDownloads.DownloadCertificateAsync(caller, setupId, root, der: false));
+            await TimeAsync(samples, "download CA .cer", () => wizard.CaDownloads.DownloadCertificateAsync(caller, setupId, root, der: true));
             foreach (var kind in Enum.GetValues<DeviceFileKind>())
             {
-                await TimeAsync(samples, $"download device {kind}", () => wizard.DownloadDeviceFileAsync(caller, setupId, device, kind));
+                await TimeAsync(samples, $"download device {kind}", () => wizard.DeviceDownloads.DownloadDeviceFileAsync(caller, setupId, device, kind));
             }
 
-            await TimeAsync(samples, "download batch ZIP (10 devices)", () => wizard.DownloadBatchAsync(caller, setupId, ten.BatchId));
+            await TimeAsync(samples, "download batch ZIP (10 devices)", () => wizard.DeviceDownloads.DownloadBatchAsync(caller, setupId, ten.BatchId));
         }
 
         var deviceBase = $"setups/{setupId}/devices/{device}/{name}-001";
@@ -468,13 +482,13 @@ public static partial class PortalBenchmark
         }
     }
 
-    private static async Task<T> TimeChangeAsync<T>(Samples samples, string action, Func<Task<SetupResult<T>>> call)
+    private static async Task<T> TimeChangeAsync<T>(Samples samples, string action, Func<Task<PortalResult<T>>> call)
     {
         samples.MarkBusy(action);
         return await TimeAsync(samples, action, call);
     }
 
-    private static async Task<T> TimeAsync<T>(Samples samples, string action, Func<Task<SetupResult<T>>> call)
+    private static async Task<T> TimeAsync<T>(Samples samples, string action, Func<Task<PortalResult<T>>> call)
     {
         var watch = Stopwatch.StartNew();
         var result = await call();
@@ -483,7 +497,7 @@ public static partial class PortalBenchmark
         return result.Value!;
     }
 
-    private static async Task<T> TimeLongAsync<T>(Samples samples, string action, Func<IProgress<string>, Task<SetupResult<T>>> call)
+    private static async Task<T> TimeLongAsync<T>(Samples samples, string action, Func<IProgress<string>, Task<PortalResult<T>>> call)
     {
         var watch = Stopwatch.StartNew();
         var progress = new FirstProgress(watch);

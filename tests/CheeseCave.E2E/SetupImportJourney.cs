@@ -6,6 +6,20 @@ using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
+using CheeseCave.Portal.Tests.Setups;
+using CheeseCave.Portal.Setups.Allocation;
+using CheeseCave.Portal.Setups.CertificateAuthority;
+using CheeseCave.Portal.Setups.Devices;
+using CheeseCave.Portal.Setups.Dps;
+using CheeseCave.Portal.Setups.Enrollment;
+using CheeseCave.Portal.Setups.Hubs;
+using CheeseCave.Portal.Setups.KeyExport;
+using CheeseCave.Portal.Setups.Operations;
+using CheeseCave.Portal.Setups.Overview;
+using CheeseCave.Portal.Setups.Pipeline;
+using CheeseCave.Portal.Setups.ProofOfPossession;
+using CheeseCave.Portal.Setups.TestRegistration;
+using CheeseCave.Portal.Setups.Upload;
 namespace CheeseCave.E2E;
 
 /// <summary>
@@ -40,10 +54,10 @@ public sealed class SetupImportJourney(PortalServer server) : IClassFixture<Port
                 var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
                 var signIn = scope.ServiceProvider.GetRequiredService<SignInManager<PortalUser>>();
                 var ada = await signIn.CreateUserPrincipalAsync((await users.FindByNameAsync(PortalServer.AdministratorName))!);
-                var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
+                var wizard = new SetupSlices(scope.ServiceProvider);
                 wizard.PollInterval = TimeSpan.FromMilliseconds(100);
-                setupId = (await wizard.CreateAsync(ada, "Cave outside")).Value!.Id;
-                Assert.True((await wizard.CreateDpsAsync(ada, setupId, "cheesecave-rg", "cave-outside-dps", "eastus")).Succeeded);
+                setupId = (await wizard.Setups.CreateAsync(ada, "Cave outside")).Value!.Id;
+                Assert.True((await wizard.Dps.CreateDpsAsync(ada, setupId, "cheesecave-rg", "cave-outside-dps", "eastus")).Succeeded);
             }
 
             // Step 5: import the certificate only.

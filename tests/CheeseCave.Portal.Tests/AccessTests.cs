@@ -6,6 +6,8 @@ using CheeseCave.Portal.Security;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using CheeseCave.Portal.Auditing;
+using CheeseCave.Portal.Configuration;
 
 namespace CheeseCave.Portal.Tests;
 

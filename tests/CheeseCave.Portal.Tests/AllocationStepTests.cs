@@ -8,6 +8,20 @@ using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor.Services;
 
+using CheeseCave.Portal.Tests.Setups;
+using CheeseCave.Portal.Setups.Allocation;
+using CheeseCave.Portal.Setups.CertificateAuthority;
+using CheeseCave.Portal.Setups.Devices;
+using CheeseCave.Portal.Setups.Dps;
+using CheeseCave.Portal.Setups.Enrollment;
+using CheeseCave.Portal.Setups.Hubs;
+using CheeseCave.Portal.Setups.KeyExport;
+using CheeseCave.Portal.Setups.Operations;
+using CheeseCave.Portal.Setups.Overview;
+using CheeseCave.Portal.Setups.Pipeline;
+using CheeseCave.Portal.Setups.ProofOfPossession;
+using CheeseCave.Portal.Setups.TestRegistration;
+using CheeseCave.Portal.Setups.Upload;
 namespace CheeseCave.Portal.Tests;
 
 /// <summary>bUnit: step 3 (allocation policy) against the real service and the embedded emulator's DPS.</summary>
@@ -21,11 +35,11 @@ public sealed class AllocationStepTests(PortalFactory factory) : IClassFixture<P
         var op = await factory.PrincipalForAsync("al-op");
         var viewer = await factory.PrincipalForAsync("al-viewer");
         await using var scope = factory.Services.CreateAsyncScope();
-        var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
+        var wizard = new SetupSlices(scope.ServiceProvider);
         wizard.PollInterval = TimeSpan.FromMilliseconds(50);
-        var id = (await wizard.CreateAsync(op, "Allocation cave")).Value!.Id;
-        Assert.True((await wizard.CreateDpsAsync(op, id, "cheesecave-rg", "allocation-cave-dps", "eastus")).Succeeded);
-        var view = (await wizard.GetAsync(op, id)).Value!;
+        var id = (await wizard.Setups.CreateAsync(op, "Allocation cave")).Value!.Id;
+        Assert.True((await wizard.Dps.CreateDpsAsync(op, id, "cheesecave-rg", "allocation-cave-dps", "eastus")).Succeeded);
+        var view = (await wizard.Setups.GetAsync(op, id)).Value!;
         Assert.Equal(DpsAllocationPolicy.Hashed, view.AllocationPolicy); // what a new DPS uses
 
         await using var ctx = NewContext(wizard);
@@ -46,7 +60,7 @@ public sealed class AllocationStepTests(PortalFactory factory) : IClassFixture<P
         await cut.InvokeAsync(() => cut.FindAll("button").Single(b => b.TextContent.Contains("Save to the DPS", StringComparison.Ordinal)).Click());
         cut.WaitForAssertion(() => Assert.NotNull(cut.Find("[data-policy-saved]")), TimeSpan.FromSeconds(20));
         Assert.Equal(1, changed);
-        var live = await wizard.GetAsync(viewer, id);
+        var live = await wizard.Setups.GetAsync(viewer, id);
         Assert.Equal(DpsAllocationPolicy.GeoLatency, live.Value!.Dps!.AllocationPolicy);
 
         // A Viewer sees the same choices, disabled, and no save button.
@@ -56,12 +70,12 @@ public sealed class AllocationStepTests(PortalFactory factory) : IClassFixture<P
         Assert.NotNull(readOnly.Find("[data-policy=GeoLatency] [data-current-policy]"));
     }
 
-    private BunitContext NewContext(SetupWizardService wizard)
+    private BunitContext NewContext(SetupSlices wizard)
     {
         var ctx = new BunitContext();
         ctx.JSInterop.Mode = JSRuntimeMode.Loose;
         ctx.Services.AddMudServices(mud => mud.PopoverOptions.CheckForPopoverProvider = false);
-        ctx.Services.AddSingleton(wizard);
+        wizard.RegisterIn(ctx.Services);
         ctx.Services.AddFallbackServiceProvider(factory.Services.CreateScope().ServiceProvider);
         ctx.SetRendererInfo(new RendererInfo("Server", isInteractive: true));
         return ctx;

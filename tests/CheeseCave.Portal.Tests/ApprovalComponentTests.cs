@@ -37,7 +37,7 @@ public sealed class ApprovalComponentTests(ApprovalTestPortal portal) : IClassFi
         var op = await portal.UserAsync("cmp-op", PortalRoles.Operator);
         var approver = await portal.UserAsync("cmp-approver", PortalRoles.Approver);
         var viewer = await portal.UserAsync("cmp-viewer", PortalRoles.Viewer);
-        var setupId = (await portal.WithWizardAsync(w => w.CreateAsync(op, "Component cave"))).Value!.Id;
+        var setupId = (await portal.WithWizardAsync(w => w.Setups.CreateAsync(op, "Component cave"))).Value!.Id;
 
         await using var approverScope = portal.Factory.Services.CreateAsyncScope();
         await using var approverCtx = NewContext(approverScope);
@@ -45,7 +45,7 @@ public sealed class ApprovalComponentTests(ApprovalTestPortal portal) : IClassFi
         list.WaitForAssertion(() => Assert.NotNull(list.Find("[data-panel=approvals]")), Live);
 
         // The operator asks elsewhere; the approver's list shows it without a reload.
-        var requestId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.GenerateCaAsync(op, setupId, "Component Root", null, ProfilePreset.Recommended)));
+        var requestId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.CaGeneration.GenerateCaAsync(op, setupId, "Component Root", null, ProfilePreset.Recommended)));
         list.WaitForAssertion(() => Assert.Contains("Component Root", list.Find($"[data-approval-row='{requestId}']").TextContent, StringComparison.Ordinal), Live);
         Assert.Equal("Review", list.Find($"[data-open-approval='{requestId}']").TextContent.Trim());
 
@@ -74,8 +74,8 @@ public sealed class ApprovalComponentTests(ApprovalTestPortal portal) : IClassFi
     {
         var op = await portal.UserAsync("cmp2-op", PortalRoles.Operator);
         var approver = await portal.UserAsync("cmp2-approver", PortalRoles.Approver);
-        var setupId = (await portal.WithWizardAsync(w => w.CreateAsync(op, "Component cave two"))).Value!.Id;
-        var requestId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.GenerateCaAsync(op, setupId, "Component Two Root", null, ProfilePreset.Recommended)));
+        var setupId = (await portal.WithWizardAsync(w => w.Setups.CreateAsync(op, "Component cave two"))).Value!.Id;
+        var requestId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.CaGeneration.GenerateCaAsync(op, setupId, "Component Two Root", null, ProfilePreset.Recommended)));
 
         await using var opScope = portal.Factory.Services.CreateAsyncScope();
         await using var opCtx = NewContext(opScope);

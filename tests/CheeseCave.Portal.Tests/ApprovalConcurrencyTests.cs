@@ -25,8 +25,8 @@ public sealed class ApprovalConcurrencyTests(ApprovalTestPortal portal) : IClass
 
         for (var round = 0; round < Rounds; round++)
         {
-            var setupId = (await portal.WithWizardAsync(w => w.CreateAsync(op, $"Race cave {round}"))).Value!.Id;
-            var requestId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.GenerateCaAsync(op, setupId, $"Race Root {round}", null, ProfilePreset.Recommended)));
+            var setupId = (await portal.WithWizardAsync(w => w.Setups.CreateAsync(op, $"Race cave {round}"))).Value!.Id;
+            var requestId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.CaGeneration.GenerateCaAsync(op, setupId, $"Race Root {round}", null, ProfilePreset.Recommended)));
 
             using var start = new Barrier(2);
             var results = await Task.WhenAll(
@@ -59,11 +59,11 @@ public sealed class ApprovalConcurrencyTests(ApprovalTestPortal portal) : IClass
 
         for (var round = 0; round < Rounds; round++)
         {
-            var setupId = (await portal.WithWizardAsync(w => w.CreateAsync(op, $"Double click cave {round}"))).Value!.Id;
+            var setupId = (await portal.WithWizardAsync(w => w.Setups.CreateAsync(op, $"Double click cave {round}"))).Value!.Id;
             // The CA comes first (approved outside the race), so issuing can succeed.
-            var caId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.GenerateCaAsync(op, setupId, $"Double Root {round}", null, ProfilePreset.Recommended)));
+            var caId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.CaGeneration.GenerateCaAsync(op, setupId, $"Double Root {round}", null, ProfilePreset.Recommended)));
             await portal.ApproveAppliedAsync(approver, caId);
-            var requestId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.IssueDevicesAsync(op, setupId, [$"race-{round}-001"])));
+            var requestId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.Devices.IssueDevicesAsync(op, setupId, [$"race-{round}-001"])));
 
             using var start = new Barrier(2);
             var results = await Task.WhenAll(

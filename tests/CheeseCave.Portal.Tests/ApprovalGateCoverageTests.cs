@@ -8,7 +8,22 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
+using CheeseCave.Portal.Auditing;
 
+using CheeseCave.Portal.Tests.Setups;
+using CheeseCave.Portal.Setups.Allocation;
+using CheeseCave.Portal.Setups.CertificateAuthority;
+using CheeseCave.Portal.Setups.Devices;
+using CheeseCave.Portal.Setups.Dps;
+using CheeseCave.Portal.Setups.Enrollment;
+using CheeseCave.Portal.Setups.Hubs;
+using CheeseCave.Portal.Setups.KeyExport;
+using CheeseCave.Portal.Setups.Operations;
+using CheeseCave.Portal.Setups.Overview;
+using CheeseCave.Portal.Setups.Pipeline;
+using CheeseCave.Portal.Setups.ProofOfPossession;
+using CheeseCave.Portal.Setups.TestRegistration;
+using CheeseCave.Portal.Setups.Upload;
 namespace CheeseCave.Portal.Tests;
 
 /// <summary>Which requests the gate catches when only some actions need approval (CheeseCave:Approvals:RequiredFor).</summary>
@@ -23,14 +38,14 @@ public sealed class ApprovalGateCoverageTests
         await factory.CreateUserAsync("gate-op", PortalRoles.Operator);
         var op = await factory.PrincipalForAsync("gate-op");
         await using var scope = factory.Services.CreateAsyncScope();
-        var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
+        var wizard = new SetupSlices(scope.ServiceProvider);
         wizard.PollInterval = TimeSpan.FromMilliseconds(50);
-        var id = (await wizard.CreateAsync(op, "gate cave")).Value!.Id;
-        Assert.True((await wizard.CreateDpsAsync(op, id, "cheesecave-rg", "gate-dps", "eastus")).Succeeded);
-        var ca = await wizard.GenerateCaAsync(op, id, "Gate Root", null, ProfilePreset.Recommended);
+        var id = (await wizard.Setups.CreateAsync(op, "gate cave")).Value!.Id;
+        Assert.True((await wizard.Dps.CreateDpsAsync(op, id, "cheesecave-rg", "gate-dps", "eastus")).Succeeded);
+        var ca = await wizard.CaGeneration.GenerateCaAsync(op, id, "Gate Root", null, ProfilePreset.Recommended);
         Assert.True(ca.Succeeded && !ca.IsPending, ca.Error?.Message ?? "creating the CA should not be gated here");
 
-        ApprovalTestPortal.Pending(await wizard.UploadCaAsync(op, id, verifiedOnUpload: true));
+        ApprovalTestPortal.Pending(await wizard.Upload.UploadCaAsync(op, id, verifiedOnUpload: true));
         var root = await factory.WithDbAsync(db => db.SetupCertificates.SingleAsync(c => c.SetupId == id));
         Assert.Null(root.DpsCertificateName);
         Assert.False(root.IsVerified);
@@ -57,9 +72,9 @@ public sealed class ApprovalGateCoverageTests
         using var ca = new ExternalCa();
         ca.Root("gate-import-root");
 
-        var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
+        var wizard = new SetupSlices(scope.ServiceProvider);
         var op = await signIn.CreateUserPrincipalAsync((await users.FindByNameAsync("gate-import-op"))!);
-        var setupId = (await wizard.CreateAsync(op, "gate import cave")).Value!.Id;
+        var setupId = (await wizard.Setups.CreateAsync(op, "gate import cave")).Value!.Id;
 
         // The page is closed the moment the request has been saved.
         using var page = new CancellationTokenSource();
@@ -67,7 +82,7 @@ public sealed class ApprovalGateCoverageTests
         var import = new CaImportRequest(ca.Bytes("gate-import-root.pem")) { PrivateKeyPem = ca.Bytes("gate-import-root.key.pem") };
         try
         {
-            await wizard.ImportCaAsync(op, setupId, import, page.Token);
+            await wizard.CaImport.ImportCaAsync(op, setupId, import, page.Token);
         }
         catch (OperationCanceledException)
         {

@@ -8,7 +8,22 @@ using CheeseCave.Portal.Security;
 using CheeseCave.Portal.Setups;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using CheeseCave.Portal.Auditing;
 
+using CheeseCave.Portal.Tests.Setups;
+using CheeseCave.Portal.Setups.Allocation;
+using CheeseCave.Portal.Setups.CertificateAuthority;
+using CheeseCave.Portal.Setups.Devices;
+using CheeseCave.Portal.Setups.Dps;
+using CheeseCave.Portal.Setups.Enrollment;
+using CheeseCave.Portal.Setups.Hubs;
+using CheeseCave.Portal.Setups.KeyExport;
+using CheeseCave.Portal.Setups.Operations;
+using CheeseCave.Portal.Setups.Overview;
+using CheeseCave.Portal.Setups.Pipeline;
+using CheeseCave.Portal.Setups.ProofOfPossession;
+using CheeseCave.Portal.Setups.TestRegistration;
+using CheeseCave.Portal.Setups.Upload;
 namespace CheeseCave.Portal.Tests;
 
 /// <summary>
@@ -27,12 +42,12 @@ public sealed class ApprovalImportAndProofTests(ApprovalTestPortal portal) : ICl
     {
         var op = await portal.UserAsync("aip-op", PortalRoles.Operator);
         var approver = await portal.UserAsync("aip-approver", PortalRoles.Approver);
-        var setupId = (await portal.WithWizardAsync(w => w.CreateAsync(op, "Import approval cave"))).Value!.Id;
+        var setupId = (await portal.WithWizardAsync(w => w.Setups.CreateAsync(op, "Import approval cave"))).Value!.Id;
         using var ca = new ExternalCa();
         ca.Root("aip-root");
         ca.EncryptKey("aip-root", KeyPassphrase);
 
-        var requestId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.ImportCaAsync(op, setupId, WithKey(ca, "aip-root"))));
+        var requestId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.CaImport.ImportCaAsync(op, setupId, WithKey(ca, "aip-root"))));
 
         // Nothing in the setup yet; the request holds public parts and a key id, never the key or its passphrase.
         Assert.Equal(0, await Factory.WithDbAsync(db => db.SetupCertificates.CountAsync(c => c.SetupId == setupId)));
@@ -71,7 +86,7 @@ public sealed class ApprovalImportAndProofTests(ApprovalTestPortal portal) : ICl
         Assert.Contains(audit, a => a.Action == ApprovalAuditActions.Requested && a.Actor == "aip-op" && a.Target!.StartsWith($"approval #{requestId} ", StringComparison.Ordinal));
 
         // The imported key is usable: a device issued (after its own approval) verifies against the imported root with openssl.
-        await portal.ApproveAppliedAsync(approver, ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.IssueDevicesAsync(op, setupId, ["aip-device-1"]))));
+        await portal.ApproveAppliedAsync(approver, ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.Devices.IssueDevicesAsync(op, setupId, ["aip-device-1"]))));
         var device = await Factory.WithDbAsync(db => db.SetupDevices.AsNoTracking().SingleAsync(d => d.SetupId == setupId));
         File.WriteAllText(ca.PathOf("aip-device-1.pem"), device.CertificatePem);
         Assert.Contains("aip-device-1.pem: OK", ca.Run("verify", "-CAfile", "aip-root.pem", "aip-device-1.pem"), StringComparison.Ordinal);
@@ -82,13 +97,13 @@ public sealed class ApprovalImportAndProofTests(ApprovalTestPortal portal) : ICl
     {
         var op = await portal.UserAsync("aik-op", PortalRoles.Operator);
         var approver = await portal.UserAsync("aik-approver", PortalRoles.Approver);
-        var setupId = (await portal.WithWizardAsync(w => w.CreateAsync(op, "Key release cave"))).Value!.Id;
+        var setupId = (await portal.WithWizardAsync(w => w.Setups.CreateAsync(op, "Key release cave"))).Value!.Id;
         using var ca = new ExternalCa();
         ca.Root("aik-root", "rsa:2048");
         ca.EncryptKey("aik-root", KeyPassphrase);
 
         // Rejected.
-        var rejectedId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.ImportCaAsync(op, setupId, WithKey(ca, "aik-root"))));
+        var rejectedId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.CaImport.ImportCaAsync(op, setupId, WithKey(ca, "aik-root"))));
         var rejectedKey = (await PayloadAsync<ImportCaPayload>(rejectedId)).KeyId!;
         Assert.True(await KeyExistsAsync(rejectedKey));
         var rejected = await portal.WithApprovalsAsync(a => a.RejectAsync(approver, rejectedId, "Not this CA, please."));
@@ -99,14 +114,14 @@ public sealed class ApprovalImportAndProofTests(ApprovalTestPortal portal) : ICl
             a => a.Action == ApprovalAuditActions.StoredKeyDeleted && a.Target == rejectedKey && a.Detail == $"request #{rejectedId} ended without being applied");
 
         // Cancelled by the requester.
-        var cancelledId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.ImportCaAsync(op, setupId, WithKey(ca, "aik-root"))));
+        var cancelledId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.CaImport.ImportCaAsync(op, setupId, WithKey(ca, "aik-root"))));
         var cancelledKey = (await PayloadAsync<ImportCaPayload>(cancelledId)).KeyId!;
         Assert.NotEqual(rejectedKey, cancelledKey); // a new id per request; ids are never reused
         Assert.True((await portal.WithApprovalsAsync(a => a.CancelAsync(op, cancelledId))).Succeeded);
         Assert.False(await KeyExistsAsync(cancelledKey));
 
         // Expired (found when the list is read).
-        var expiredId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.ImportCaAsync(op, setupId, WithKey(ca, "aik-root"))));
+        var expiredId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.CaImport.ImportCaAsync(op, setupId, WithKey(ca, "aik-root"))));
         var expiredKey = (await PayloadAsync<ImportCaPayload>(expiredId)).KeyId!;
         await Factory.WithDbAsync(db => db.ApprovalRequests.Where(r => r.Id == expiredId).ExecuteUpdateAsync(s => s.SetProperty(r => r.ExpiresAt, DateTimeOffset.UtcNow.AddMinutes(-1))));
         Assert.True((await portal.WithApprovalsAsync(a => a.ListAsync(approver, ApprovalFilter.All))).Succeeded);
@@ -114,9 +129,9 @@ public sealed class ApprovalImportAndProofTests(ApprovalTestPortal portal) : ICl
         Assert.False(await KeyExistsAsync(expiredKey));
 
         // A second request while one waits is refused before anything is stored.
-        var waitingId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.ImportCaAsync(op, setupId, WithKey(ca, "aik-root"))));
+        var waitingId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.CaImport.ImportCaAsync(op, setupId, WithKey(ca, "aik-root"))));
         var keysBefore = await Factory.WithDbAsync(db => db.ProtectedKeys.CountAsync());
-        var duplicate = await portal.WithWizardAsync(w => w.ImportCaAsync(op, setupId, WithKey(ca, "aik-root")));
+        var duplicate = await portal.WithWizardAsync(w => w.CaImport.ImportCaAsync(op, setupId, WithKey(ca, "aik-root")));
         Assert.Contains($"already waiting for approval (#{waitingId}", duplicate.Error!.Message, StringComparison.Ordinal);
         Assert.Equal(keysBefore, await Factory.WithDbAsync(db => db.ProtectedKeys.CountAsync()));
         Assert.Equal(0, await Factory.WithDbAsync(db => db.SetupCertificates.CountAsync(c => c.SetupId == setupId)));
@@ -127,7 +142,7 @@ public sealed class ApprovalImportAndProofTests(ApprovalTestPortal portal) : ICl
     {
         var op = await portal.UserAsync("aif-op", PortalRoles.Operator);
         var approver = await portal.UserAsync("aif-approver", PortalRoles.Approver);
-        var setupId = (await portal.WithWizardAsync(w => w.CreateAsync(op, "Import race cave"))).Value!.Id;
+        var setupId = (await portal.WithWizardAsync(w => w.Setups.CreateAsync(op, "Import race cave"))).Value!.Id;
         using var ca = new ExternalCa();
         ca.Root("aif-root");
         ca.Root("aif-other");
@@ -135,18 +150,18 @@ public sealed class ApprovalImportAndProofTests(ApprovalTestPortal portal) : ICl
 
         // The existing checks run at request time: a wrong key and a leaf are refused, and no key stays behind.
         var keysBefore = await Factory.WithDbAsync(db => db.ProtectedKeys.CountAsync());
-        var wrongKey = await portal.WithWizardAsync(w => w.ImportCaAsync(op, setupId, new CaImportRequest(ca.Bytes("aif-root.pem")) { PrivateKeyPem = ca.Bytes("aif-other.key.pem") }));
+        var wrongKey = await portal.WithWizardAsync(w => w.CaImport.ImportCaAsync(op, setupId, new CaImportRequest(ca.Bytes("aif-root.pem")) { PrivateKeyPem = ca.Bytes("aif-other.key.pem") }));
         Assert.Contains("does not belong to", wrongKey.Error!.Message, StringComparison.Ordinal);
-        var leaf = await portal.WithWizardAsync(w => w.ImportCaAsync(op, setupId, new CaImportRequest(ca.Bytes("aif-leaf.pem"))));
+        var leaf = await portal.WithWizardAsync(w => w.CaImport.ImportCaAsync(op, setupId, new CaImportRequest(ca.Bytes("aif-leaf.pem"))));
         Assert.Contains("is not a CA", leaf.Error!.Message, StringComparison.Ordinal);
         Assert.Equal(keysBefore, await Factory.WithDbAsync(db => db.ProtectedKeys.CountAsync()));
         Assert.Equal(0, await Factory.WithDbAsync(db => db.ApprovalRequests.CountAsync(r => r.SetupId == setupId)));
 
-        var importId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.ImportCaAsync(op, setupId, new CaImportRequest(ca.Bytes("aif-root.pem")) { PrivateKeyPem = ca.Bytes("aif-root.key.pem") })));
+        var importId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.CaImport.ImportCaAsync(op, setupId, new CaImportRequest(ca.Bytes("aif-root.pem")) { PrivateKeyPem = ca.Bytes("aif-root.key.pem") })));
         var keyId = (await PayloadAsync<ImportCaPayload>(importId)).KeyId!;
 
         // Meanwhile the setup gets a generated CA (its own request, approved first).
-        await portal.ApproveAppliedAsync(approver, ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.GenerateCaAsync(op, setupId, "aif Generated Root", null, ProfilePreset.Recommended))));
+        await portal.ApproveAppliedAsync(approver, ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.CaGeneration.GenerateCaAsync(op, setupId, "aif Generated Root", null, ProfilePreset.Recommended))));
 
         var failed = (await portal.WithApprovalsAsync(a => a.ApproveAsync(approver, importId))).Value!;
         Assert.Equal(ApprovalStatus.Failed, failed.Status);
@@ -160,7 +175,7 @@ public sealed class ApprovalImportAndProofTests(ApprovalTestPortal portal) : ICl
     public async Task Nobody_approves_their_own_import_and_the_form_post_shows_the_waiting_request()
     {
         var approverOp = await portal.UserAsync("aiw-self", PortalRoles.Approver);
-        var setupId = (await portal.WithWizardAsync(w => w.CreateAsync(approverOp, "Import self cave"))).Value!.Id;
+        var setupId = (await portal.WithWizardAsync(w => w.Setups.CreateAsync(approverOp, "Import self cave"))).Value!.Id;
         using var ca = new ExternalCa();
         ca.Root("aiw-root");
 
@@ -195,12 +210,12 @@ public sealed class ApprovalImportAndProofTests(ApprovalTestPortal portal) : ICl
 
         // A certificate for another CN is refused before any request is made.
         ca.Signed("amp-wrong", "amp-root", commonName: "not-the-code");
-        var wrong = await portal.WithWizardAsync(w => w.SubmitVerificationCertificateAsync(op, setupId, new ManualProofRequest(ca.Bytes("amp-wrong.pem"))));
+        var wrong = await portal.WithWizardAsync(w => w.ManualProof.SubmitVerificationCertificateAsync(op, setupId, new ManualProofRequest(ca.Bytes("amp-wrong.pem"))));
         Assert.Contains($"the current verification code is '{code}'", wrong.Error!.Message, StringComparison.Ordinal);
         Assert.Equal(0, await Factory.WithDbAsync(db => db.ApprovalRequests.CountAsync(r => r.SetupId == setupId && r.Action == ApprovalAction.ProveCa)));
 
-        var requestId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.SubmitVerificationCertificateAsync(op, setupId, new ManualProofRequest(ca.Bytes(VerificationCommands.OutputFile)))));
-        Assert.False((await portal.WithWizardAsync(w => w.GetProofAsync(op, setupId))).Value!.IsVerified);
+        var requestId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.ManualProof.SubmitVerificationCertificateAsync(op, setupId, new ManualProofRequest(ca.Bytes(VerificationCommands.OutputFile)))));
+        Assert.False((await portal.WithWizardAsync(w => w.ManualProof.GetProofAsync(op, setupId))).Value!.IsVerified);
         var payload = await PayloadAsync<ManualProofPayload>(requestId);
         Assert.Equal(code, payload.Code);
         Assert.Contains("BEGIN CERTIFICATE", payload.VerificationPem, StringComparison.Ordinal);
@@ -215,7 +230,7 @@ public sealed class ApprovalImportAndProofTests(ApprovalTestPortal portal) : ICl
 
         var applied = await portal.ApproveAppliedAsync(approver, requestId);
         Assert.Contains("is verified on the DPS", applied.Outcome!.Text, StringComparison.Ordinal);
-        var after = (await portal.WithWizardAsync(w => w.GetProofAsync(op, setupId))).Value!;
+        var after = (await portal.WithWizardAsync(w => w.ManualProof.GetProofAsync(op, setupId))).Value!;
         Assert.True(after.IsVerified); // as the DPS reports it
         Assert.True(after.HasVerificationCertificate);
         Assert.Contains(await Factory.WithDbAsync(db => db.AuditEntries.AsNoTracking().ToListAsync()),
@@ -229,9 +244,9 @@ public sealed class ApprovalImportAndProofTests(ApprovalTestPortal portal) : ICl
         using var ca = new ExternalCa();
         var (op, approver, setupId) = await UploadedExternalRootAsync(ca, "amn");
         var code = await SignCurrentCodeAsync(ca, op, setupId, "amn");
-        var requestId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.SubmitVerificationCertificateAsync(op, setupId, new ManualProofRequest(ca.Bytes(VerificationCommands.OutputFile)))));
+        var requestId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.ManualProof.SubmitVerificationCertificateAsync(op, setupId, new ManualProofRequest(ca.Bytes(VerificationCommands.OutputFile)))));
 
-        var newer = await portal.WithWizardAsync(w => w.GenerateVerificationCodeAsync(op, setupId));
+        var newer = await portal.WithWizardAsync(w => w.ManualProof.GenerateVerificationCodeAsync(op, setupId));
         Assert.True(newer.Succeeded, newer.Error?.Message);
         Assert.NotEqual(code, newer.Value!.Code);
 
@@ -239,7 +254,7 @@ public sealed class ApprovalImportAndProofTests(ApprovalTestPortal portal) : ICl
         Assert.Equal(ApprovalStatus.Failed, failed.Status);
         Assert.Contains("A new verification code was generated after this request was made", failed.Error, StringComparison.Ordinal);
         Assert.Contains("Ask the requester to sign the new code", failed.Error, StringComparison.Ordinal);
-        var proof = (await portal.WithWizardAsync(w => w.GetProofAsync(op, setupId))).Value!;
+        var proof = (await portal.WithWizardAsync(w => w.ManualProof.GetProofAsync(op, setupId))).Value!;
         Assert.False(proof.IsVerified);
         Assert.Equal(newer.Value.Code, proof.Code); // the newer code stays current for the next attempt
     }
@@ -258,9 +273,9 @@ public sealed class ApprovalImportAndProofTests(ApprovalTestPortal portal) : ICl
             await first.CreateUserAsync("air-op", PortalRoles.Operator);
             var op = await first.PrincipalForAsync("air-op");
             await using var scope = first.Services.CreateAsyncScope();
-            var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
-            var setupId = (await wizard.CreateAsync(op, "Restart import cave")).Value!.Id;
-            requestId = ApprovalTestPortal.Pending(await wizard.ImportCaAsync(op, setupId, WithKey(ca, "air-root")));
+            var wizard = new SetupSlices(scope.ServiceProvider);
+            var setupId = (await wizard.Setups.CreateAsync(op, "Restart import cave")).Value!.Id;
+            requestId = ApprovalTestPortal.Pending(await wizard.CaImport.ImportCaAsync(op, setupId, WithKey(ca, "air-root")));
             keyId = Assert.IsType<ImportCaPayload>(ApprovalPayload.FromJson(await first.WithDbAsync(db => db.ApprovalRequests.Where(r => r.Id == requestId).Select(r => r.PayloadJson).SingleAsync()))).KeyId!;
             Assert.True(await first.WithDbAsync(db => db.ProtectedKeys.AnyAsync(k => k.KeyId == keyId)));
 
@@ -281,22 +296,22 @@ public sealed class ApprovalImportAndProofTests(ApprovalTestPortal portal) : ICl
     {
         var op = await portal.UserAsync("aipin-op", PortalRoles.Operator);
         var approver = await portal.UserAsync("aipin-approver", PortalRoles.Approver);
-        var setupId = (await portal.WithWizardAsync(w => w.CreateAsync(op, "Pinned issuer cave"))).Value!.Id;
+        var setupId = (await portal.WithWizardAsync(w => w.Setups.CreateAsync(op, "Pinned issuer cave"))).Value!.Id;
         using var ca = new ExternalCa();
         ca.Root("aipin-root");
         ca.Signed("aipin-intermediate", "aipin-root");
         await portal.ApproveAppliedAsync(approver, ApprovalTestPortal.Pending(await portal.WithWizardAsync(w =>
-            w.ImportCaAsync(op, setupId, new CaImportRequest(ca.Bytes("aipin-root.pem")) { PrivateKeyPem = ca.Bytes("aipin-root.key.pem") }))));
+            w.CaImport.ImportCaAsync(op, setupId, new CaImportRequest(ca.Bytes("aipin-root.pem")) { PrivateKeyPem = ca.Bytes("aipin-root.key.pem") }))));
         var rootSha1 = await Factory.WithDbAsync(db => db.SetupCertificates.Where(c => c.SetupId == setupId).Select(c => c.ThumbprintSha1).SingleAsync());
 
         // Approvers are told the root signs, and the request records it.
-        var issueId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.IssueDevicesAsync(op, setupId, ["aipin-001"])));
+        var issueId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.Devices.IssueDevicesAsync(op, setupId, ["aipin-001"])));
         Assert.Equal(rootSha1, (await PayloadAsync<IssueDevicesPayload>(issueId)).IssuerSha1);
         Assert.Contains((await portal.WithApprovalsAsync(a => a.GetAsync(approver, issueId))).Value!.Facts, f => f.Label == "Issuing CA" && f.Value.EndsWith($"SHA-1 {rootSha1}", StringComparison.Ordinal));
 
         // Meanwhile an intermediate with its key arrives: it would now be the signer.
         await portal.ApproveAppliedAsync(approver, ApprovalTestPortal.Pending(await portal.WithWizardAsync(w =>
-            w.ImportCaAsync(op, setupId, new CaImportRequest(ca.Bytes("aipin-intermediate.pem")) { PrivateKeyPem = ca.Bytes("aipin-intermediate.key.pem") }))));
+            w.CaImport.ImportCaAsync(op, setupId, new CaImportRequest(ca.Bytes("aipin-intermediate.pem")) { PrivateKeyPem = ca.Bytes("aipin-intermediate.key.pem") }))));
 
         var result = await portal.WithApprovalsAsync(a => a.ApproveAsync(approver, issueId));
         Assert.Equal(ApprovalStatus.Failed, result.Value!.Status);
@@ -323,29 +338,29 @@ public sealed class ApprovalImportAndProofTests(ApprovalTestPortal portal) : ICl
     {
         var op = await portal.UserAsync($"{name}-op", PortalRoles.Operator);
         var approver = await portal.UserAsync($"{name}-approver", PortalRoles.Approver);
-        var setupId = (await portal.WithWizardAsync(w => w.CreateAsync(op, name))).Value!.Id;
+        var setupId = (await portal.WithWizardAsync(w => w.Setups.CreateAsync(op, name))).Value!.Id;
         await portal.WithWizardAsync(async w =>
         {
             w.PollInterval = TimeSpan.FromMilliseconds(50);
-            var dps = await w.CreateDpsAsync(op, setupId, "cheesecave-rg", $"{name}-dps", "eastus");
+            var dps = await w.Dps.CreateDpsAsync(op, setupId, "cheesecave-rg", $"{name}-dps", "eastus");
             Assert.True(dps.Succeeded, dps.Error?.Message);
             return true;
         });
         ca.Root($"{name}-root");
-        var import = await portal.ApproveAppliedAsync(approver, ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.ImportCaAsync(op, setupId, new CaImportRequest(ca.Bytes($"{name}-root.pem"))))));
+        var import = await portal.ApproveAppliedAsync(approver, ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.CaImport.ImportCaAsync(op, setupId, new CaImportRequest(ca.Bytes($"{name}-root.pem"))))));
         Assert.Contains("certificate only", import.Outcome!.Text, StringComparison.Ordinal);
-        await portal.ApproveAppliedAsync(approver, ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.UploadCaAsync(op, setupId))));
+        await portal.ApproveAppliedAsync(approver, ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.Upload.UploadCaAsync(op, setupId))));
         return (op, approver, setupId);
     }
 
     /// <summary>Gets a code (at once, no request) and runs the commands the portal shows, literally, against the external key.</summary>
     private async Task<string> SignCurrentCodeAsync(ExternalCa ca, ClaimsPrincipal op, int setupId, string name)
     {
-        var generated = await portal.WithWizardAsync(w => w.GenerateVerificationCodeAsync(op, setupId));
+        var generated = await portal.WithWizardAsync(w => w.ManualProof.GenerateVerificationCodeAsync(op, setupId));
         Assert.True(generated.Succeeded, generated.Error?.Message);
         Assert.Null(generated.Pending);
         var proof = generated.Value!;
-        var download = (await portal.WithWizardAsync(w => w.DownloadCertificateAsync(op, setupId, proof.CertificateId, der: false))).Value!;
+        var download = (await portal.WithWizardAsync(w => w.CaDownloads.DownloadCertificateAsync(op, setupId, proof.CertificateId, der: false))).Value!;
         File.WriteAllBytes(ca.PathOf(download.FileName), download.Content);
         File.Copy(ca.PathOf($"{name}-root.key.pem"), ca.PathOf("ca.key.pem"), overwrite: true);
         ca.RunScript(proof.OpenSslCommands!);

@@ -11,7 +11,22 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using CheeseCave.Portal.Auditing;
 
+using CheeseCave.Portal.Tests.Setups;
+using CheeseCave.Portal.Setups.Allocation;
+using CheeseCave.Portal.Setups.CertificateAuthority;
+using CheeseCave.Portal.Setups.Devices;
+using CheeseCave.Portal.Setups.Dps;
+using CheeseCave.Portal.Setups.Enrollment;
+using CheeseCave.Portal.Setups.Hubs;
+using CheeseCave.Portal.Setups.KeyExport;
+using CheeseCave.Portal.Setups.Operations;
+using CheeseCave.Portal.Setups.Overview;
+using CheeseCave.Portal.Setups.Pipeline;
+using CheeseCave.Portal.Setups.ProofOfPossession;
+using CheeseCave.Portal.Setups.TestRegistration;
+using CheeseCave.Portal.Setups.Upload;
 namespace CheeseCave.Portal.Tests;
 
 /// <summary>Four eyes through the real services, the real SQLite database and the embedded emulator.</summary>
@@ -24,9 +39,9 @@ public sealed class ApprovalServiceTests(ApprovalTestPortal portal) : IClassFixt
     {
         var op = await portal.UserAsync("ap-op", PortalRoles.Operator);
         var approver = await portal.UserAsync("ap-approver", PortalRoles.Approver);
-        var setupId = (await portal.WithWizardAsync(w => w.CreateAsync(op, "Approved cave"))).Value!.Id;
+        var setupId = (await portal.WithWizardAsync(w => w.Setups.CreateAsync(op, "Approved cave"))).Value!.Id;
 
-        var requestId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.GenerateCaAsync(op, setupId, "Approved Cave Root", "Approved Cave Intermediate", ProfilePreset.Recommended)));
+        var requestId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.CaGeneration.GenerateCaAsync(op, setupId, "Approved Cave Root", "Approved Cave Intermediate", ProfilePreset.Recommended)));
         Assert.Equal(0, await Factory.WithDbAsync(db => db.SetupCertificates.CountAsync(c => c.SetupId == setupId)));
 
         // What the approver sees: plain terms computed at request time.
@@ -69,8 +84,8 @@ public sealed class ApprovalServiceTests(ApprovalTestPortal portal) : IClassFixt
     public async Task Nobody_approves_their_own_request_not_even_an_administrator()
     {
         var admin = await portal.UserAsync("ap-self-admin", PortalRoles.Administrator);
-        var setupId = (await portal.WithWizardAsync(w => w.CreateAsync(admin, "Self cave"))).Value!.Id;
-        var requestId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.GenerateCaAsync(admin, setupId, "Self Root", null, ProfilePreset.Recommended)));
+        var setupId = (await portal.WithWizardAsync(w => w.Setups.CreateAsync(admin, "Self cave"))).Value!.Id;
+        var requestId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.CaGeneration.GenerateCaAsync(admin, setupId, "Self Root", null, ProfilePreset.Recommended)));
 
         var own = (await portal.WithApprovalsAsync(a => a.GetAsync(admin, requestId))).Value!;
         Assert.True(own.CallerIsRequester);
@@ -98,8 +113,8 @@ public sealed class ApprovalServiceTests(ApprovalTestPortal portal) : IClassFixt
         var op = await portal.UserAsync("ap-auth-op", PortalRoles.Operator);
         var otherOp = await portal.UserAsync("ap-auth-op2", PortalRoles.Operator);
         var viewer = await portal.UserAsync("ap-auth-viewer", PortalRoles.Viewer);
-        var setupId = (await portal.WithWizardAsync(w => w.CreateAsync(op, "Auth cave"))).Value!.Id;
-        var requestId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.GenerateCaAsync(op, setupId, "Auth Root", null, ProfilePreset.Recommended)));
+        var setupId = (await portal.WithWizardAsync(w => w.Setups.CreateAsync(op, "Auth cave"))).Value!.Id;
+        var requestId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.CaGeneration.GenerateCaAsync(op, setupId, "Auth Root", null, ProfilePreset.Recommended)));
 
         foreach (var (who, name) in new[] { (viewer, "ap-auth-viewer"), (otherOp, "ap-auth-op2") })
         {
@@ -113,7 +128,7 @@ public sealed class ApprovalServiceTests(ApprovalTestPortal portal) : IClassFixt
         }
 
         // A Viewer cannot even make a request.
-        var viewerRequest = await portal.WithWizardAsync(w => w.UploadCaAsync(viewer, setupId));
+        var viewerRequest = await portal.WithWizardAsync(w => w.Upload.UploadCaAsync(viewer, setupId));
         Assert.True(viewerRequest.Error!.Denied);
 
         Assert.Equal(ApprovalStatus.Pending, await StatusAsync(requestId));
@@ -133,8 +148,8 @@ public sealed class ApprovalServiceTests(ApprovalTestPortal portal) : IClassFixt
         var op = await portal.UserAsync("ap-rej-op", PortalRoles.Operator);
         var approver = await portal.UserAsync("ap-rej-approver", PortalRoles.Approver);
         var second = await portal.UserAsync("ap-rej-approver2", PortalRoles.Approver);
-        var setupId = (await portal.WithWizardAsync(w => w.CreateAsync(op, "Rejected cave"))).Value!.Id;
-        var requestId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.GenerateCaAsync(op, setupId, "Rejected Root", null, ProfilePreset.CertGenCompatible)));
+        var setupId = (await portal.WithWizardAsync(w => w.Setups.CreateAsync(op, "Rejected cave"))).Value!.Id;
+        var requestId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.CaGeneration.GenerateCaAsync(op, setupId, "Rejected Root", null, ProfilePreset.CertGenCompatible)));
         var request = (await portal.WithApprovalsAsync(a => a.GetAsync(approver, requestId))).Value!;
         Assert.Contains(request.Facts, f => f.Label == "Key type" && f.Value == "RSA 4096");
 
@@ -151,8 +166,8 @@ public sealed class ApprovalServiceTests(ApprovalTestPortal portal) : IClassFixt
         Assert.Equal(0, await Factory.WithDbAsync(db => db.SetupCertificates.CountAsync(c => c.SetupId == setupId)));
 
         // A new request is possible once the old one is decided; while one waits, a second is refused.
-        ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.GenerateCaAsync(op, setupId, "Rejected Root", null, ProfilePreset.Recommended)));
-        var duplicate = await portal.WithWizardAsync(w => w.GenerateCaAsync(op, setupId, "Rejected Root", null, ProfilePreset.Recommended));
+        ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.CaGeneration.GenerateCaAsync(op, setupId, "Rejected Root", null, ProfilePreset.Recommended)));
+        var duplicate = await portal.WithWizardAsync(w => w.CaGeneration.GenerateCaAsync(op, setupId, "Rejected Root", null, ProfilePreset.Recommended));
         Assert.Contains("already waiting for approval", duplicate.Error!.Message, StringComparison.Ordinal);
     }
 
@@ -161,8 +176,8 @@ public sealed class ApprovalServiceTests(ApprovalTestPortal portal) : IClassFixt
     {
         var op = await portal.UserAsync("ap-exp-op", PortalRoles.Operator);
         var approver = await portal.UserAsync("ap-exp-approver", PortalRoles.Approver);
-        var setupId = (await portal.WithWizardAsync(w => w.CreateAsync(op, "Expired cave"))).Value!.Id;
-        var requestId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.GenerateCaAsync(op, setupId, "Expired Root", null, ProfilePreset.Recommended)));
+        var setupId = (await portal.WithWizardAsync(w => w.Setups.CreateAsync(op, "Expired cave"))).Value!.Id;
+        var requestId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.CaGeneration.GenerateCaAsync(op, setupId, "Expired Root", null, ProfilePreset.Recommended)));
 
         // Three days pass (the stored expiry moves into the past; the service reads the clock itself).
         await Factory.WithDbAsync(db => db.ApprovalRequests.Where(r => r.Id == requestId)
@@ -185,8 +200,8 @@ public sealed class ApprovalServiceTests(ApprovalTestPortal portal) : IClassFixt
         var op = await portal.UserAsync("ap-two-op", PortalRoles.Operator);
         var first = await portal.UserAsync("ap-two-a", PortalRoles.Approver);
         var second = await portal.UserAsync("ap-two-b", PortalRoles.Administrator);
-        var setupId = (await portal.WithWizardAsync(w => w.CreateAsync(op, "Two cave"))).Value!.Id;
-        var requestId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.GenerateCaAsync(op, setupId, "Two Root", null, ProfilePreset.Recommended)));
+        var setupId = (await portal.WithWizardAsync(w => w.Setups.CreateAsync(op, "Two cave"))).Value!.Id;
+        var requestId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.CaGeneration.GenerateCaAsync(op, setupId, "Two Root", null, ProfilePreset.Recommended)));
         await Factory.WithDbAsync(db => db.ApprovalRequests.Where(r => r.Id == requestId).ExecuteUpdateAsync(s => s.SetProperty(r => r.RequiredApprovals, 2)));
 
         var one = (await portal.WithApprovalsAsync(a => a.ApproveAsync(first, requestId))).Value!;
@@ -211,8 +226,8 @@ public sealed class ApprovalServiceTests(ApprovalTestPortal portal) : IClassFixt
         var first = await portal.UserAsync($"ap-recheck-a-{suffix}", PortalRoles.Approver);
         var second = await portal.UserAsync($"ap-recheck-b-{suffix}", PortalRoles.Approver);
         var third = await portal.UserAsync($"ap-recheck-c-{suffix}", PortalRoles.Administrator);
-        var setupId = (await portal.WithWizardAsync(w => w.CreateAsync(op, $"Recheck cave {suffix}"))).Value!.Id;
-        var requestId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.GenerateCaAsync(op, setupId, "Recheck Root", null, ProfilePreset.Recommended)));
+        var setupId = (await portal.WithWizardAsync(w => w.Setups.CreateAsync(op, $"Recheck cave {suffix}"))).Value!.Id;
+        var requestId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.CaGeneration.GenerateCaAsync(op, setupId, "Recheck Root", null, ProfilePreset.Recommended)));
         await Factory.WithDbAsync(db => db.ApprovalRequests.Where(r => r.Id == requestId).ExecuteUpdateAsync(s => s.SetProperty(r => r.RequiredApprovals, 2)));
         Assert.Equal(ApprovalStatus.Pending, (await portal.WithApprovalsAsync(a => a.ApproveAsync(first, requestId))).Value!.Status);
 
@@ -247,10 +262,10 @@ public sealed class ApprovalServiceTests(ApprovalTestPortal portal) : IClassFixt
     {
         var op = await portal.UserAsync("ap-dev-op", PortalRoles.Operator);
         var approver = await portal.UserAsync("ap-dev-approver", PortalRoles.Approver);
-        var setupId = (await portal.WithWizardAsync(w => w.CreateAsync(op, "Device approval cave"))).Value!.Id;
-        await portal.ApproveAppliedAsync(approver, ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.GenerateCaAsync(op, setupId, "Dev Root", null, ProfilePreset.Recommended))));
+        var setupId = (await portal.WithWizardAsync(w => w.Setups.CreateAsync(op, "Device approval cave"))).Value!.Id;
+        await portal.ApproveAppliedAsync(approver, ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.CaGeneration.GenerateCaAsync(op, setupId, "Dev Root", null, ProfilePreset.Recommended))));
 
-        var requestId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.IssueDevicesAsync(op, setupId, ["dev-ap-001", "dev-ap-002", "dev-ap-003"])));
+        var requestId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.Devices.IssueDevicesAsync(op, setupId, ["dev-ap-001", "dev-ap-002", "dev-ap-003"])));
         var request = (await portal.WithApprovalsAsync(a => a.GetAsync(approver, requestId))).Value!;
         Assert.Contains(request.Facts, f => f.Label == "Device count" && f.Value == "3");
         Assert.Contains(request.Facts, f => f.Label == "Issuing CA" && f.Value.Contains("Dev Root", StringComparison.Ordinal));
@@ -320,11 +335,11 @@ public sealed class ApprovalServiceTests(ApprovalTestPortal portal) : IClassFixt
     {
         var op = await portal.UserAsync("ap-key-op", PortalRoles.Operator);
         var approver = await portal.UserAsync("ap-key-approver", PortalRoles.Approver);
-        var setupId = (await portal.WithWizardAsync(w => w.CreateAsync(op, "Key export cave"))).Value!.Id;
-        await portal.ApproveAppliedAsync(approver, ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.GenerateCaAsync(op, setupId, "Key Root", null, ProfilePreset.Recommended))));
+        var setupId = (await portal.WithWizardAsync(w => w.Setups.CreateAsync(op, "Key export cave"))).Value!.Id;
+        await portal.ApproveAppliedAsync(approver, ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.CaGeneration.GenerateCaAsync(op, setupId, "Key Root", null, ProfilePreset.Recommended))));
         var root = await Factory.WithDbAsync(db => db.SetupCertificates.AsNoTracking().SingleAsync(c => c.SetupId == setupId));
 
-        var requestId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.ExportPrivateKeyAsync(op, setupId, root.Id)));
+        var requestId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.KeyExports.ExportPrivateKeyAsync(op, setupId, root.Id)));
         var request = (await portal.WithApprovalsAsync(a => a.GetAsync(approver, requestId))).Value!;
         Assert.Contains(request.Facts, f => f.Label == "SHA-1 thumbprint" && f.Value == root.ThumbprintSha1);
         Assert.Contains(request.Facts, f => f.Label == "SHA-256 thumbprint" && f.Value == root.ThumbprintSha256);
@@ -380,36 +395,36 @@ public sealed class ApprovalServiceTests(ApprovalTestPortal portal) : IClassFixt
     {
         var op = await portal.UserAsync("ap-eg-op", PortalRoles.Operator);
         var approver = await portal.UserAsync("ap-eg-approver", PortalRoles.Approver);
-        var setupId = (await portal.WithWizardAsync(w => w.CreateAsync(op, "apeg"))).Value!.Id;
+        var setupId = (await portal.WithWizardAsync(w => w.Setups.CreateAsync(op, "apeg"))).Value!.Id;
         await portal.WithWizardAsync(async w =>
         {
             w.PollInterval = TimeSpan.FromMilliseconds(50);
-            Assert.True((await w.CreateDpsAsync(op, setupId, "cheesecave-rg", "apeg-dps", "eastus")).Succeeded);
-            Assert.True((await w.CreateHubAsync(op, setupId, "apeg-hub", "eastus")).Succeeded);
-            Assert.True((await w.LinkHubAsync(op, setupId, "apeg-hub", "iothubowner", 1, true)).Succeeded);
+            Assert.True((await w.Dps.CreateDpsAsync(op, setupId, "cheesecave-rg", "apeg-dps", "eastus")).Succeeded);
+            Assert.True((await w.Hubs.CreateHubAsync(op, setupId, "apeg-hub", "eastus")).Succeeded);
+            Assert.True((await w.Hubs.LinkHubAsync(op, setupId, "apeg-hub", "iothubowner", 1, true)).Succeeded);
             return true;
         });
-        await portal.ApproveAppliedAsync(approver, ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.GenerateCaAsync(op, setupId, "apeg Root", null, ProfilePreset.Recommended))));
-        var uploadId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.UploadCaAsync(op, setupId)));
+        await portal.ApproveAppliedAsync(approver, ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.CaGeneration.GenerateCaAsync(op, setupId, "apeg Root", null, ProfilePreset.Recommended))));
+        var uploadId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.Upload.UploadCaAsync(op, setupId)));
         var upload = (await portal.WithApprovalsAsync(a => a.GetAsync(approver, uploadId))).Value!;
         Assert.Contains(upload.Facts, f => f.Label == "Target DPS" && f.Value.StartsWith("apeg-dps", StringComparison.Ordinal));
         await portal.ApproveAppliedAsync(approver, upload.Id);
-        await portal.ApproveAppliedAsync(approver, ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.VerifyCaAsync(op, setupId))));
-        var view = (await portal.WithWizardAsync(w => w.GetAsync(op, setupId))).Value!;
+        await portal.ApproveAppliedAsync(approver, ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.OneClickProof.VerifyCaAsync(op, setupId))));
+        var view = (await portal.WithWizardAsync(w => w.Setups.GetAsync(op, setupId))).Value!;
         Assert.True(view.Root!.IsVerified);
 
         var form = new EnrollmentGroupForm { GroupId = "apeg-devices", PrimaryCa = view.Root.DpsCertificateName!, Hubs = [view.LinkedHubs.Single().HostName] };
-        var saveId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.SaveEnrollmentGroupAsync(op, setupId, form)));
+        var saveId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.Enrollment.SaveEnrollmentGroupAsync(op, setupId, form)));
         var save = (await portal.WithApprovalsAsync(a => a.GetAsync(approver, saveId))).Value!;
         Assert.Contains(save.Facts, f => f.Label == "Operation" && f.Value.StartsWith("Create", StringComparison.Ordinal));
         Assert.Contains(save.Facts, f => f.Label == "Hubs" && f.Value == view.LinkedHubs.Single().HostName);
         await portal.ApproveAppliedAsync(approver, save.Id);
-        Assert.NotNull((await portal.WithWizardAsync(w => w.GetEnrollmentGroupAsync(op, setupId))).Value);
+        Assert.NotNull((await portal.WithWizardAsync(w => w.Enrollment.GetEnrollmentGroupAsync(op, setupId))).Value);
 
-        var deleteId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.DeleteEnrollmentGroupAsync(op, setupId)));
-        Assert.NotNull((await portal.WithWizardAsync(w => w.GetEnrollmentGroupAsync(op, setupId))).Value); // still there while waiting
+        var deleteId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.Enrollment.DeleteEnrollmentGroupAsync(op, setupId)));
+        Assert.NotNull((await portal.WithWizardAsync(w => w.Enrollment.GetEnrollmentGroupAsync(op, setupId))).Value); // still there while waiting
         await portal.ApproveAppliedAsync(approver, deleteId);
-        Assert.Null((await portal.WithWizardAsync(w => w.GetAsync(op, setupId))).Value!.EnrollmentGroupId);
+        Assert.Null((await portal.WithWizardAsync(w => w.Setups.GetAsync(op, setupId))).Value!.EnrollmentGroupId);
         Assert.Contains(await AuditAsync(), a => a.Action == ApprovalAuditActions.EnrollmentGroupDeleted && a.Outcome == AuditOutcomes.Succeeded && a.Detail!.Contains("applied for ap-eg-op", StringComparison.Ordinal));
     }
 
@@ -418,10 +433,10 @@ public sealed class ApprovalServiceTests(ApprovalTestPortal portal) : IClassFixt
     {
         var op = await portal.UserAsync("ap-fail-op", PortalRoles.Operator);
         var approver = await portal.UserAsync("ap-fail-approver", PortalRoles.Approver);
-        var setupId = (await portal.WithWizardAsync(w => w.CreateAsync(op, "Failing cave"))).Value!.Id;
-        await portal.ApproveAppliedAsync(approver, ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.GenerateCaAsync(op, setupId, "Fail Root", null, ProfilePreset.Recommended))));
+        var setupId = (await portal.WithWizardAsync(w => w.Setups.CreateAsync(op, "Failing cave"))).Value!.Id;
+        await portal.ApproveAppliedAsync(approver, ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.CaGeneration.GenerateCaAsync(op, setupId, "Fail Root", null, ProfilePreset.Recommended))));
         var root = await Factory.WithDbAsync(db => db.SetupCertificates.AsNoTracking().SingleAsync(c => c.SetupId == setupId));
-        var requestId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.ExportPrivateKeyAsync(op, setupId, root.Id)));
+        var requestId = ApprovalTestPortal.Pending(await portal.WithWizardAsync(w => w.KeyExports.ExportPrivateKeyAsync(op, setupId, root.Id)));
 
         // Between request and approval the stored key disappears (say, restored from an old backup).
         await Factory.WithDbAsync(db => db.ProtectedKeys.Where(k => k.KeyId == root.KeyId).ExecuteDeleteAsync());
@@ -486,9 +501,9 @@ public sealed class ApprovalServiceTests(ApprovalTestPortal portal) : IClassFixt
             await first.CreateUserAsync("restart-op", PortalRoles.Operator);
             var op = await first.PrincipalForAsync("restart-op");
             await using var scope = first.Services.CreateAsyncScope();
-            var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
-            var setupId = (await wizard.CreateAsync(op, "Restart cave")).Value!.Id;
-            requestId = ApprovalTestPortal.Pending(await wizard.GenerateCaAsync(op, setupId, "Restart Root", null, ProfilePreset.Recommended));
+            var wizard = new SetupSlices(scope.ServiceProvider);
+            var setupId = (await wizard.Setups.CreateAsync(op, "Restart cave")).Value!.Id;
+            requestId = ApprovalTestPortal.Pending(await wizard.CaGeneration.GenerateCaAsync(op, setupId, "Restart Root", null, ProfilePreset.Recommended));
             // The state a crash between the claim and the end of applying leaves behind.
             await first.WithDbAsync(db => db.ApprovalRequests.Where(r => r.Id == requestId).ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, ApprovalStatus.Approved)));
         }

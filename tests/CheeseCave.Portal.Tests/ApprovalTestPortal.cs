@@ -3,6 +3,20 @@ using CheeseCave.Portal.Approvals;
 using CheeseCave.Portal.Setups;
 using Microsoft.Extensions.DependencyInjection;
 
+using CheeseCave.Portal.Tests.Setups;
+using CheeseCave.Portal.Setups.Allocation;
+using CheeseCave.Portal.Setups.CertificateAuthority;
+using CheeseCave.Portal.Setups.Devices;
+using CheeseCave.Portal.Setups.Dps;
+using CheeseCave.Portal.Setups.Enrollment;
+using CheeseCave.Portal.Setups.Hubs;
+using CheeseCave.Portal.Setups.KeyExport;
+using CheeseCave.Portal.Setups.Operations;
+using CheeseCave.Portal.Setups.Overview;
+using CheeseCave.Portal.Setups.Pipeline;
+using CheeseCave.Portal.Setups.ProofOfPossession;
+using CheeseCave.Portal.Setups.TestRegistration;
+using CheeseCave.Portal.Setups.Upload;
 namespace CheeseCave.Portal.Tests;
 
 /// <summary>A portal with four eyes switched on (every action, one approver, 3 days), and helpers to act as its users.</summary>
@@ -25,10 +39,10 @@ public sealed class ApprovalTestPortal : IAsyncLifetime
         return await Factory.PrincipalForAsync(name);
     }
 
-    public async Task<T> WithWizardAsync<T>(Func<SetupWizardService, Task<T>> use)
+    public async Task<T> WithWizardAsync<T>(Func<SetupSlices, Task<T>> use)
     {
         await using var scope = Factory.Services.CreateAsyncScope();
-        return await use(scope.ServiceProvider.GetRequiredService<SetupWizardService>());
+        return await use(new SetupSlices(scope.ServiceProvider));
     }
 
     public async Task<T> WithApprovalsAsync<T>(Func<ApprovalService, Task<T>> use)
@@ -46,7 +60,7 @@ public sealed class ApprovalTestPortal : IAsyncLifetime
         return result.Value;
     }
 
-    public static int Pending<T>(SetupResult<T> result)
+    public static int Pending<T>(PortalResult<T> result)
     {
         Assert.True(result.IsPending, result.Error?.Message ?? "applied at once instead of waiting for approval");
         Assert.Null(result.Error);

@@ -3,6 +3,7 @@ using CheeseCave.Portal.Persistence;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using CheeseCave.Portal.Auditing;
 
 namespace CheeseCave.Portal.Tests;
 

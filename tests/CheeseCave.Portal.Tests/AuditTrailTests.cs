@@ -11,6 +11,7 @@ using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor.Services;
+using CheeseCave.Portal.Auditing;
 
 namespace CheeseCave.Portal.Tests;
 
@@ -35,8 +36,8 @@ public sealed class AuditTrailTests(PortalFactory factory) : IClassFixture<Porta
     {
         Assert.Contains(Approvals.ApprovalAuditActions.Approved, AuditTrail.KnownActions);
         Assert.Contains(Approvals.ApprovalAuditActions.KeyExported, AuditTrail.KnownActions);
-        Assert.Contains(Setups.CaImportAuditActions.CaImported, AuditTrail.KnownActions);
-        Assert.Contains(Setups.CaImportAuditActions.VerificationSubmitted, AuditTrail.KnownActions);
+        Assert.Contains(CheeseCave.Portal.Setups.CaImportAuditActions.CaImported, AuditTrail.KnownActions);
+        Assert.Contains(CheeseCave.Portal.Setups.CaImportAuditActions.VerificationSubmitted, AuditTrail.KnownActions);
         Assert.Contains(Approvals.ApprovalAuditActions.StoredKeyDeleted, AuditTrail.KnownActions);
         Assert.Contains(AuditActions.SetupCaGenerated, AuditTrail.KnownActions);
     }

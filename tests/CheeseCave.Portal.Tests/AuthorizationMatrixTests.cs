@@ -20,7 +20,23 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Xunit.Abstractions;
+using CheeseCave.Portal.Auditing;
+using CheeseCave.Portal.Targets;
 
+using CheeseCave.Portal.Tests.Setups;
+using CheeseCave.Portal.Setups.Allocation;
+using CheeseCave.Portal.Setups.CertificateAuthority;
+using CheeseCave.Portal.Setups.Devices;
+using CheeseCave.Portal.Setups.Dps;
+using CheeseCave.Portal.Setups.Enrollment;
+using CheeseCave.Portal.Setups.Hubs;
+using CheeseCave.Portal.Setups.KeyExport;
+using CheeseCave.Portal.Setups.Operations;
+using CheeseCave.Portal.Setups.Overview;
+using CheeseCave.Portal.Setups.Pipeline;
+using CheeseCave.Portal.Setups.ProofOfPossession;
+using CheeseCave.Portal.Setups.TestRegistration;
+using CheeseCave.Portal.Setups.Upload;
 namespace CheeseCave.Portal.Tests;
 
 /// <summary>
@@ -115,89 +131,95 @@ public sealed class AuthorizationMatrixTests(MatrixWorld world, ITestOutputHelpe
         ["ProvisioningConnectionFactory.CreateDpsServiceClient"] = MethodRule.NotAnAction,
         ["ProvisioningConnectionFactory.CreateDeviceRegistrationClient"] = MethodRule.NotAnAction,
 
-        // Runs a SetupWizardService call (its rows are below) apart from the circuit; that call makes the check and audits.
+        // Runs a slice handler's call (its rows are below) apart from the circuit; that call makes the check and audits.
         ["SetupOperations.Start"] = MethodRule.NotAnAction,
 
-        ["SetupWizardService.ListAsync"] = MethodRule.Read(Access.Viewer, (w, c) => w.Wizard(s => s.ListAsync(c))),
-        ["SetupWizardService.GetAsync"] = MethodRule.Read(Access.Viewer, (w, c) => w.Wizard(s => s.GetAsync(c, w.SetupId))),
-        ["SetupWizardService.ListResourceGroupsAsync"] = MethodRule.Read(Access.Viewer, (w, c) => w.Wizard(s => s.ListResourceGroupsAsync(c))),
-        ["SetupWizardService.ListProvisioningServicesAsync"] = MethodRule.Read(Access.Viewer, (w, c) => w.Wizard(s => s.ListProvisioningServicesAsync(c, "cheesecave-rg"))),
-        ["SetupWizardService.CheckDpsNameAsync"] = MethodRule.Read(Access.Viewer, (w, c) => w.Wizard(s => s.CheckDpsNameAsync(c, "mx-free-name"))),
-        ["SetupWizardService.ListHubsAsync"] = MethodRule.Read(Access.Viewer, (w, c) => w.Wizard(s => s.ListHubsAsync(c, "cheesecave-rg"))),
-        ["SetupWizardService.ListHubPoliciesAsync"] = MethodRule.Read(Access.Viewer, (w, c) => w.Wizard(s => s.ListHubPoliciesAsync(c, "cheesecave-rg", "mxcave-hub"))),
-        ["SetupWizardService.GetEnrollmentGroupAsync"] = MethodRule.Read(Access.Viewer, (w, c) => w.Wizard(s => s.GetEnrollmentGroupAsync(c, w.SetupId))),
-        ["SetupWizardService.ListDevicesAsync"] = MethodRule.Read(Access.Viewer, (w, c) => w.Wizard(s => s.ListDevicesAsync(c, w.SetupId))),
+        // The setup pipeline: the check itself, and plumbing the handlers below call after (or as) their check. Approval
+        // handlers (ApplyAsync) are not public: only ApprovalService.ApproveAsync reaches them (Approver, never the
+        // requester, enough distinct approvers), and the change they run re-checks Operator like any wizard change.
+        ["SetupPipeline.RequireAsync"] = MethodRule.NotAnAction,
+        ["SetupPipeline.RequireChangeAsync"] = MethodRule.NotAnAction,
+        ["SetupPipeline.ReadAsync"] = MethodRule.NotAnAction,
+        ["SetupPipeline.RequestIfRequiredAsync"] = MethodRule.NotAnAction,
+        ["SetupPipeline.DpsServiceAsync"] = MethodRule.NotAnAction,
+
+        ["SetupOverviewHandler.ListAsync"] = MethodRule.Read(Access.Viewer, (w, c) => w.Wizard(s => s.Setups.ListAsync(c))),
+        ["SetupOverviewHandler.GetAsync"] = MethodRule.Read(Access.Viewer, (w, c) => w.Wizard(s => s.Setups.GetAsync(c, w.SetupId))),
+        ["DpsHandler.ListResourceGroupsAsync"] = MethodRule.Read(Access.Viewer, (w, c) => w.Wizard(s => s.Dps.ListResourceGroupsAsync(c))),
+        ["DpsHandler.ListProvisioningServicesAsync"] = MethodRule.Read(Access.Viewer, (w, c) => w.Wizard(s => s.Dps.ListProvisioningServicesAsync(c, "cheesecave-rg"))),
+        ["DpsHandler.CheckDpsNameAsync"] = MethodRule.Read(Access.Viewer, (w, c) => w.Wizard(s => s.Dps.CheckDpsNameAsync(c, "mx-free-name"))),
+        ["HubsHandler.ListHubsAsync"] = MethodRule.Read(Access.Viewer, (w, c) => w.Wizard(s => s.Hubs.ListHubsAsync(c, "cheesecave-rg"))),
+        ["HubsHandler.ListHubPoliciesAsync"] = MethodRule.Read(Access.Viewer, (w, c) => w.Wizard(s => s.Hubs.ListHubPoliciesAsync(c, "cheesecave-rg", "mxcave-hub"))),
+        ["EnrollmentHandler.GetEnrollmentGroupAsync"] = MethodRule.Read(Access.Viewer, (w, c) => w.Wizard(s => s.Enrollment.GetEnrollmentGroupAsync(c, w.SetupId))),
+        ["DeviceIssuanceHandler.ListDevicesAsync"] = MethodRule.Read(Access.Viewer, (w, c) => w.Wizard(s => s.Devices.ListDevicesAsync(c, w.SetupId))),
 
         // Downloads: not changes, but refusals are audited (sensitive material).
-        ["SetupWizardService.DownloadCertificateAsync"] = MethodRule.Download(Access.Viewer, AuditActions.SetupCertificateDownloaded,
-            (w, c) => w.Wizard(s => s.DownloadCertificateAsync(c, w.SetupId, w.CertificateId, der: false))),
-        ["SetupWizardService.DownloadDeviceFileAsync"] = MethodRule.Download(Access.Operator, AuditActions.SetupDeviceFileDownloaded,
-            (w, c) => w.Wizard(s => s.DownloadDeviceFileAsync(c, w.SetupId, w.DeviceId, DeviceFileKind.Key))) with { Owner = Caller.Operator },
-        ["SetupWizardService.DownloadBatchAsync"] = MethodRule.Download(Access.Viewer, AuditActions.SetupDeviceFileDownloaded,
-            (w, c) => w.Wizard(s => s.DownloadBatchAsync(c, w.SetupId, w.BatchId))),
+        ["CaCertificateDownloads.DownloadCertificateAsync"] = MethodRule.Download(Access.Viewer, AuditActions.SetupCertificateDownloaded,
+            (w, c) => w.Wizard(s => s.CaDownloads.DownloadCertificateAsync(c, w.SetupId, w.CertificateId, der: false))),
+        ["DeviceDownloadsHandler.DownloadDeviceFileAsync"] = MethodRule.Download(Access.Operator, AuditActions.SetupDeviceFileDownloaded,
+            (w, c) => w.Wizard(s => s.DeviceDownloads.DownloadDeviceFileAsync(c, w.SetupId, w.DeviceId, DeviceFileKind.Key))) with { Owner = Caller.Operator },
+        ["DeviceDownloadsHandler.DownloadBatchAsync"] = MethodRule.Download(Access.Viewer, AuditActions.SetupDeviceFileDownloaded,
+            (w, c) => w.Wizard(s => s.DeviceDownloads.DownloadBatchAsync(c, w.SetupId, w.BatchId))),
 
-        ["SetupWizardService.CreateAsync"] = MethodRule.Change(Access.Operator, AuditActions.SetupCreated,
-            refused: (w, c) => w.Wizard(s => s.CreateAsync(c, "mx-refused-" + Guid.NewGuid().ToString("N")[..6])),
-            allowed: (w, c) => w.Wizard(s => s.CreateAsync(c, "  "))),
-        ["SetupWizardService.SetCurrentStepAsync"] = MethodRule.Change(Access.Operator, AuditActions.SetupStepChanged,
-            refused: (w, c) => w.Wizard(s => s.SetCurrentStepAsync(c, w.SetupId, 2)),
-            allowed: (w, c) => w.Wizard(s => s.SetCurrentStepAsync(c, MatrixWorld.MissingId, 2))),
-        ["SetupWizardService.CreateDpsAsync"] = MethodRule.Change(Access.Operator, AuditActions.SetupDpsCreated,
-            refused: (w, c) => w.Wizard(s => s.CreateDpsAsync(c, w.SetupId, "cheesecave-rg", "mx-refused-dps", "eastus")),
-            allowed: (w, c) => w.Wizard(s => s.CreateDpsAsync(c, MatrixWorld.MissingId, "cheesecave-rg", "mx-refused-dps", "eastus"))),
-        ["SetupWizardService.SelectDpsAsync"] = MethodRule.Change(Access.Operator, AuditActions.SetupDpsSelected,
-            refused: (w, c) => w.Wizard(s => s.SelectDpsAsync(c, w.SetupId, "cheesecave-rg", "mxother-dps")),
-            allowed: (w, c) => w.Wizard(s => s.SelectDpsAsync(c, MatrixWorld.MissingId, "cheesecave-rg", "mxother-dps"))),
-        ["SetupWizardService.CreateHubAsync"] = MethodRule.Change(Access.Operator, AuditActions.SetupHubCreated,
-            refused: (w, c) => w.Wizard(s => s.CreateHubAsync(c, w.SetupId, "mx-refused-hub", "eastus")),
-            allowed: (w, c) => w.Wizard(s => s.CreateHubAsync(c, MatrixWorld.MissingId, "mx-refused-hub", "eastus"))),
-        ["SetupWizardService.LinkHubAsync"] = MethodRule.Change(Access.Operator, AuditActions.SetupHubLinked,
-            refused: (w, c) => w.Wizard(s => s.LinkHubAsync(c, w.SetupId, "mxother-hub", "iothubowner", 3, true)),
-            allowed: (w, c) => w.Wizard(s => s.LinkHubAsync(c, MatrixWorld.MissingId, "mxother-hub", "iothubowner", 3, true))),
-        ["SetupWizardService.SetAllocationPolicyAsync"] = MethodRule.Change(Access.Operator, AuditActions.SetupAllocationPolicy,
-            refused: (w, c) => w.Wizard(s => s.SetAllocationPolicyAsync(c, w.SetupId, CheeseCave.Provisioning.Arm.DpsAllocationPolicy.GeoLatency)),
-            allowed: (w, c) => w.Wizard(s => s.SetAllocationPolicyAsync(c, MatrixWorld.MissingId, CheeseCave.Provisioning.Arm.DpsAllocationPolicy.GeoLatency))),
-        ["SetupWizardService.GenerateCaAsync"] = MethodRule.Change(Access.Operator, AuditActions.SetupCaGenerated,
-            refused: (w, c) => w.Wizard(s => s.GenerateCaAsync(c, w.EmptySetupId, "Refused Root", null, ProfilePreset.Recommended)),
-            allowed: (w, c) => w.Wizard(s => s.GenerateCaAsync(c, MatrixWorld.MissingId, "Refused Root", null, ProfilePreset.Recommended))),
-        ["SetupWizardService.UploadCaAsync"] = MethodRule.Change(Access.Operator, AuditActions.SetupCaUploaded,
-            refused: (w, c) => w.Wizard(s => s.UploadCaAsync(c, w.SetupId)),
-            allowed: (w, c) => w.Wizard(s => s.UploadCaAsync(c, MatrixWorld.MissingId))),
-        ["SetupWizardService.VerifyCaAsync"] = MethodRule.Change(Access.Operator, AuditActions.SetupCaVerified,
-            refused: (w, c) => w.Wizard(s => s.VerifyCaAsync(c, w.SetupId)),
-            allowed: (w, c) => w.Wizard(s => s.VerifyCaAsync(c, MatrixWorld.MissingId))),
-        ["SetupWizardService.SaveEnrollmentGroupAsync"] = MethodRule.Change(Access.Operator, AuditActions.SetupEnrollmentGroupSaved,
-            refused: (w, c) => w.Wizard(s => s.SaveEnrollmentGroupAsync(c, w.SetupId, w.RefusedEnrollmentForm())),
-            allowed: (w, c) => w.Wizard(s => s.SaveEnrollmentGroupAsync(c, MatrixWorld.MissingId, w.RefusedEnrollmentForm()))),
-        ["SetupWizardService.IssueDevicesAsync"] = MethodRule.Change(Access.Operator, AuditActions.SetupDevicesIssued,
-            refused: (w, c) => w.Wizard(s => s.IssueDevicesAsync(c, w.SetupId, ["mx-refused-001"])),
-            allowed: (w, c) => w.Wizard(s => s.IssueDevicesAsync(c, MatrixWorld.MissingId, ["mx-refused-001"]))),
-        ["SetupWizardService.GetProofAsync"] = MethodRule.Read(Access.Viewer, (w, c) => w.Wizard(s => s.GetProofAsync(c, w.SetupId))),
-        ["SetupWizardService.DownloadVerificationCertificateAsync"] = MethodRule.Download(Access.Viewer, CaImportAuditActions.VerificationDownloaded,
-            (w, c) => w.Wizard(s => s.DownloadVerificationCertificateAsync(c, w.SetupId, w.CertificateId, der: false))),
-        ["SetupWizardService.ImportCaAsync"] = MethodRule.Change(Access.Operator, CaImportAuditActions.CaImported,
-            refused: (w, c) => w.Wizard(s => s.ImportCaAsync(c, w.EmptySetupId, new CaImportRequest(w.RootPem))),
-            allowed: (w, c) => w.Wizard(s => s.ImportCaAsync(c, MatrixWorld.MissingId, new CaImportRequest(w.RootPem)))),
-        ["SetupWizardService.GenerateVerificationCodeAsync"] = MethodRule.Change(Access.Operator, CaImportAuditActions.VerificationCodeGenerated,
-            refused: (w, c) => w.Wizard(s => s.GenerateVerificationCodeAsync(c, w.SetupId)),
-            allowed: (w, c) => w.Wizard(s => s.GenerateVerificationCodeAsync(c, MatrixWorld.MissingId))),
-        ["SetupWizardService.SubmitVerificationCertificateAsync"] = MethodRule.Change(Access.Operator, CaImportAuditActions.VerificationSubmitted,
-            refused: (w, c) => w.Wizard(s => s.SubmitVerificationCertificateAsync(c, w.SetupId, new ManualProofRequest(w.RootPem))),
-            allowed: (w, c) => w.Wizard(s => s.SubmitVerificationCertificateAsync(c, MatrixWorld.MissingId, new ManualProofRequest(w.RootPem)))),
-        ["SetupWizardService.DeleteEnrollmentGroupAsync"] = MethodRule.Change(Access.Operator, ApprovalAuditActions.EnrollmentGroupDeleted,
-            refused: (w, c) => w.Wizard(s => s.DeleteEnrollmentGroupAsync(c, w.SetupId)),
-            allowed: (w, c) => w.Wizard(s => s.DeleteEnrollmentGroupAsync(c, MatrixWorld.MissingId))),
-        ["SetupWizardService.ExportPrivateKeyAsync"] = MethodRule.Change(Access.Operator, ApprovalAuditActions.KeyExported,
-            refused: (w, c) => w.Wizard(s => s.ExportPrivateKeyAsync(c, w.SetupId, w.CertificateId)),
-            allowed: (w, c) => w.Wizard(s => s.ExportPrivateKeyAsync(c, MatrixWorld.MissingId, w.CertificateId))),
-        ["SetupWizardService.DownloadKeyExportAsync"] = MethodRule.Download(Access.Operator, ApprovalAuditActions.KeyExportDownloaded,
-            (w, c) => w.Wizard(s => s.DownloadKeyExportAsync(c, w.SetupId, "00000000000000000000000000000000", "root.key.pem"))),
-        // The approval executor: reached only through ApprovalService.ApproveAsync (Approver, never the requester,
-        // enough distinct approvers); the change it runs re-checks Operator like any wizard change.
-        ["SetupWizardService.ApplyAsync"] = MethodRule.NotAnAction,
-        ["SetupWizardService.TestRegistrationAsync"] = MethodRule.Change(Access.Operator, AuditActions.SetupTestRegistration,
-            refused: (w, c) => w.Wizard(s => s.TestRegistrationAsync(c, w.SetupId, w.DeviceId, DeviceTransport.Https)),
-            allowed: (w, c) => w.Wizard(s => s.TestRegistrationAsync(c, MatrixWorld.MissingId, null, DeviceTransport.Https))),
+        ["SetupOverviewHandler.CreateAsync"] = MethodRule.Change(Access.Operator, AuditActions.SetupCreated,
+            refused: (w, c) => w.Wizard(s => s.Setups.CreateAsync(c, "mx-refused-" + Guid.NewGuid().ToString("N")[..6])),
+            allowed: (w, c) => w.Wizard(s => s.Setups.CreateAsync(c, "  "))),
+        ["SetupOverviewHandler.SetCurrentStepAsync"] = MethodRule.Change(Access.Operator, AuditActions.SetupStepChanged,
+            refused: (w, c) => w.Wizard(s => s.Setups.SetCurrentStepAsync(c, w.SetupId, 2)),
+            allowed: (w, c) => w.Wizard(s => s.Setups.SetCurrentStepAsync(c, MatrixWorld.MissingId, 2))),
+        ["DpsHandler.CreateDpsAsync"] = MethodRule.Change(Access.Operator, AuditActions.SetupDpsCreated,
+            refused: (w, c) => w.Wizard(s => s.Dps.CreateDpsAsync(c, w.SetupId, "cheesecave-rg", "mx-refused-dps", "eastus")),
+            allowed: (w, c) => w.Wizard(s => s.Dps.CreateDpsAsync(c, MatrixWorld.MissingId, "cheesecave-rg", "mx-refused-dps", "eastus"))),
+        ["DpsHandler.SelectDpsAsync"] = MethodRule.Change(Access.Operator, AuditActions.SetupDpsSelected,
+            refused: (w, c) => w.Wizard(s => s.Dps.SelectDpsAsync(c, w.SetupId, "cheesecave-rg", "mxother-dps")),
+            allowed: (w, c) => w.Wizard(s => s.Dps.SelectDpsAsync(c, MatrixWorld.MissingId, "cheesecave-rg", "mxother-dps"))),
+        ["HubsHandler.CreateHubAsync"] = MethodRule.Change(Access.Operator, AuditActions.SetupHubCreated,
+            refused: (w, c) => w.Wizard(s => s.Hubs.CreateHubAsync(c, w.SetupId, "mx-refused-hub", "eastus")),
+            allowed: (w, c) => w.Wizard(s => s.Hubs.CreateHubAsync(c, MatrixWorld.MissingId, "mx-refused-hub", "eastus"))),
+        ["HubsHandler.LinkHubAsync"] = MethodRule.Change(Access.Operator, AuditActions.SetupHubLinked,
+            refused: (w, c) => w.Wizard(s => s.Hubs.LinkHubAsync(c, w.SetupId, "mxother-hub", "iothubowner", 3, true)),
+            allowed: (w, c) => w.Wizard(s => s.Hubs.LinkHubAsync(c, MatrixWorld.MissingId, "mxother-hub", "iothubowner", 3, true))),
+        ["AllocationHandler.SetAllocationPolicyAsync"] = MethodRule.Change(Access.Operator, AuditActions.SetupAllocationPolicy,
+            refused: (w, c) => w.Wizard(s => s.Allocation.SetAllocationPolicyAsync(c, w.SetupId, CheeseCave.Provisioning.Arm.DpsAllocationPolicy.GeoLatency)),
+            allowed: (w, c) => w.Wizard(s => s.Allocation.SetAllocationPolicyAsync(c, MatrixWorld.MissingId, CheeseCave.Provisioning.Arm.DpsAllocationPolicy.GeoLatency))),
+        ["CaGenerationHandler.GenerateCaAsync"] = MethodRule.Change(Access.Operator, AuditActions.SetupCaGenerated,
+            refused: (w, c) => w.Wizard(s => s.CaGeneration.GenerateCaAsync(c, w.EmptySetupId, "Refused Root", null, ProfilePreset.Recommended)),
+            allowed: (w, c) => w.Wizard(s => s.CaGeneration.GenerateCaAsync(c, MatrixWorld.MissingId, "Refused Root", null, ProfilePreset.Recommended))),
+        ["UploadHandler.UploadCaAsync"] = MethodRule.Change(Access.Operator, AuditActions.SetupCaUploaded,
+            refused: (w, c) => w.Wizard(s => s.Upload.UploadCaAsync(c, w.SetupId)),
+            allowed: (w, c) => w.Wizard(s => s.Upload.UploadCaAsync(c, MatrixWorld.MissingId))),
+        ["OneClickProofHandler.VerifyCaAsync"] = MethodRule.Change(Access.Operator, AuditActions.SetupCaVerified,
+            refused: (w, c) => w.Wizard(s => s.OneClickProof.VerifyCaAsync(c, w.SetupId)),
+            allowed: (w, c) => w.Wizard(s => s.OneClickProof.VerifyCaAsync(c, MatrixWorld.MissingId))),
+        ["EnrollmentHandler.SaveEnrollmentGroupAsync"] = MethodRule.Change(Access.Operator, AuditActions.SetupEnrollmentGroupSaved,
+            refused: (w, c) => w.Wizard(s => s.Enrollment.SaveEnrollmentGroupAsync(c, w.SetupId, w.RefusedEnrollmentForm())),
+            allowed: (w, c) => w.Wizard(s => s.Enrollment.SaveEnrollmentGroupAsync(c, MatrixWorld.MissingId, w.RefusedEnrollmentForm()))),
+        ["DeviceIssuanceHandler.IssueDevicesAsync"] = MethodRule.Change(Access.Operator, AuditActions.SetupDevicesIssued,
+            refused: (w, c) => w.Wizard(s => s.Devices.IssueDevicesAsync(c, w.SetupId, ["mx-refused-001"])),
+            allowed: (w, c) => w.Wizard(s => s.Devices.IssueDevicesAsync(c, MatrixWorld.MissingId, ["mx-refused-001"]))),
+        ["ManualProofHandler.GetProofAsync"] = MethodRule.Read(Access.Viewer, (w, c) => w.Wizard(s => s.ManualProof.GetProofAsync(c, w.SetupId))),
+        ["VerificationDownloads.DownloadVerificationCertificateAsync"] = MethodRule.Download(Access.Viewer, CaImportAuditActions.VerificationDownloaded,
+            (w, c) => w.Wizard(s => s.VerificationDownloads.DownloadVerificationCertificateAsync(c, w.SetupId, w.CertificateId, der: false))),
+        ["CaImportHandler.ImportCaAsync"] = MethodRule.Change(Access.Operator, CaImportAuditActions.CaImported,
+            refused: (w, c) => w.Wizard(s => s.CaImport.ImportCaAsync(c, w.EmptySetupId, new CaImportRequest(w.RootPem))),
+            allowed: (w, c) => w.Wizard(s => s.CaImport.ImportCaAsync(c, MatrixWorld.MissingId, new CaImportRequest(w.RootPem)))),
+        ["ManualProofHandler.GenerateVerificationCodeAsync"] = MethodRule.Change(Access.Operator, CaImportAuditActions.VerificationCodeGenerated,
+            refused: (w, c) => w.Wizard(s => s.ManualProof.GenerateVerificationCodeAsync(c, w.SetupId)),
+            allowed: (w, c) => w.Wizard(s => s.ManualProof.GenerateVerificationCodeAsync(c, MatrixWorld.MissingId))),
+        ["ManualProofHandler.SubmitVerificationCertificateAsync"] = MethodRule.Change(Access.Operator, CaImportAuditActions.VerificationSubmitted,
+            refused: (w, c) => w.Wizard(s => s.ManualProof.SubmitVerificationCertificateAsync(c, w.SetupId, new ManualProofRequest(w.RootPem))),
+            allowed: (w, c) => w.Wizard(s => s.ManualProof.SubmitVerificationCertificateAsync(c, MatrixWorld.MissingId, new ManualProofRequest(w.RootPem)))),
+        ["EnrollmentHandler.DeleteEnrollmentGroupAsync"] = MethodRule.Change(Access.Operator, ApprovalAuditActions.EnrollmentGroupDeleted,
+            refused: (w, c) => w.Wizard(s => s.Enrollment.DeleteEnrollmentGroupAsync(c, w.SetupId)),
+            allowed: (w, c) => w.Wizard(s => s.Enrollment.DeleteEnrollmentGroupAsync(c, MatrixWorld.MissingId))),
+        ["KeyExportHandler.ExportPrivateKeyAsync"] = MethodRule.Change(Access.Operator, ApprovalAuditActions.KeyExported,
+            refused: (w, c) => w.Wizard(s => s.KeyExports.ExportPrivateKeyAsync(c, w.SetupId, w.CertificateId)),
+            allowed: (w, c) => w.Wizard(s => s.KeyExports.ExportPrivateKeyAsync(c, MatrixWorld.MissingId, w.CertificateId))),
+        ["KeyExportHandler.DownloadKeyExportAsync"] = MethodRule.Download(Access.Operator, ApprovalAuditActions.KeyExportDownloaded,
+            (w, c) => w.Wizard(s => s.KeyExports.DownloadKeyExportAsync(c, w.SetupId, "00000000000000000000000000000000", "root.key.pem"))),
+        ["TestRegistrationHandler.TestRegistrationAsync"] = MethodRule.Change(Access.Operator, AuditActions.SetupTestRegistration,
+            refused: (w, c) => w.Wizard(s => s.Testing.TestRegistrationAsync(c, w.SetupId, w.DeviceId, DeviceTransport.Https)),
+            allowed: (w, c) => w.Wizard(s => s.Testing.TestRegistrationAsync(c, MatrixWorld.MissingId, null, DeviceTransport.Https))),
 
         ["UserAdministration.ListUsersAsync"] = MethodRule.Read(Access.Administrator, (w, c) => w.Users(u => u.ListUsersAsync(c))),
         ["UserAdministration.ListOpenInvitationsAsync"] = MethodRule.Read(Access.Administrator, (w, c) => w.Users(u => u.ListOpenInvitationsAsync(c))),
@@ -531,7 +553,7 @@ public sealed class AuthorizationMatrixTests(MatrixWorld world, ITestOutputHelpe
     }
 
     private static bool IsNotOwner(object? result) =>
-        result is SetupResult<CertificateFile> { Error: { Denied: false, Status: 403 } error }
+        result is PortalResult<CertificateFile> { Error: { Denied: false, Status: 403 } error }
         && error.Message.StartsWith($"Only {MatrixWorld.ActorName(Caller.Operator)}, who issued this batch, can download its keys", StringComparison.Ordinal);
 
     private static bool IsDenied(object? result) => result switch
@@ -539,8 +561,8 @@ public sealed class AuthorizationMatrixTests(MatrixWorld world, ITestOutputHelpe
         null => true, // AuditTrail: null means "not allowed"
         AccountResult account => account.Denied,
         ValueTuple<AccountResult, CreatedInvitation?> created => created.Item1.Denied,
-        _ when result.GetType() is { IsGenericType: true } type && type.GetGenericTypeDefinition() == typeof(SetupResult<>) =>
-            type.GetProperty(nameof(SetupResult<int>.Error))!.GetValue(result) is SetupError { Denied: true },
+        _ when result.GetType() is { IsGenericType: true } type && type.GetGenericTypeDefinition() == typeof(PortalResult<>) =>
+            type.GetProperty(nameof(PortalResult<int>.Error))!.GetValue(result) is PortalError { Denied: true },
         _ => false,
     };
 }
@@ -663,18 +685,18 @@ public sealed class MatrixWorld : IAsyncLifetime
         var admin = await Factory.PrincipalForAsync(ActorName(Caller.Administrator));
         await using (var scope = Factory.Services.CreateAsyncScope())
         {
-            var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
+            var wizard = new SetupSlices(scope.ServiceProvider);
             SetupId = await SetupEnrollmentTests.VerifiedSetupAsync(wizard, op, "mxcave");
-            var view = (await wizard.GetAsync(op, SetupId)).Value!;
+            var view = (await wizard.Setups.GetAsync(op, SetupId)).Value!;
             CertificateId = view.Root!.Id;
-            RootPem = (await wizard.DownloadCertificateAsync(op, SetupId, CertificateId, der: false)).Value!.Content;
+            RootPem = (await wizard.CaDownloads.DownloadCertificateAsync(op, SetupId, CertificateId, der: false)).Value!.Content;
             PrimaryCa = view.Root.DpsCertificateName!;
-            var saved = await wizard.SaveEnrollmentGroupAsync(op, SetupId, new EnrollmentGroupForm { GroupId = "mxcave-devices", PrimaryCa = PrimaryCa, Enabled = true });
+            var saved = await wizard.Enrollment.SaveEnrollmentGroupAsync(op, SetupId, new EnrollmentGroupForm { GroupId = "mxcave-devices", PrimaryCa = PrimaryCa, Enabled = true });
             Assert.True(saved.Succeeded, saved.Error?.Message);
-            var batch = (await wizard.IssueDevicesAsync(op, SetupId, [RegistrationId, "mx-device-002"])).Value!;
+            var batch = (await wizard.Devices.IssueDevicesAsync(op, SetupId, [RegistrationId, "mx-device-002"])).Value!;
             BatchId = batch.BatchId;
             DeviceId = batch.Devices.Single(d => d.RegistrationId == RegistrationId).Id;
-            EmptySetupId = (await wizard.CreateAsync(op, "mx-empty")).Value!.Id;
+            EmptySetupId = (await wizard.Setups.CreateAsync(op, "mx-empty")).Value!.Id;
 
             // Approvals are off in this host (the gate would hold up the world above), so the request is stored as
             // the gate stores one; the matrix only checks who may see, decide, cancel or read secrets of it.
@@ -699,9 +721,9 @@ public sealed class MatrixWorld : IAsyncLifetime
             });
 
             // Another DPS and hub exist, so refused "pick" and "link" calls would change something if let through.
-            var other = (await wizard.CreateAsync(op, "mxother")).Value!.Id;
-            Assert.True((await wizard.CreateDpsAsync(op, other, "cheesecave-rg", "mxother-dps", "eastus")).Succeeded);
-            Assert.True((await wizard.CreateHubAsync(op, other, "mxother-hub", "eastus")).Succeeded);
+            var other = (await wizard.Setups.CreateAsync(op, "mxother")).Value!.Id;
+            Assert.True((await wizard.Dps.CreateDpsAsync(op, other, "cheesecave-rg", "mxother-dps", "eastus")).Succeeded);
+            Assert.True((await wizard.Hubs.CreateHubAsync(op, other, "mxother-hub", "eastus")).Succeeded);
         }
 
         var administration = Factory.Services.GetRequiredService<UserAdministration>();
@@ -772,10 +794,10 @@ public sealed class MatrixWorld : IAsyncLifetime
 
     public EnrollmentGroupForm RefusedEnrollmentForm() => new() { GroupId = "mxcave-refused", PrimaryCa = PrimaryCa, Enabled = true, TagsJson = """{ "refused": true }""" };
 
-    public async Task<object?> Wizard<T>(Func<SetupWizardService, Task<T>> call)
+    public async Task<object?> Wizard<T>(Func<SetupSlices, Task<T>> call)
     {
         await using var scope = Factory.Services.CreateAsyncScope();
-        var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
+        var wizard = new SetupSlices(scope.ServiceProvider);
         wizard.PollInterval = TimeSpan.FromMilliseconds(50);
         return await call(wizard);
     }

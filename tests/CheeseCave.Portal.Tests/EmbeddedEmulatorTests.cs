@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using CheeseCave.Emulator.Hosting;
 using CheeseCave.Portal.Hosting;
 using Microsoft.Extensions.DependencyInjection;
+using CheeseCave.Portal.Targets;
 
 namespace CheeseCave.Portal.Tests;
 

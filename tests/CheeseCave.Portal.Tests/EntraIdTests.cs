@@ -14,6 +14,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Identity.Client;
 using Microsoft.Identity.Web;
 using Microsoft.Identity.Web.TokenCacheProviders.Distributed;
+using CheeseCave.Portal.Auditing;
 
 namespace CheeseCave.Portal.Tests;
 

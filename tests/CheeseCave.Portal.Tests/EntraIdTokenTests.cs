@@ -11,6 +11,8 @@ using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Identity.Client;
 using Microsoft.Identity.Web;
+using CheeseCave.Portal.Configuration;
+using CheeseCave.Portal.Targets;
 
 namespace CheeseCave.Portal.Tests;
 

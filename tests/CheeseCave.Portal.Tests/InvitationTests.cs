@@ -5,6 +5,7 @@ using CheeseCave.Portal.Security;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using CheeseCave.Portal.Auditing;
 
 namespace CheeseCave.Portal.Tests;
 

@@ -6,7 +6,22 @@ using CheeseCave.Portal.Security;
 using CheeseCave.Portal.Setups;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using CheeseCave.Portal.Auditing;
 
+using CheeseCave.Portal.Tests.Setups;
+using CheeseCave.Portal.Setups.Allocation;
+using CheeseCave.Portal.Setups.CertificateAuthority;
+using CheeseCave.Portal.Setups.Devices;
+using CheeseCave.Portal.Setups.Dps;
+using CheeseCave.Portal.Setups.Enrollment;
+using CheeseCave.Portal.Setups.Hubs;
+using CheeseCave.Portal.Setups.KeyExport;
+using CheeseCave.Portal.Setups.Operations;
+using CheeseCave.Portal.Setups.Overview;
+using CheeseCave.Portal.Setups.Pipeline;
+using CheeseCave.Portal.Setups.ProofOfPossession;
+using CheeseCave.Portal.Setups.TestRegistration;
+using CheeseCave.Portal.Setups.Upload;
 namespace CheeseCave.Portal.Tests;
 
 /// <summary>Step 5: the CA is generated in-process, its keys are protected, and certificates download from an authorized endpoint.</summary>
@@ -19,16 +34,16 @@ public sealed class SetupCertificateTests(PortalFactory factory) : IClassFixture
         await factory.CreateUserAsync("ca-viewer", PortalRoles.Viewer);
         var op = await factory.PrincipalForAsync("ca-op");
         await using var scope = factory.Services.CreateAsyncScope();
-        var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
-        var id = (await wizard.CreateAsync(op, "CA cave")).Value!.Id;
+        var wizard = new SetupSlices(scope.ServiceProvider);
+        var id = (await wizard.Setups.CreateAsync(op, "CA cave")).Value!.Id;
 
-        Assert.True((await wizard.GenerateCaAsync(await factory.PrincipalForAsync("ca-viewer"), id, "Nope Root", null, ProfilePreset.Recommended)).Error!.Denied);
+        Assert.True((await wizard.CaGeneration.GenerateCaAsync(await factory.PrincipalForAsync("ca-viewer"), id, "Nope Root", null, ProfilePreset.Recommended)).Error!.Denied);
 
-        var generated = await wizard.GenerateCaAsync(op, id, "CA cave Root", "CA cave Intermediate", ProfilePreset.Recommended);
+        var generated = await wizard.CaGeneration.GenerateCaAsync(op, id, "CA cave Root", "CA cave Intermediate", ProfilePreset.Recommended);
         Assert.True(generated.Succeeded, generated.Error?.Message);
-        Assert.False((await wizard.GenerateCaAsync(op, id, "Second Root", null, ProfilePreset.Recommended)).Succeeded);
+        Assert.False((await wizard.CaGeneration.GenerateCaAsync(op, id, "Second Root", null, ProfilePreset.Recommended)).Succeeded);
 
-        var view = (await wizard.GetAsync(op, id)).Value!;
+        var view = (await wizard.Setups.GetAsync(op, id)).Value!;
         Assert.Equal([SetupCertificateKind.Root, SetupCertificateKind.Intermediate], view.Certificates.Select(c => c.Kind));
         Assert.All(view.Certificates, c => Assert.True(c.HasKey));
         Assert.Equal("CA cave Root", view.Root!.Description.CommonName);
@@ -58,9 +73,9 @@ public sealed class SetupCertificateTests(PortalFactory factory) : IClassFixture
         int rootId;
         await using (var scope = factory.Services.CreateAsyncScope())
         {
-            var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
-            setupId = (await wizard.CreateAsync(op, "Download cave")).Value!.Id;
-            rootId = (await wizard.GenerateCaAsync(op, setupId, "Download Root", null, ProfilePreset.Recommended)).Value!.Id;
+            var wizard = new SetupSlices(scope.ServiceProvider);
+            setupId = (await wizard.Setups.CreateAsync(op, "Download cave")).Value!.Id;
+            rootId = (await wizard.CaGeneration.GenerateCaAsync(op, setupId, "Download Root", null, ProfilePreset.Recommended)).Value!.Id;
         }
 
         using var anonymous = factory.CreatePortalClient();
@@ -93,26 +108,26 @@ public sealed class SetupCertificateTests(PortalFactory factory) : IClassFixture
         await factory.CreateUserAsync("pop-op", PortalRoles.Operator);
         var op = await factory.PrincipalForAsync("pop-op");
         await using var scope = factory.Services.CreateAsyncScope();
-        var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
+        var wizard = new SetupSlices(scope.ServiceProvider);
         wizard.PollInterval = TimeSpan.FromMilliseconds(50);
-        var id = (await wizard.CreateAsync(op, "PoP cave")).Value!.Id;
-        Assert.False((await wizard.UploadCaAsync(op, id)).Succeeded); // no DPS, no CA yet
-        Assert.True((await wizard.CreateDpsAsync(op, id, "cheesecave-rg", "pop-dps", "eastus")).Succeeded);
-        Assert.True((await wizard.GenerateCaAsync(op, id, "PoP Root", null, ProfilePreset.Recommended)).Succeeded);
-        Assert.False((await wizard.VerifyCaAsync(op, id)).Succeeded); // not uploaded yet
+        var id = (await wizard.Setups.CreateAsync(op, "PoP cave")).Value!.Id;
+        Assert.False((await wizard.Upload.UploadCaAsync(op, id)).Succeeded); // no DPS, no CA yet
+        Assert.True((await wizard.Dps.CreateDpsAsync(op, id, "cheesecave-rg", "pop-dps", "eastus")).Succeeded);
+        Assert.True((await wizard.CaGeneration.GenerateCaAsync(op, id, "PoP Root", null, ProfilePreset.Recommended)).Succeeded);
+        Assert.False((await wizard.OneClickProof.VerifyCaAsync(op, id)).Succeeded); // not uploaded yet
 
-        var uploaded = await wizard.UploadCaAsync(op, id);
+        var uploaded = await wizard.Upload.UploadCaAsync(op, id);
         Assert.True(uploaded.Succeeded, uploaded.Error?.Message);
         Assert.False(uploaded.Value!.IsVerified);
         Assert.Equal("pop-root", uploaded.Value.DpsCertificateName);
 
         var steps = new List<string>();
-        var verified = await wizard.VerifyCaAsync(op, id, new InlineProgress(steps));
+        var verified = await wizard.OneClickProof.VerifyCaAsync(op, id, new InlineProgress(steps));
         Assert.True(verified.Succeeded, verified.Error?.Message);
         Assert.True(verified.Value!.IsVerified);
         Assert.Equal(3, steps.Count);
 
-        var view = (await wizard.GetAsync(op, id)).Value!;
+        var view = (await wizard.Setups.GetAsync(op, id)).Value!;
         Assert.Equal(StepState.Done, view.StatusOf(6).State);
         Assert.Equal(StepState.Done, view.StatusOf(7).State);
         Assert.Equal(8, view.CurrentStep);

@@ -7,7 +7,22 @@ using CheeseCave.Portal.Security;
 using CheeseCave.Portal.Setups;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using CheeseCave.Portal.Auditing;
 
+using CheeseCave.Portal.Tests.Setups;
+using CheeseCave.Portal.Setups.Allocation;
+using CheeseCave.Portal.Setups.CertificateAuthority;
+using CheeseCave.Portal.Setups.Devices;
+using CheeseCave.Portal.Setups.Dps;
+using CheeseCave.Portal.Setups.Enrollment;
+using CheeseCave.Portal.Setups.Hubs;
+using CheeseCave.Portal.Setups.KeyExport;
+using CheeseCave.Portal.Setups.Operations;
+using CheeseCave.Portal.Setups.Overview;
+using CheeseCave.Portal.Setups.Pipeline;
+using CheeseCave.Portal.Setups.ProofOfPossession;
+using CheeseCave.Portal.Setups.TestRegistration;
+using CheeseCave.Portal.Setups.Upload;
 namespace CheeseCave.Portal.Tests;
 
 /// <summary>Step 9: device certificates from the setup's CA, keys only in the short download window, authorized downloads.</summary>
@@ -21,15 +36,15 @@ public sealed class SetupDeviceTests(PortalFactory factory) : IClassFixture<Port
         var op = await factory.PrincipalForAsync("dev-op");
         var viewer = await factory.PrincipalForAsync("dev-viewer");
         await using var scope = factory.Services.CreateAsyncScope();
-        var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
-        var id = (await wizard.CreateAsync(op, "Device cave")).Value!.Id;
-        Assert.True((await wizard.GenerateCaAsync(op, id, "Device Root", "Device Intermediate", ProfilePreset.Recommended)).Succeeded);
+        var wizard = new SetupSlices(scope.ServiceProvider);
+        var id = (await wizard.Setups.CreateAsync(op, "Device cave")).Value!.Id;
+        Assert.True((await wizard.CaGeneration.GenerateCaAsync(op, id, "Device Root", "Device Intermediate", ProfilePreset.Recommended)).Succeeded);
 
         var ids = DeviceSettings.Expand("cave-", 3);
         Assert.Equal(["cave-001", "cave-002", "cave-003"], ids);
-        Assert.False((await wizard.IssueDevicesAsync(viewer, id, ids)).Succeeded); // Viewer refused
+        Assert.False((await wizard.Devices.IssueDevicesAsync(viewer, id, ids)).Succeeded); // Viewer refused
 
-        var batch = await wizard.IssueDevicesAsync(op, id, ids);
+        var batch = await wizard.Devices.IssueDevicesAsync(op, id, ids);
         Assert.True(batch.Succeeded, batch.Error?.Message);
         Assert.Equal(3, batch.Value!.Devices.Count);
         Assert.True(batch.Value.PfxPassword.Length >= 32);
@@ -52,9 +67,9 @@ public sealed class SetupDeviceTests(PortalFactory factory) : IClassFixture<Port
         var password = batch.Value.PfxPassword;
         Assert.False(await factory.WithDbAsync(db => db.AuditEntries.AnyAsync(a => (a.Detail ?? "").Contains(password))));
 
-        var view = (await wizard.GetAsync(op, id)).Value!;
+        var view = (await wizard.Setups.GetAsync(op, id)).Value!;
         Assert.Equal(10, view.CurrentStep);
-        var listed = (await wizard.ListDevicesAsync(viewer, id)).Value!;
+        var listed = (await wizard.Devices.ListDevicesAsync(viewer, id)).Value!;
         Assert.Equal(3, listed.Count);
         Assert.True(await factory.WithDbAsync(db => db.AuditEntries.AnyAsync(a => a.Actor == "dev-op" && a.Action == AuditActions.SetupDevicesIssued && a.Outcome == AuditOutcomes.Succeeded)));
     }
@@ -65,16 +80,16 @@ public sealed class SetupDeviceTests(PortalFactory factory) : IClassFixture<Port
         await factory.CreateUserAsync("dev-bad-op", PortalRoles.Operator);
         var op = await factory.PrincipalForAsync("dev-bad-op");
         await using var scope = factory.Services.CreateAsyncScope();
-        var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
-        var id = (await wizard.CreateAsync(op, "Bad id cave")).Value!.Id;
-        Assert.False((await wizard.IssueDevicesAsync(op, id, ["cave-1"])).Succeeded); // no CA yet
-        Assert.True((await wizard.GenerateCaAsync(op, id, "Bad Root", null, ProfilePreset.Recommended)).Succeeded);
+        var wizard = new SetupSlices(scope.ServiceProvider);
+        var id = (await wizard.Setups.CreateAsync(op, "Bad id cave")).Value!.Id;
+        Assert.False((await wizard.Devices.IssueDevicesAsync(op, id, ["cave-1"])).Succeeded); // no CA yet
+        Assert.True((await wizard.CaGeneration.GenerateCaAsync(op, id, "Bad Root", null, ProfilePreset.Recommended)).Succeeded);
 
-        var refused = await wizard.IssueDevicesAsync(op, id, ["good-1", "bad id!", "trailing."]);
+        var refused = await wizard.Devices.IssueDevicesAsync(op, id, ["good-1", "bad id!", "trailing."]);
         Assert.False(refused.Succeeded);
         Assert.Contains("bad id!", refused.Error!.Message, StringComparison.Ordinal);
         Assert.Contains("trailing.", refused.Error.Message, StringComparison.Ordinal);
-        Assert.False((await wizard.IssueDevicesAsync(op, id, ["twice", "TWICE"])).Succeeded);
+        Assert.False((await wizard.Devices.IssueDevicesAsync(op, id, ["twice", "TWICE"])).Succeeded);
         Assert.Equal(0, await factory.WithDbAsync(db => db.SetupDevices.CountAsync(d => d.SetupId == id)));
 
         var checks = DeviceSettings.Check(DeviceSettings.ParseLines("ok-1\n\n  Cave-Upper  \nbad/slash"));
@@ -84,7 +99,7 @@ public sealed class SetupDeviceTests(PortalFactory factory) : IClassFixture<Port
         Assert.NotEmpty(checks[1].Warnings);
         Assert.False(checks[2].IsValid);
 
-        var upper = await wizard.IssueDevicesAsync(op, id, ["Cave-Upper"]);
+        var upper = await wizard.Devices.IssueDevicesAsync(op, id, ["Cave-Upper"]);
         Assert.True(upper.Succeeded, upper.Error?.Message);
         Assert.Contains(upper.Value!.Warnings, w => w.Contains("upper-case", StringComparison.Ordinal));
     }
@@ -99,10 +114,10 @@ public sealed class SetupDeviceTests(PortalFactory factory) : IClassFixture<Port
         DeviceBatchView batch;
         await using (var scope = factory.Services.CreateAsyncScope())
         {
-            var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
-            setupId = (await wizard.CreateAsync(op, "Download devices")).Value!.Id;
-            Assert.True((await wizard.GenerateCaAsync(op, setupId, "DD Root", "DD Intermediate", ProfilePreset.Recommended)).Succeeded);
-            batch = (await wizard.IssueDevicesAsync(op, setupId, ["dd-001", "dd-002"])).Value!;
+            var wizard = new SetupSlices(scope.ServiceProvider);
+            setupId = (await wizard.Setups.CreateAsync(op, "Download devices")).Value!.Id;
+            Assert.True((await wizard.CaGeneration.GenerateCaAsync(op, setupId, "DD Root", "DD Intermediate", ProfilePreset.Recommended)).Succeeded);
+            batch = (await wizard.Devices.IssueDevicesAsync(op, setupId, ["dd-001", "dd-002"])).Value!;
         }
 
         var device = batch.Devices.Single(d => d.RegistrationId == "dd-001");

@@ -5,23 +5,38 @@ using CheeseCave.Portal.Setups;
 using CheeseCave.Provisioning.DpsService;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using CheeseCave.Portal.Auditing;
 
+using CheeseCave.Portal.Tests.Setups;
+using CheeseCave.Portal.Setups.Allocation;
+using CheeseCave.Portal.Setups.CertificateAuthority;
+using CheeseCave.Portal.Setups.Devices;
+using CheeseCave.Portal.Setups.Dps;
+using CheeseCave.Portal.Setups.Enrollment;
+using CheeseCave.Portal.Setups.Hubs;
+using CheeseCave.Portal.Setups.KeyExport;
+using CheeseCave.Portal.Setups.Operations;
+using CheeseCave.Portal.Setups.Overview;
+using CheeseCave.Portal.Setups.Pipeline;
+using CheeseCave.Portal.Setups.ProofOfPossession;
+using CheeseCave.Portal.Setups.TestRegistration;
+using CheeseCave.Portal.Setups.Upload;
 namespace CheeseCave.Portal.Tests;
 
 /// <summary>Step 8: the X.509 enrollment group, saved to and read back from the embedded emulator's DPS.</summary>
 public sealed class SetupEnrollmentTests(PortalFactory factory) : IClassFixture<PortalFactory>
 {
     /// <summary>Steps 1-7 through the service: DPS, one linked hub, a root (+ intermediate) CA uploaded and verified.</summary>
-    internal static async Task<int> VerifiedSetupAsync(SetupWizardService wizard, System.Security.Claims.ClaimsPrincipal op, string name, bool intermediate = false)
+    internal static async Task<int> VerifiedSetupAsync(SetupSlices wizard, System.Security.Claims.ClaimsPrincipal op, string name, bool intermediate = false)
     {
         wizard.PollInterval = TimeSpan.FromMilliseconds(50);
-        var id = (await wizard.CreateAsync(op, name)).Value!.Id;
-        Assert.True((await wizard.CreateDpsAsync(op, id, "cheesecave-rg", $"{name}-dps", "eastus")).Succeeded);
-        Assert.True((await wizard.CreateHubAsync(op, id, $"{name}-hub", "eastus")).Succeeded);
-        Assert.True((await wizard.LinkHubAsync(op, id, $"{name}-hub", "iothubowner", 1, true)).Succeeded);
-        Assert.True((await wizard.GenerateCaAsync(op, id, $"{name} Root", intermediate ? $"{name} Intermediate" : null, ProfilePreset.Recommended)).Succeeded);
-        Assert.True((await wizard.UploadCaAsync(op, id)).Succeeded);
-        var verified = await wizard.VerifyCaAsync(op, id);
+        var id = (await wizard.Setups.CreateAsync(op, name)).Value!.Id;
+        Assert.True((await wizard.Dps.CreateDpsAsync(op, id, "cheesecave-rg", $"{name}-dps", "eastus")).Succeeded);
+        Assert.True((await wizard.Hubs.CreateHubAsync(op, id, $"{name}-hub", "eastus")).Succeeded);
+        Assert.True((await wizard.Hubs.LinkHubAsync(op, id, $"{name}-hub", "iothubowner", 1, true)).Succeeded);
+        Assert.True((await wizard.CaGeneration.GenerateCaAsync(op, id, $"{name} Root", intermediate ? $"{name} Intermediate" : null, ProfilePreset.Recommended)).Succeeded);
+        Assert.True((await wizard.Upload.UploadCaAsync(op, id)).Succeeded);
+        var verified = await wizard.OneClickProof.VerifyCaAsync(op, id);
         Assert.True(verified.Succeeded, verified.Error?.Message);
         return id;
     }
@@ -34,9 +49,9 @@ public sealed class SetupEnrollmentTests(PortalFactory factory) : IClassFixture<
         var op = await factory.PrincipalForAsync("eg-op");
         var viewer = await factory.PrincipalForAsync("eg-viewer");
         await using var scope = factory.Services.CreateAsyncScope();
-        var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
+        var wizard = new SetupSlices(scope.ServiceProvider);
         var id = await VerifiedSetupAsync(wizard, op, "egcave");
-        var view = (await wizard.GetAsync(op, id)).Value!;
+        var view = (await wizard.Setups.GetAsync(op, id)).Value!;
         Assert.Equal(StepState.Ready, view.StatusOf(8).State);
         var ca = view.Root!.DpsCertificateName!;
         var hub = view.LinkedHubs.Single().HostName;
@@ -53,12 +68,12 @@ public sealed class SetupEnrollmentTests(PortalFactory factory) : IClassFixture<
             IotEdge = false,
             Enabled = true,
         };
-        Assert.False((await wizard.SaveEnrollmentGroupAsync(viewer, id, form)).Succeeded); // Viewer refused
-        var saved = await wizard.SaveEnrollmentGroupAsync(op, id, form);
+        Assert.False((await wizard.Enrollment.SaveEnrollmentGroupAsync(viewer, id, form)).Succeeded); // Viewer refused
+        var saved = await wizard.Enrollment.SaveEnrollmentGroupAsync(op, id, form);
         Assert.True(saved.Succeeded, saved.Error?.Message);
         Assert.Equal("egcave-devices", saved.Value!.GroupId);
 
-        var live = (await wizard.GetEnrollmentGroupAsync(viewer, id)).Value!;
+        var live = (await wizard.Enrollment.GetEnrollmentGroupAsync(viewer, id)).Value!;
         Assert.Equal(ca, live.PrimaryCa);
         Assert.Equal([hub], live.Hubs);
         Assert.Equal(AllocationPolicy.Static, live.AllocationPolicy);
@@ -72,12 +87,12 @@ public sealed class SetupEnrollmentTests(PortalFactory factory) : IClassFixture<
         form.IotEdge = true;
         form.AllocationPolicy = AllocationPolicy.Hashed;
         form.Hubs = [];
-        Assert.True((await wizard.SaveEnrollmentGroupAsync(op, id, form)).Succeeded);
-        live = (await wizard.GetEnrollmentGroupAsync(op, id)).Value!;
+        Assert.True((await wizard.Enrollment.SaveEnrollmentGroupAsync(op, id, form)).Succeeded);
+        live = (await wizard.Enrollment.GetEnrollmentGroupAsync(op, id)).Value!;
         Assert.False(live.Enabled);
         Assert.True(live.IotEdge);
 
-        view = (await wizard.GetAsync(op, id)).Value!;
+        view = (await wizard.Setups.GetAsync(op, id)).Value!;
         Assert.Equal(StepState.Done, view.StatusOf(8).State);
         Assert.Equal("egcave-devices", view.EnrollmentGroupId);
         Assert.Equal(9, view.CurrentStep);
@@ -91,33 +106,33 @@ public sealed class SetupEnrollmentTests(PortalFactory factory) : IClassFixture<
         await factory.CreateUserAsync("eg-bad-op", PortalRoles.Operator);
         var op = await factory.PrincipalForAsync("eg-bad-op");
         await using var scope = factory.Services.CreateAsyncScope();
-        var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
+        var wizard = new SetupSlices(scope.ServiceProvider);
         var id = await VerifiedSetupAsync(wizard, op, "egbad");
-        var ca = (await wizard.GetAsync(op, id)).Value!.Root!.DpsCertificateName!;
+        var ca = (await wizard.Setups.GetAsync(op, id)).Value!.Root!.DpsCertificateName!;
 
         EnrollmentGroupForm Form() => new() { GroupId = "egbad-devices", PrimaryCa = ca };
 
-        var badId = await wizard.SaveEnrollmentGroupAsync(op, id, new EnrollmentGroupForm { GroupId = "bad id!", PrimaryCa = ca });
+        var badId = await wizard.Enrollment.SaveEnrollmentGroupAsync(op, id, new EnrollmentGroupForm { GroupId = "bad id!", PrimaryCa = ca });
         Assert.Contains("may contain only", badId.Error!.Message, StringComparison.Ordinal);
 
         var badTags = Form();
         badTags.TagsJson = """{ "cave": "north", }""";
-        var tags = await wizard.SaveEnrollmentGroupAsync(op, id, badTags);
+        var tags = await wizard.Enrollment.SaveEnrollmentGroupAsync(op, id, badTags);
         Assert.Contains("tags is not valid JSON", tags.Error!.Message, StringComparison.Ordinal);
 
         var notObject = Form();
         notObject.DesiredJson = "[1, 2]";
-        Assert.Contains("must be a JSON object", (await wizard.SaveEnrollmentGroupAsync(op, id, notObject)).Error!.Message, StringComparison.Ordinal);
+        Assert.Contains("must be a JSON object", (await wizard.Enrollment.SaveEnrollmentGroupAsync(op, id, notObject)).Error!.Message, StringComparison.Ordinal);
 
         var unknownCa = Form();
         unknownCa.PrimaryCa = "someone-elses-ca";
-        Assert.Contains("not a verified CA", (await wizard.SaveEnrollmentGroupAsync(op, id, unknownCa)).Error!.Message, StringComparison.Ordinal);
+        Assert.Contains("not a verified CA", (await wizard.Enrollment.SaveEnrollmentGroupAsync(op, id, unknownCa)).Error!.Message, StringComparison.Ordinal);
 
         var unknownHub = Form();
         unknownHub.Hubs = ["elsewhere.azure-devices.net"];
-        Assert.Contains("Not linked", (await wizard.SaveEnrollmentGroupAsync(op, id, unknownHub)).Error!.Message, StringComparison.Ordinal);
+        Assert.Contains("Not linked", (await wizard.Enrollment.SaveEnrollmentGroupAsync(op, id, unknownHub)).Error!.Message, StringComparison.Ordinal);
 
-        Assert.Null((await wizard.GetAsync(op, id)).Value!.EnrollmentGroupId);
+        Assert.Null((await wizard.Setups.GetAsync(op, id)).Value!.EnrollmentGroupId);
         Assert.Equal(5, await factory.WithDbAsync(db => db.AuditEntries.CountAsync(a => a.Actor == "eg-bad-op" && a.Action == AuditActions.SetupEnrollmentGroupSaved && a.Outcome == AuditOutcomes.Failed)));
     }
 

@@ -8,6 +8,20 @@ using Microsoft.AspNetCore.Components.Forms;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor.Services;
 
+using CheeseCave.Portal.Tests.Setups;
+using CheeseCave.Portal.Setups.Allocation;
+using CheeseCave.Portal.Setups.CertificateAuthority;
+using CheeseCave.Portal.Setups.Devices;
+using CheeseCave.Portal.Setups.Dps;
+using CheeseCave.Portal.Setups.Enrollment;
+using CheeseCave.Portal.Setups.Hubs;
+using CheeseCave.Portal.Setups.KeyExport;
+using CheeseCave.Portal.Setups.Operations;
+using CheeseCave.Portal.Setups.Overview;
+using CheeseCave.Portal.Setups.Pipeline;
+using CheeseCave.Portal.Setups.ProofOfPossession;
+using CheeseCave.Portal.Setups.TestRegistration;
+using CheeseCave.Portal.Setups.Upload;
 namespace CheeseCave.Portal.Tests;
 
 /// <summary>bUnit: steps 5-7 and 9 for imported CAs, rendered with the real wizard service of a running portal.</summary>
@@ -24,7 +38,7 @@ public sealed class SetupImportComponentTests(PortalFactory factory) : IClassFix
         var ctx = new BunitContext();
         ctx.JSInterop.Mode = JSRuntimeMode.Loose;
         ctx.Services.AddMudServices();
-        ctx.Services.AddSingleton(scope.ServiceProvider.GetRequiredService<SetupWizardService>());
+        new SetupSlices(scope.ServiceProvider).RegisterIn(ctx.Services);
         ctx.Services.AddSingleton(factory.Services.GetRequiredService<CaImportOutcomes>());
         ctx.Services.AddSingleton(factory.Services.GetRequiredService<SetupOperations>()); // long actions run in the portal host
         ctx.Services.AddSingleton(factory.Services.GetRequiredService<TimeProvider>());
@@ -40,15 +54,15 @@ public sealed class SetupImportComponentTests(PortalFactory factory) : IClassFix
         await factory.CreateUserAsync($"{name}-viewer", PortalRoles.Viewer);
         var op = await factory.PrincipalForAsync($"{name}-op");
         await using var scope = factory.Services.CreateAsyncScope();
-        var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
+        var wizard = new SetupSlices(scope.ServiceProvider);
         wizard.PollInterval = TimeSpan.FromMilliseconds(50);
-        var id = (await wizard.CreateAsync(op, name)).Value!.Id;
-        Assert.True((await wizard.CreateDpsAsync(op, id, "cheesecave-rg", $"{name}-dps", "eastus")).Succeeded);
+        var id = (await wizard.Setups.CreateAsync(op, name)).Value!.Id;
+        Assert.True((await wizard.Dps.CreateDpsAsync(op, id, "cheesecave-rg", $"{name}-dps", "eastus")).Succeeded);
         ca.Root($"{name}-root");
-        Assert.True((await wizard.ImportCaAsync(op, id, new CaImportRequest(ca.Bytes($"{name}-root.pem")))).Succeeded);
+        Assert.True((await wizard.CaImport.ImportCaAsync(op, id, new CaImportRequest(ca.Bytes($"{name}-root.pem")))).Succeeded);
         if (upload)
         {
-            Assert.True((await wizard.UploadCaAsync(op, id)).Succeeded);
+            Assert.True((await wizard.Upload.UploadCaAsync(op, id)).Succeeded);
         }
 
         return (op, await factory.PrincipalForAsync($"{name}-viewer"), id);
@@ -60,11 +74,11 @@ public sealed class SetupImportComponentTests(PortalFactory factory) : IClassFix
         await factory.CreateUserAsync("bca-op", PortalRoles.Operator);
         var op = await factory.PrincipalForAsync("bca-op");
         await using var scope = factory.Services.CreateAsyncScope();
-        var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
-        var id = (await wizard.CreateAsync(op, "bca")).Value!.Id;
+        var wizard = new SetupSlices(scope.ServiceProvider);
+        var id = (await wizard.Setups.CreateAsync(op, "bca")).Value!.Id;
         await using var ctx = NewContext(scope);
 
-        var view1 = (await wizard.GetAsync(op, id)).Value!;
+        var view1 = (await wizard.Setups.GetAsync(op, id)).Value!;
         var empty = ctx.Render<CaStep>(p => p.Add(s => s.View, view1).Add(s => s.User, op));
         Assert.NotEmpty(empty.FindAll("#root-subject"));
         await empty.InvokeAsync(() => empty.FindAll(".mud-tab").Single(t => t.TextContent.Contains("Import an existing CA", StringComparison.Ordinal)).Click());
@@ -79,11 +93,11 @@ public sealed class SetupImportComponentTests(PortalFactory factory) : IClassFix
         // Back from the POST: the page shows the outcome kept under the token, with the linter's warnings.
         using var ca = new ExternalCa();
         ca.Root("bca-root");
-        var imported = await wizard.ImportCaAsync(op, id, new CaImportRequest(ca.Bytes("bca-root.pem")));
+        var imported = await wizard.CaImport.ImportCaAsync(op, id, new CaImportRequest(ca.Bytes("bca-root.pem")));
         Assert.True(imported.Succeeded, imported.Error?.Message);
         var token = factory.Services.GetRequiredService<CaImportOutcomes>().Put("bca-op", id, imported);
         ctx.Services.GetRequiredService<NavigationManager>().NavigateTo($"/setups/{id}/ca?import={token}");
-        var view2 = (await wizard.GetAsync(op, id)).Value!;
+        var view2 = (await wizard.Setups.GetAsync(op, id)).Value!;
         var after = ctx.Render<CaStep>(p => p.Add(s => s.View, view2).Add(s => s.User, op));
         Assert.Contains("without a private key", after.Find("[data-import-succeeded]").TextContent, StringComparison.Ordinal);
         Assert.NotEmpty(after.FindAll("[data-no-key]"));
@@ -99,10 +113,10 @@ public sealed class SetupImportComponentTests(PortalFactory factory) : IClassFix
         using var ca = new ExternalCa();
         var (op, _, id) = await ExternalRootSetupAsync(ca, "bup", upload: false);
         await using var scope = factory.Services.CreateAsyncScope();
-        var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
+        var wizard = new SetupSlices(scope.ServiceProvider);
         await using var ctx = NewContext(scope);
 
-        var view3 = (await wizard.GetAsync(op, id)).Value!;
+        var view3 = (await wizard.Setups.GetAsync(op, id)).Value!;
         var upload = ctx.Render<UploadStep>(p => p.Add(s => s.View, view3).Add(s => s.User, op));
         var box = upload.Find("[data-verified-on-upload] input[type=checkbox]");
         Assert.False(box.HasAttribute("checked"));
@@ -110,12 +124,12 @@ public sealed class SetupImportComponentTests(PortalFactory factory) : IClassFix
         await upload.InvokeAsync(() => box.Change(true));
         await upload.InvokeAsync(() => upload.FindAll("button").Single(b => b.TextContent.Contains("Upload to DPS", StringComparison.Ordinal)).Click());
         upload.WaitForAssertion(() => Assert.Empty(upload.FindAll("[data-progress]")), TimeSpan.FromSeconds(20));
-        var uploaded = (await wizard.GetAsync(op, id)).Value!;
+        var uploaded = (await wizard.Setups.GetAsync(op, id)).Value!;
         upload.Render(p => p.Add(s => s.View, uploaded));
         Assert.True(uploaded.Root!.IsVerified);
         upload.WaitForAssertion(() => Assert.Equal("true", upload.Find("[data-uploaded]").GetAttribute("data-verified-live")));
 
-        var view4 = (await wizard.GetAsync(op, id)).Value!;
+        var view4 = (await wizard.Setups.GetAsync(op, id)).Value!;
         var devices = ctx.Render<DevicesStep>(p => p.Add(s => s.View, view4).Add(s => s.User, op));
         Assert.Contains("does not hold the private key", devices.Find("[data-no-ca-key]").TextContent, StringComparison.Ordinal);
     }
@@ -126,17 +140,17 @@ public sealed class SetupImportComponentTests(PortalFactory factory) : IClassFix
         using var ca = new ExternalCa();
         var (op, viewer, id) = await ExternalRootSetupAsync(ca, "bver", upload: true);
         await using var scope = factory.Services.CreateAsyncScope();
-        var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
+        var wizard = new SetupSlices(scope.ServiceProvider);
         await using var ctx = NewContext(scope);
 
         // A viewer sees that a code is needed but cannot request one.
-        var view5 = (await wizard.GetAsync(viewer, id)).Value!;
+        var view5 = (await wizard.Setups.GetAsync(viewer, id)).Value!;
         var readOnly = ctx.Render<VerifyStep>(p => p.Add(s => s.View, view5).Add(s => s.User, viewer));
         readOnly.WaitForAssertion(() => Assert.NotEmpty(readOnly.FindAll("[data-manual]")));
         Assert.Empty(readOnly.FindAll("[data-get-code]"));
 
         var changed = 0;
-        var view6 = (await wizard.GetAsync(op, id)).Value!;
+        var view6 = (await wizard.Setups.GetAsync(op, id)).Value!;
         var cut = ctx.Render<VerifyStep>(p => p.Add(s => s.View, view6).Add(s => s.User, op).Add(s => s.OnChanged, (int? _) => changed++));
         cut.WaitForAssertion(() => Assert.NotEmpty(cut.FindAll("[data-get-code]")));
         await cut.InvokeAsync(() => cut.Find("[data-get-code]").Click());
@@ -156,14 +170,14 @@ public sealed class SetupImportComponentTests(PortalFactory factory) : IClassFix
         Assert.Equal(0, changed);
 
         // The right one, made from the page's commands, verifies; the page then offers the verification certificate.
-        var download = (await wizard.DownloadCertificateAsync(op, id, (await wizard.GetAsync(op, id)).Value!.Root!.Id, der: false)).Value!;
+        var download = (await wizard.CaDownloads.DownloadCertificateAsync(op, id, (await wizard.Setups.GetAsync(op, id)).Value!.Root!.Id, der: false)).Value!;
         File.WriteAllBytes(ca.PathOf(download.FileName), download.Content);
         File.Copy(ca.PathOf("bver-root.key.pem"), ca.PathOf("ca.key.pem"));
         ca.RunScript(System.Net.WebUtility.HtmlDecode(commands));
         await cut.InvokeAsync(() => cut.Find("#verification-text").Change(ca.Text(VerificationCommands.OutputFile)));
         await cut.InvokeAsync(() => cut.Find("[data-submit-verification]").Click());
         cut.WaitForAssertion(() => Assert.Equal(1, changed));
-        var verifiedView = (await wizard.GetAsync(op, id)).Value!;
+        var verifiedView = (await wizard.Setups.GetAsync(op, id)).Value!;
         cut.Render(p => p.Add(s => s.View, verifiedView));
         cut.WaitForAssertion(() => Assert.NotEmpty(cut.FindAll("[data-verified]")));
         Assert.NotEmpty(cut.FindAll("[data-download=verification-pem]"));

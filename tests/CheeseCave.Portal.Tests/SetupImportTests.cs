@@ -8,19 +8,34 @@ using CheeseCave.Portal.Security;
 using CheeseCave.Portal.Setups;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using CheeseCave.Portal.Auditing;
 
+using CheeseCave.Portal.Tests.Setups;
+using CheeseCave.Portal.Setups.Allocation;
+using CheeseCave.Portal.Setups.CertificateAuthority;
+using CheeseCave.Portal.Setups.Devices;
+using CheeseCave.Portal.Setups.Dps;
+using CheeseCave.Portal.Setups.Enrollment;
+using CheeseCave.Portal.Setups.Hubs;
+using CheeseCave.Portal.Setups.KeyExport;
+using CheeseCave.Portal.Setups.Operations;
+using CheeseCave.Portal.Setups.Overview;
+using CheeseCave.Portal.Setups.Pipeline;
+using CheeseCave.Portal.Setups.ProofOfPossession;
+using CheeseCave.Portal.Setups.TestRegistration;
+using CheeseCave.Portal.Setups.Upload;
 namespace CheeseCave.Portal.Tests;
 
 /// <summary>Step 5 with an existing CA made by the system openssl: imported with or without its key, checked, refused in plain words.</summary>
 public sealed class SetupImportTests(PortalFactory factory) : IClassFixture<PortalFactory>
 {
-    private async Task<(SetupWizardService Wizard, System.Security.Claims.ClaimsPrincipal Op, int SetupId, AsyncServiceScope Scope)> NewSetupAsync(string name)
+    private async Task<(SetupSlices Wizard, System.Security.Claims.ClaimsPrincipal Op, int SetupId, AsyncServiceScope Scope)> NewSetupAsync(string name)
     {
         await factory.CreateUserAsync($"{name}-op", PortalRoles.Operator);
         var op = await factory.PrincipalForAsync($"{name}-op");
         var scope = factory.Services.CreateAsyncScope();
-        var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
-        var id = (await wizard.CreateAsync(op, name)).Value!.Id;
+        var wizard = new SetupSlices(scope.ServiceProvider);
+        var id = (await wizard.Setups.CreateAsync(op, name)).Value!.Id;
         return (wizard, op, id, scope);
     }
 
@@ -58,10 +73,10 @@ public sealed class SetupImportTests(PortalFactory factory) : IClassFixture<Port
             };
         }
 
-        var result = await wizard.ImportCaAsync(op, id, request);
+        var result = await wizard.CaImport.ImportCaAsync(op, id, request);
 
         Assert.True(result.Succeeded, result.Error?.Message);
-        var view = (await wizard.GetAsync(op, id)).Value!;
+        var view = (await wizard.Setups.GetAsync(op, id)).Value!;
         var root = Assert.Single(view.Certificates);
         Assert.Equal(SetupCertificateKind.Root, root.Kind);
         Assert.Equal(withKey, root.HasKey);
@@ -97,9 +112,9 @@ public sealed class SetupImportTests(PortalFactory factory) : IClassFixture<Port
         Assert.All(audit, a => Assert.DoesNotContain("PRIVATE", a.Detail ?? "", StringComparison.Ordinal));
 
         // PEM and DER downloads work as for a generated CA.
-        var pem = await wizard.DownloadCertificateAsync(op, id, root.Id, der: false);
+        var pem = await wizard.CaDownloads.DownloadCertificateAsync(op, id, root.Id, der: false);
         Assert.Equal(ca.Text($"{name}.pem").Trim(), Encoding.ASCII.GetString(pem.Value!.Content).Trim());
-        var der = await wizard.DownloadCertificateAsync(op, id, root.Id, der: true);
+        var der = await wizard.CaDownloads.DownloadCertificateAsync(op, id, root.Id, der: true);
         Assert.Equal(X509Certificate2.CreateFromPem(ca.Text($"{name}.pem")).RawData, der.Value!.Content);
     }
 
@@ -127,7 +142,7 @@ public sealed class SetupImportTests(PortalFactory factory) : IClassFixture<Port
         var (wizard, op, id, scope) = await NewSetupAsync("imp-chain");
         await using (scope)
         {
-            var imported = await wizard.ImportCaAsync(op, id, new CaImportRequest(ca.Bytes("ext-intermediate.pem"))
+            var imported = await wizard.CaImport.ImportCaAsync(op, id, new CaImportRequest(ca.Bytes("ext-intermediate.pem"))
             {
                 PrivateKeyPem = ca.Bytes("ext-intermediate.enc.key.pem"),
                 KeyPassphrase = "inter phrase",
@@ -135,13 +150,13 @@ public sealed class SetupImportTests(PortalFactory factory) : IClassFixture<Port
             });
             Assert.True(imported.Succeeded, imported.Error?.Message);
             Assert.Equal(SetupCertificateKind.Intermediate, imported.Value!.Certificate.Kind);
-            var view = (await wizard.GetAsync(op, id)).Value!;
+            var view = (await wizard.Setups.GetAsync(op, id)).Value!;
             Assert.Equal([(SetupCertificateKind.Root, false), (SetupCertificateKind.Intermediate, true)], view.Certificates.Select(c => (c.Kind, c.HasKey)));
             Assert.Equal("ext-root", view.Root!.Description.CommonName);
 
-            var devices = await wizard.IssueDevicesAsync(op, id, ["cave-sensor-1"]);
+            var devices = await wizard.Devices.IssueDevicesAsync(op, id, ["cave-sensor-1"]);
             Assert.True(devices.Succeeded, devices.Error?.Message);
-            var leafPem = (await wizard.DownloadDeviceFileAsync(op, id, devices.Value!.Devices[0].Id, DeviceFileKind.Certificate)).Value!.Content;
+            var leafPem = (await wizard.DeviceDownloads.DownloadDeviceFileAsync(op, id, devices.Value!.Devices[0].Id, DeviceFileKind.Certificate)).Value!.Content;
             File.WriteAllBytes(ca.PathOf("leaf.pem"), leafPem);
             Assert.Contains("leaf.pem: OK", ca.Run("verify", "-CAfile", "ext-root.pem", "-untrusted", "ext-intermediate.pem", "leaf.pem"), StringComparison.Ordinal);
         }
@@ -150,20 +165,20 @@ public sealed class SetupImportTests(PortalFactory factory) : IClassFixture<Port
         var (wizard2, op2, id2, scope2) = await NewSetupAsync("imp-add-intermediate");
         await using (scope2)
         {
-            Assert.True((await wizard2.ImportCaAsync(op2, id2, new CaImportRequest(ca.Bytes("ext-root.pem")))).Succeeded);
-            var refused = await wizard2.IssueDevicesAsync(op2, id2, ["cave-sensor-2"]);
+            Assert.True((await wizard2.CaImport.ImportCaAsync(op2, id2, new CaImportRequest(ca.Bytes("ext-root.pem")))).Succeeded);
+            var refused = await wizard2.Devices.IssueDevicesAsync(op2, id2, ["cave-sensor-2"]);
             Assert.False(refused.Succeeded);
             Assert.Contains("does not hold the private key", refused.Error!.Message, StringComparison.Ordinal);
 
-            var added = await wizard2.ImportCaAsync(op2, id2, new CaImportRequest(ca.Bytes("ext-intermediate.pem"))
+            var added = await wizard2.CaImport.ImportCaAsync(op2, id2, new CaImportRequest(ca.Bytes("ext-intermediate.pem"))
             {
                 PrivateKeyPem = ca.Bytes("ext-intermediate.key.pem"),
             });
             Assert.True(added.Succeeded, added.Error?.Message);
-            Assert.True((await wizard2.IssueDevicesAsync(op2, id2, ["cave-sensor-2"])).Succeeded);
+            Assert.True((await wizard2.Devices.IssueDevicesAsync(op2, id2, ["cave-sensor-2"])).Succeeded);
 
             // A third CA is refused: the setup has its root and intermediate.
-            var third = await wizard2.ImportCaAsync(op2, id2, new CaImportRequest(ca.Bytes("ext-intermediate.pem")));
+            var third = await wizard2.CaImport.ImportCaAsync(op2, id2, new CaImportRequest(ca.Bytes("ext-intermediate.pem")));
             Assert.Contains("already has its root and intermediate", third.Error!.Message, StringComparison.Ordinal);
         }
     }
@@ -193,7 +208,7 @@ public sealed class SetupImportTests(PortalFactory factory) : IClassFixture<Port
         var (wizard, op, id, scope) = await NewSetupAsync("bad-" + input.Replace(' ', '-').ToLowerInvariant());
         await using var _ = scope;
 
-        var result = await wizard.ImportCaAsync(op, id, request);
+        var result = await wizard.CaImport.ImportCaAsync(op, id, request);
 
         Assert.False(result.Succeeded);
         Assert.Contains(expected, result.Error!.Message, StringComparison.Ordinal);
@@ -281,7 +296,7 @@ public sealed class SetupImportTests(PortalFactory factory) : IClassFixture<Port
         int id;
         await using (var scope = factory.Services.CreateAsyncScope())
         {
-            id = (await scope.ServiceProvider.GetRequiredService<SetupWizardService>().CreateAsync(op, "Posted cave")).Value!.Id;
+            id = (await new SetupSlices(scope.ServiceProvider).Setups.CreateAsync(op, "Posted cave")).Value!.Id;
         }
 
         // A viewer's post is refused by the service (and audited); the page says so.

@@ -15,6 +15,20 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using MudBlazor.Services;
 
+using CheeseCave.Portal.Tests.Setups;
+using CheeseCave.Portal.Setups.Allocation;
+using CheeseCave.Portal.Setups.CertificateAuthority;
+using CheeseCave.Portal.Setups.Devices;
+using CheeseCave.Portal.Setups.Dps;
+using CheeseCave.Portal.Setups.Enrollment;
+using CheeseCave.Portal.Setups.Hubs;
+using CheeseCave.Portal.Setups.KeyExport;
+using CheeseCave.Portal.Setups.Operations;
+using CheeseCave.Portal.Setups.Overview;
+using CheeseCave.Portal.Setups.Pipeline;
+using CheeseCave.Portal.Setups.ProofOfPossession;
+using CheeseCave.Portal.Setups.TestRegistration;
+using CheeseCave.Portal.Setups.Upload;
 namespace CheeseCave.Portal.Tests;
 
 /// <summary>
@@ -46,10 +60,10 @@ public sealed class SlowArmPortal : IAsyncDisposable
         return await scope.ServiceProvider.GetRequiredService<SignInManager<PortalUser>>().CreateUserPrincipalAsync(user);
     }
 
-    public async Task<T> WizardAsync<T>(Func<SetupWizardService, Task<T>> call)
+    public async Task<T> WizardAsync<T>(Func<SetupSlices, Task<T>> call)
     {
         await using var scope = Services.CreateAsyncScope();
-        return await call(scope.ServiceProvider.GetRequiredService<SetupWizardService>());
+        return await call(new SetupSlices(scope.ServiceProvider));
     }
 
     /// <summary>The setup row, read from the database file itself (so it also works once the portal has stopped).</summary>
@@ -60,12 +74,12 @@ public sealed class SlowArmPortal : IAsyncDisposable
         return await db.Setups.AsNoTracking().SingleAsync(s => s.Id == id);
     }
 
-    public BunitContext NewContext(SetupWizardService wizard)
+    public BunitContext NewContext(SetupSlices wizard)
     {
         var ctx = new BunitContext();
         ctx.JSInterop.Mode = JSRuntimeMode.Loose;
         ctx.Services.AddMudServices(mud => mud.PopoverOptions.CheckForPopoverProvider = false);
-        ctx.Services.AddSingleton(wizard);
+        wizard.RegisterIn(ctx.Services);
         ctx.Services.AddSingleton(Operations);
         ctx.Services.AddSingleton(Services.GetRequiredService<TimeProvider>());
         ctx.SetRendererInfo(new RendererInfo("Server", isInteractive: true));
@@ -148,11 +162,11 @@ public sealed partial class SetupOperationsTests(SlowArmPortal portal) : IClassF
     private static string Unique(string prefix) => $"{prefix}{Guid.NewGuid().ToString("N")[..6]}";
 
     private Task<int> NewSetupAsync(ClaimsPrincipal op, string name) =>
-        portal.WizardAsync(async w => (await w.CreateAsync(op, name)).Value!.Id);
+        portal.WizardAsync(async w => (await w.Setups.CreateAsync(op, name)).Value!.Id);
 
     private static SetupOperationStart StartDps(SetupOperations operations, ClaimsPrincipal op, int setupId, string name) =>
-        operations.Start(op, setupId, SetupOperationKind.CreateDps, name,
-            (wizard, progress, ct) => wizard.CreateDpsAsync(op, setupId, "cheesecave-rg", name, "eastus", progress, ct));
+        operations.Start<DpsHandler, CheeseCave.Provisioning.Arm.ProvisioningServiceInfo>(op, setupId, SetupOperationKind.CreateDps, name,
+            (dps, progress, ct) => dps.CreateDpsAsync(op, setupId, "cheesecave-rg", name, "eastus", progress, ct));
 
     [Fact]
     public async Task A_dps_creation_started_on_the_page_keeps_running_and_commits_after_the_page_is_gone()
@@ -164,8 +178,8 @@ public sealed partial class SetupOperationsTests(SlowArmPortal portal) : IClassF
 
         await using (var scope = portal.Services.CreateAsyncScope())
         {
-            var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
-            var view = (await wizard.GetAsync(op, id)).Value!;
+            var wizard = new SetupSlices(scope.ServiceProvider);
+            var view = (await wizard.Setups.GetAsync(op, id)).Value!;
             var ctx = portal.NewContext(wizard);
             var cut = ctx.Render<DpsStep>(p => p.Add(s => s.View, view).Add(s => s.User, op));
             cut.WaitForAssertion(() => Assert.NotEmpty(cut.FindAll("[data-field=resource-group]")), TimeSpan.FromSeconds(30));
@@ -182,7 +196,7 @@ public sealed partial class SetupOperationsTests(SlowArmPortal portal) : IClassF
         var ended = await probe.EndedAsync();
         Assert.True(ended.Succeeded, ended.Error?.Message);
         Assert.Equal(name, (await portal.SetupRowAsync(id)).DpsName);
-        var inEmulator = await portal.WizardAsync(w => w.ListProvisioningServicesAsync(op, "cheesecave-rg"));
+        var inEmulator = await portal.WizardAsync(w => w.Dps.ListProvisioningServicesAsync(op, "cheesecave-rg"));
         Assert.Contains(inEmulator.Value!, d => d.Name == name);
         Assert.Contains(probe.Seen, s => s.Progress == "Submitting"); // ARM's progress lines still flowed with no page listening
     }
@@ -200,9 +214,9 @@ public sealed partial class SetupOperationsTests(SlowArmPortal portal) : IClassF
         await probe.WaitForAsync(s => s.Progress == "Submitting");
 
         await using var scope = portal.Services.CreateAsyncScope();
-        var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
+        var wizard = new SetupSlices(scope.ServiceProvider);
         var changed = 0;
-        var view = (await wizard.GetAsync(grace, id)).Value!;
+        var view = (await wizard.Setups.GetAsync(grace, id)).Value!;
         await using var ctx = portal.NewContext(wizard);
         var cut = ctx.Render<DpsStep>(p => p.Add(s => s.View, view).Add(s => s.User, grace).Add(s => s.OnChanged, (int? _) => changed++));
 
@@ -218,7 +232,7 @@ public sealed partial class SetupOperationsTests(SlowArmPortal portal) : IClassF
         Assert.True(ended.Succeeded, ended.Error?.Message);
         cut.WaitForAssertion(() => Assert.Equal(1, changed), TimeSpan.FromSeconds(10));
         cut.WaitForAssertion(() => Assert.Empty(cut.FindAll("[data-progress]")), TimeSpan.FromSeconds(10));
-        var fresh = (await wizard.GetAsync(grace, id)).Value!;
+        var fresh = (await wizard.Setups.GetAsync(grace, id)).Value!;
         cut.Render(p => p.Add(s => s.View, fresh));
         Assert.Contains(name, cut.Find("[data-dps-ready]").TextContent, StringComparison.Ordinal);
         Assert.Empty(cut.FindAll("[data-setup-error]"));
@@ -244,8 +258,8 @@ public sealed partial class SetupOperationsTests(SlowArmPortal portal) : IClassF
             Assert.Equal(first.Status!.StartedAt, second.Status!.StartedAt); // the refusal points at the running one
 
             // Another kind for the same setup is not blocked by it.
-            var hub = portal.Operations.Start(op, id, SetupOperationKind.CreateHub, "x",
-                (wizard, progress, ct) => wizard.CreateHubAsync(op, id, Unique("ops-hub-"), "eastus", progress, ct));
+            var hub = portal.Operations.Start<HubsHandler, CheeseCave.Provisioning.Arm.IotHubInfo>(op, id, SetupOperationKind.CreateHub, "x",
+                (hubs, progress, ct) => hubs.CreateHubAsync(op, id, Unique("ops-hub-"), "eastus", progress, ct));
             Assert.True(hub.Started);
 
             var ended = await probe.WaitForAsync(s => s.Kind == SetupOperationKind.CreateDps && !s.IsRunning);
@@ -268,13 +282,13 @@ public sealed partial class SetupOperationsTests(SlowArmPortal portal) : IClassF
         var op = await portal.UserAsync(Unique("ops-ada-"), PortalRoles.Operator);
         var taken = Unique("ops-dps-");
         var first = await NewSetupAsync(op, Unique("opscave"));
-        Assert.True((await portal.WizardAsync(w => w.CreateDpsAsync(op, first, "cheesecave-rg", taken, "eastus"))).Succeeded);
+        Assert.True((await portal.WizardAsync(w => w.Dps.CreateDpsAsync(op, first, "cheesecave-rg", taken, "eastus"))).Succeeded);
         var id = await NewSetupAsync(op, Unique("opscave"));
         using var probe = new OperationProbe(portal.Operations, id);
 
         await using var scope = portal.Services.CreateAsyncScope();
-        var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
-        var view = (await wizard.GetAsync(op, id)).Value!;
+        var wizard = new SetupSlices(scope.ServiceProvider);
+        var view = (await wizard.Setups.GetAsync(op, id)).Value!;
         await using var ctx = portal.NewContext(wizard);
         var changed = 0;
         var cut = ctx.Render<DpsStep>(p => p.Add(s => s.View, view).Add(s => s.User, op).Add(s => s.OnChanged, (int? _) => changed++));
@@ -300,15 +314,15 @@ public sealed partial class SetupOperationsTests(SlowArmPortal portal) : IClassF
     {
         var op = await portal.UserAsync(Unique("ops-pop-"), PortalRoles.Operator);
         var id = await NewSetupAsync(op, Unique("opscave"));
-        Assert.True((await portal.WizardAsync(w => w.CreateDpsAsync(op, id, "cheesecave-rg", Unique("ops-dps-"), "eastus"))).Succeeded);
-        Assert.True((await portal.WizardAsync(w => w.GenerateCaAsync(op, id, "Ops Root", null, CheeseCave.Pki.ProfilePreset.Recommended))).Succeeded);
-        Assert.True((await portal.WizardAsync(w => w.UploadCaAsync(op, id))).Succeeded);
+        Assert.True((await portal.WizardAsync(w => w.Dps.CreateDpsAsync(op, id, "cheesecave-rg", Unique("ops-dps-"), "eastus"))).Succeeded);
+        Assert.True((await portal.WizardAsync(w => w.CaGeneration.GenerateCaAsync(op, id, "Ops Root", null, CheeseCave.Pki.ProfilePreset.Recommended))).Succeeded);
+        Assert.True((await portal.WizardAsync(w => w.Upload.UploadCaAsync(op, id))).Succeeded);
         using var probe = new OperationProbe(portal.Operations, id);
 
         await using var scope = portal.Services.CreateAsyncScope();
-        var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
+        var wizard = new SetupSlices(scope.ServiceProvider);
         var changed = 0;
-        var view = (await wizard.GetAsync(op, id)).Value!;
+        var view = (await wizard.Setups.GetAsync(op, id)).Value!;
         await using var ctx = portal.NewContext(wizard);
         ctx.Services.AddFallbackServiceProvider(scope.ServiceProvider); // the step's approval banner
         var cut = ctx.Render<VerifyStep>(p => p.Add(s => s.View, view).Add(s => s.User, op).Add(s => s.OnChanged, (int? _) => changed++));
@@ -322,7 +336,7 @@ public sealed partial class SetupOperationsTests(SlowArmPortal portal) : IClassF
         Assert.True(ended.Succeeded, ended.Error?.Message);
         Assert.Contains(probe.Seen, s => s.Progress == "Signing the verification certificate");
         cut.WaitForAssertion(() => Assert.Equal(1, changed), TimeSpan.FromSeconds(10));
-        var fresh = (await wizard.GetAsync(op, id)).Value!;
+        var fresh = (await wizard.Setups.GetAsync(op, id)).Value!;
         cut.Render(p => p.Add(s => s.View, fresh));
         cut.WaitForAssertion(() => Assert.NotEmpty(cut.FindAll("[data-verified]")), TimeSpan.FromSeconds(30));
         Assert.Empty(cut.FindAll("[data-progress]"));
@@ -333,14 +347,14 @@ public sealed partial class SetupOperationsTests(SlowArmPortal portal) : IClassF
     {
         var op = await portal.UserAsync(Unique("ops-hub-"), PortalRoles.Operator);
         var id = await NewSetupAsync(op, Unique("opscave"));
-        Assert.True((await portal.WizardAsync(w => w.CreateDpsAsync(op, id, "cheesecave-rg", Unique("ops-dps-"), "eastus"))).Succeeded);
+        Assert.True((await portal.WizardAsync(w => w.Dps.CreateDpsAsync(op, id, "cheesecave-rg", Unique("ops-dps-"), "eastus"))).Succeeded);
         var hub = Unique("ops-hub-");
         using var probe = new OperationProbe(portal.Operations, id);
 
         await using var scope = portal.Services.CreateAsyncScope();
-        var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
+        var wizard = new SetupSlices(scope.ServiceProvider);
         var changed = 0;
-        var view = (await wizard.GetAsync(op, id)).Value!;
+        var view = (await wizard.Setups.GetAsync(op, id)).Value!;
         await using var ctx = portal.NewContext(wizard);
         var cut = ctx.Render<HubsStep>(p => p.Add(s => s.View, view).Add(s => s.User, op).Add(s => s.OnChanged, (int? _) => changed++));
         cut.WaitForAssertion(() => Assert.True(cut.FindAll("[data-panel=create-hub]").Count > 0 || cut.FindAll("[data-panel=link-hub]").Count > 0 || cut.FindAll("[data-all-hubs-linked]").Count > 0), TimeSpan.FromSeconds(30));
@@ -368,7 +382,7 @@ public sealed partial class SetupOperationsTests(SlowArmPortal portal) : IClassF
         // Its own portal: this one is stopped.
         await using var own = new SlowArmPortal();
         var op = await own.UserAsync("ops-stop", PortalRoles.Operator);
-        var id = await own.WizardAsync(async w => (await w.CreateAsync(op, "opsstop")).Value!.Id);
+        var id = await own.WizardAsync(async w => (await w.Setups.CreateAsync(op, "opsstop")).Value!.Id);
         var operations = own.Operations;
         using var probe = new OperationProbe(operations, id);
         Assert.True(StartDps(operations, op, id, Unique("ops-dps-")).Started);

@@ -3,6 +3,20 @@ using CheeseCave.Portal.Security;
 using CheeseCave.Portal.Setups;
 using Microsoft.Extensions.DependencyInjection;
 
+using CheeseCave.Portal.Tests.Setups;
+using CheeseCave.Portal.Setups.Allocation;
+using CheeseCave.Portal.Setups.CertificateAuthority;
+using CheeseCave.Portal.Setups.Devices;
+using CheeseCave.Portal.Setups.Dps;
+using CheeseCave.Portal.Setups.Enrollment;
+using CheeseCave.Portal.Setups.Hubs;
+using CheeseCave.Portal.Setups.KeyExport;
+using CheeseCave.Portal.Setups.Operations;
+using CheeseCave.Portal.Setups.Overview;
+using CheeseCave.Portal.Setups.Pipeline;
+using CheeseCave.Portal.Setups.ProofOfPossession;
+using CheeseCave.Portal.Setups.TestRegistration;
+using CheeseCave.Portal.Setups.Upload;
 namespace CheeseCave.Portal.Tests;
 
 /// <summary>The wizard pages: signed-in users only; Viewers see setups read-only, without any way to change them.</summary>
@@ -27,7 +41,7 @@ public sealed class SetupPagesAccessTests(PortalFactory factory) : IClassFixture
         int id;
         await using (var scope = factory.Services.CreateAsyncScope())
         {
-            id = (await scope.ServiceProvider.GetRequiredService<SetupWizardService>().CreateAsync(await factory.PrincipalForAsync("page-op"), "Page cave")).Value!.Id;
+            id = (await new SetupSlices(scope.ServiceProvider).Setups.CreateAsync(await factory.PrincipalForAsync("page-op"), "Page cave")).Value!.Id;
         }
 
         using var viewer = await factory.SignedInClientAsync("page-viewer");
@@ -54,11 +68,11 @@ public sealed class SetupPagesAccessTests(PortalFactory factory) : IClassFixture
         int id;
         await using (var scope = factory.Services.CreateAsyncScope())
         {
-            var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
+            var wizard = new SetupSlices(scope.ServiceProvider);
             var op = await factory.PrincipalForAsync("page-dev-op");
-            id = (await wizard.CreateAsync(op, "Page devices")).Value!.Id;
-            Assert.True((await wizard.GenerateCaAsync(op, id, "Page Root", "Page Intermediate", CheeseCave.Pki.ProfilePreset.Recommended)).Succeeded);
-            Assert.True((await wizard.IssueDevicesAsync(op, id, ["page-001"])).Succeeded);
+            id = (await wizard.Setups.CreateAsync(op, "Page devices")).Value!.Id;
+            Assert.True((await wizard.CaGeneration.GenerateCaAsync(op, id, "Page Root", "Page Intermediate", CheeseCave.Pki.ProfilePreset.Recommended)).Succeeded);
+            Assert.True((await wizard.Devices.IssueDevicesAsync(op, id, ["page-001"])).Succeeded);
         }
 
         using var viewer = await factory.SignedInClientAsync("page-dev-viewer");

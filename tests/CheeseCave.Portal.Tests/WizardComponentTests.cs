@@ -54,7 +54,7 @@ public sealed class WizardComponentTests
     {
         await using var ctx = NewContext();
         var retried = 0;
-        var transient = new SetupError("Could not create DPS 'x': the service is busy.", "Wait a moment and try again.", Status: 503, ServiceCode: "ServiceUnavailable", CorrelationId: "abc-123", IsTransient: true);
+        var transient = new PortalError("Could not create DPS 'x': the service is busy.", "Wait a moment and try again.", Status: 503, ServiceCode: "ServiceUnavailable", CorrelationId: "abc-123", IsTransient: true);
         var cut = ctx.Render<SetupErrorAlert>(p => p.Add(a => a.Error, transient).Add(a => a.OnRetry, () => retried++));
         Assert.Contains("ServiceUnavailable", cut.Find("[data-error-details]").TextContent, StringComparison.Ordinal);
         Assert.Equal("abc-123", cut.Find("[data-correlation-id]").TextContent);

@@ -9,10 +9,24 @@ using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor.Services;
 
+using CheeseCave.Portal.Tests.Setups;
+using CheeseCave.Portal.Setups.Allocation;
+using CheeseCave.Portal.Setups.CertificateAuthority;
+using CheeseCave.Portal.Setups.Devices;
+using CheeseCave.Portal.Setups.Dps;
+using CheeseCave.Portal.Setups.Enrollment;
+using CheeseCave.Portal.Setups.Hubs;
+using CheeseCave.Portal.Setups.KeyExport;
+using CheeseCave.Portal.Setups.Operations;
+using CheeseCave.Portal.Setups.Overview;
+using CheeseCave.Portal.Setups.Pipeline;
+using CheeseCave.Portal.Setups.ProofOfPossession;
+using CheeseCave.Portal.Setups.TestRegistration;
+using CheeseCave.Portal.Setups.Upload;
 namespace CheeseCave.Portal.Tests;
 
 /// <summary>
-/// bUnit: wizard steps 8-10 rendered with the real <see cref="SetupWizardService"/> against the embedded emulator.
+/// bUnit: wizard steps 8-10 rendered with the real <see cref="SetupSlices"/> against the embedded emulator.
 /// Every markup the component produced is kept, so a progress state that lasted only while the service worked is
 /// still seen, and so no private key can have been in any of them.
 /// </summary>
@@ -30,7 +44,7 @@ public sealed class WizardStepComponentTests(PortalFactory factory) : IClassFixt
         }
     }
 
-    private BunitContext NewContext(SetupWizardService wizard)
+    private BunitContext NewContext(SetupSlices wizard)
     {
         var ctx = new BunitContext();
         var services = factory.Services.CreateAsyncScope(); // the steps' approval banners (scoped ApprovalService)
@@ -38,7 +52,7 @@ public sealed class WizardStepComponentTests(PortalFactory factory) : IClassFixt
         ctx.Services.AddFallbackServiceProvider(services.ServiceProvider);
         ctx.JSInterop.Mode = JSRuntimeMode.Loose;
         ctx.Services.AddMudServices(mud => mud.PopoverOptions.CheckForPopoverProvider = false);
-        ctx.Services.AddSingleton(wizard);
+        wizard.RegisterIn(ctx.Services);
         ctx.Services.AddSingleton(factory.Services.GetRequiredService<SetupOperations>()); // long actions run in the portal host
         ctx.Services.AddSingleton(factory.Services.GetRequiredService<TimeProvider>());
         ctx.SetRendererInfo(new RendererInfo("Server", isInteractive: true));
@@ -102,9 +116,9 @@ public sealed class WizardStepComponentTests(PortalFactory factory) : IClassFixt
         }
     }
 
-    private static async Task<string> KeyPemAsync(SetupWizardService wizard, ClaimsPrincipal op, int setupId, int deviceId)
+    private static async Task<string> KeyPemAsync(SetupSlices wizard, ClaimsPrincipal op, int setupId, int deviceId)
     {
-        var key = await wizard.DownloadDeviceFileAsync(op, setupId, deviceId, DeviceFileKind.Key);
+        var key = await wizard.DeviceDownloads.DownloadDeviceFileAsync(op, setupId, deviceId, DeviceFileKind.Key);
         Assert.True(key.Succeeded, key.Error?.Message);
         return Encoding.ASCII.GetString(key.Value!.Content);
     }
@@ -116,9 +130,9 @@ public sealed class WizardStepComponentTests(PortalFactory factory) : IClassFixt
     {
         var (op, _) = await UsersAsync("bu-eg");
         await using var scope = factory.Services.CreateAsyncScope();
-        var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
+        var wizard = new SetupSlices(scope.ServiceProvider);
         var id = await SetupEnrollmentTests.VerifiedSetupAsync(wizard, op, "bueg");
-        var view = (await wizard.GetAsync(op, id)).Value!;
+        var view = (await wizard.Setups.GetAsync(op, id)).Value!;
         await using var ctx = NewContext(wizard);
         var cut = ctx.Render<EnrollmentStep>(p => p.Add(s => s.View, view).Add(s => s.User, op));
         var log = Log(cut);
@@ -159,7 +173,7 @@ public sealed class WizardStepComponentTests(PortalFactory factory) : IClassFixt
         Assert.Contains("enabled", live, StringComparison.Ordinal);
 
         // What the component showed is what the DPS now holds.
-        var group = (await wizard.GetEnrollmentGroupAsync(op, id)).Value!;
+        var group = (await wizard.Enrollment.GetEnrollmentGroupAsync(op, id)).Value!;
         Assert.Equal("bueg-devices", group.GroupId);
         Assert.Contains("north", group.TagsJson, StringComparison.Ordinal);
         AssertNoKeyMaterial(log);
@@ -170,9 +184,9 @@ public sealed class WizardStepComponentTests(PortalFactory factory) : IClassFixt
     {
         var (op, viewer) = await UsersAsync("bu-egv");
         await using var scope = factory.Services.CreateAsyncScope();
-        var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
+        var wizard = new SetupSlices(scope.ServiceProvider);
         var id = await SetupEnrollmentTests.VerifiedSetupAsync(wizard, op, "buegv");
-        var view = (await wizard.GetAsync(viewer, id)).Value!;
+        var view = (await wizard.Setups.GetAsync(viewer, id)).Value!;
         await using var ctx = NewContext(wizard);
         var cut = ctx.Render<EnrollmentStep>(p => p.Add(s => s.View, view).Add(s => s.User, viewer));
 
@@ -187,10 +201,10 @@ public sealed class WizardStepComponentTests(PortalFactory factory) : IClassFixt
     {
         var (op, _) = await UsersAsync("bu-dev");
         await using var scope = factory.Services.CreateAsyncScope();
-        var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
-        var id = (await wizard.CreateAsync(op, "budev")).Value!.Id;
-        Assert.True((await wizard.GenerateCaAsync(op, id, "Budev Root", "Budev Intermediate", ProfilePreset.Recommended)).Succeeded);
-        var view = (await wizard.GetAsync(op, id)).Value!;
+        var wizard = new SetupSlices(scope.ServiceProvider);
+        var id = (await wizard.Setups.CreateAsync(op, "budev")).Value!.Id;
+        Assert.True((await wizard.CaGeneration.GenerateCaAsync(op, id, "Budev Root", "Budev Intermediate", ProfilePreset.Recommended)).Succeeded);
+        var view = (await wizard.Setups.GetAsync(op, id)).Value!;
         await using var ctx = NewContext(wizard);
         var cut = ctx.Render<DevicesStep>(p => p.Add(s => s.View, view).Add(s => s.User, op));
         var log = Log(cut);
@@ -221,7 +235,7 @@ public sealed class WizardStepComponentTests(PortalFactory factory) : IClassFixt
         Assert.False(string.IsNullOrEmpty(cut.Find("#copy-pfx-password").GetAttribute("value")));
         Assert.Contains("budev-001", cut.Find("#copy-device-settings").TextContent + cut.Find("#copy-device-settings").GetAttribute("value"), StringComparison.Ordinal);
 
-        var devices = (await wizard.ListDevicesAsync(op, id)).Value!;
+        var devices = (await wizard.Devices.ListDevicesAsync(op, id)).Value!;
         var keys = new List<string>();
         foreach (var device in devices)
         {
@@ -233,7 +247,7 @@ public sealed class WizardStepComponentTests(PortalFactory factory) : IClassFixt
         // Another Operator sees whose the keys are instead of links they could not use.
         await factory.CreateUserAsync("bu-dev-op2", PortalRoles.Operator);
         var other = await factory.PrincipalForAsync("bu-dev-op2");
-        var otherView = (await wizard.GetAsync(other, id)).Value!;
+        var otherView = (await wizard.Setups.GetAsync(other, id)).Value!;
         var othersPage = ctx.Render<DevicesStep>(p => p.Add(s => s.View, otherView).Add(s => s.User, other));
         othersPage.WaitForAssertion(() => Assert.Equal(2, othersPage.FindAll("[data-key-owner=bu-dev-op]").Count), TimeSpan.FromSeconds(10));
         Assert.Empty(othersPage.FindAll("[data-download=key]"));
@@ -247,12 +261,12 @@ public sealed class WizardStepComponentTests(PortalFactory factory) : IClassFixt
     {
         var (op, viewer) = await UsersAsync("bu-test");
         await using var scope = factory.Services.CreateAsyncScope();
-        var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
+        var wizard = new SetupSlices(scope.ServiceProvider);
         var id = await SetupEnrollmentTests.VerifiedSetupAsync(wizard, op, "butest", intermediate: true);
-        var view = (await wizard.GetAsync(op, id)).Value!;
-        Assert.True((await wizard.SaveEnrollmentGroupAsync(op, id, new EnrollmentGroupForm { GroupId = "butest-devices", PrimaryCa = view.Root!.DpsCertificateName!, Enabled = true })).Succeeded);
-        var device = (await wizard.IssueDevicesAsync(op, id, ["butest-001"])).Value!.Devices.Single();
-        view = (await wizard.GetAsync(op, id)).Value!;
+        var view = (await wizard.Setups.GetAsync(op, id)).Value!;
+        Assert.True((await wizard.Enrollment.SaveEnrollmentGroupAsync(op, id, new EnrollmentGroupForm { GroupId = "butest-devices", PrimaryCa = view.Root!.DpsCertificateName!, Enabled = true })).Succeeded);
+        var device = (await wizard.Devices.IssueDevicesAsync(op, id, ["butest-001"])).Value!.Devices.Single();
+        view = (await wizard.Setups.GetAsync(op, id)).Value!;
         await using var ctx = NewContext(wizard);
         var cut = ctx.Render<TestStep>(p => p.Add(s => s.View, view).Add(s => s.User, op));
         var log = Log(cut);
@@ -279,7 +293,7 @@ public sealed class WizardStepComponentTests(PortalFactory factory) : IClassFixt
         AssertNoKeyMaterial(log, await KeyPemAsync(wizard, op, id, device.Id));
 
         // A Viewer gets no way to run it (it uses a device key).
-        var viewerView = (await wizard.GetAsync(viewer, id)).Value!;
+        var viewerView = (await wizard.Setups.GetAsync(viewer, id)).Value!;
         var readOnly = ctx.Render<TestStep>(p => p.Add(s => s.View, viewerView).Add(s => s.User, viewer));
         Assert.NotNull(readOnly.Find("[data-read-only-test]"));
         Assert.Empty(readOnly.FindAll("[data-register]"));
@@ -290,10 +304,10 @@ public sealed class WizardStepComponentTests(PortalFactory factory) : IClassFixt
     {
         var (op, _) = await UsersAsync("bu-gone");
         await using var scope = factory.Services.CreateAsyncScope();
-        var wizard = scope.ServiceProvider.GetRequiredService<SetupWizardService>();
+        var wizard = new SetupSlices(scope.ServiceProvider);
         var id = await SetupEnrollmentTests.VerifiedSetupAsync(wizard, op, "bugone");
-        var device = (await wizard.IssueDevicesAsync(op, id, ["bugone-001"])).Value!.Devices.Single();
-        var view = (await wizard.GetAsync(op, id)).Value!;
+        var device = (await wizard.Devices.IssueDevicesAsync(op, id, ["bugone-001"])).Value!.Devices.Single();
+        var view = (await wizard.Setups.GetAsync(op, id)).Value!;
         await using var ctx = NewContext(wizard);
         var cut = ctx.Render<TestStep>(p => p.Add(s => s.View, view).Add(s => s.User, op));
 

@@ -2,6 +2,7 @@ using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Security;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
+using CheeseCave.Portal.Auditing;
 
 namespace CheeseCave.Portal.Accounts;
 

@@ -5,6 +5,8 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using CheeseCave.Portal.Auditing;
+using CheeseCave.Portal.Configuration;
 
 namespace CheeseCave.Portal.Accounts;
 

@@ -4,6 +4,7 @@ using CheeseCave.Portal.Security;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using CheeseCave.Portal.Auditing;
 
 namespace CheeseCave.Portal.Accounts;
 

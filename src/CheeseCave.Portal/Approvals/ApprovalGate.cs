@@ -2,6 +2,7 @@ using CheeseCave.Portal.Accounts;
 using CheeseCave.Portal.Persistence;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using CheeseCave.Portal.Auditing;
 
 namespace CheeseCave.Portal.Approvals;
 

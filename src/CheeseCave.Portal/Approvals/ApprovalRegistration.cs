@@ -1,10 +1,8 @@
-using CheeseCave.Portal.Security;
-using CheeseCave.Portal.Setups;
 using Microsoft.Extensions.Options;
 
 namespace CheeseCave.Portal.Approvals;
 
-/// <summary>Four eyes: registrations and the key-export download, called from ServiceRegistration.</summary>
+/// <summary>Four eyes: registrations, called from ServiceRegistration; features add their handlers.</summary>
 public static class ApprovalRegistration
 {
     public static IServiceCollection AddApprovals(this IServiceCollection services, IConfiguration configuration)
@@ -14,29 +12,21 @@ public static class ApprovalRegistration
         services.AddSingleton<ApprovalEvents>();
         services.AddSingleton<ApprovalHandoff>();
         services.AddSingleton<ApprovalGate>();
-        services.AddScoped<IApprovalExecutor>(sp => sp.GetRequiredService<SetupWizardService>());
+        services.AddSingleton<ApprovalApplier>();
         services.AddScoped<ApprovalService>();
         services.AddHostedService<InterruptedApprovals>(); // registered after the database initializer, so it runs after migrations
         return services;
     }
 
     /// <summary>
-    /// /setups/{id}/key-exports/{downloadId}/{file}.key.pem: an exported CA key (encrypted PKCS#8), once, for the user
-    /// it was exported for, within its window (410 after). The service checks the role again and audits.
+    /// How a feature makes its payload approvable: an approved <typeparamref name="TPayload"/> is applied by
+    /// <typeparamref name="THandler"/> (resolved in a scope of its own, as the approver).
     /// </summary>
-    public static IEndpointRouteBuilder MapApprovalEndpoints(this IEndpointRouteBuilder app)
+    public static IServiceCollection AddApprovalHandler<TPayload, THandler>(this IServiceCollection services)
+        where TPayload : ApprovalPayload
+        where THandler : ApprovalHandler<TPayload>
     {
-        app.MapGet("/setups/{setupId:int}/key-exports/{downloadId:regex(^[0-9a-f]{{32}}$)}/{fileName}", async (int setupId, string downloadId, string fileName, HttpContext context, SetupWizardService wizard, CancellationToken cancellationToken) =>
-        {
-            var result = await wizard.DownloadKeyExportAsync(context.User, setupId, downloadId, fileName, cancellationToken).ConfigureAwait(false);
-            if (result.Value is { } file)
-            {
-                context.Response.Headers.CacheControl = "no-store";
-                return Results.File(file.Content, file.ContentType, file.FileName);
-            }
-
-            return result.Error is { Denied: true } ? Results.Forbid() : Results.StatusCode(StatusCodes.Status410Gone);
-        }).RequireAuthorization(PortalPolicies.RequireOperator);
-        return app;
+        services.AddScoped<IApprovalHandler, THandler>();
+        return services;
     }
 }

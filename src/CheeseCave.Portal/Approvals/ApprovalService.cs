@@ -3,22 +3,22 @@ using System.Text;
 using CheeseCave.Portal.Accounts;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Security;
-using CheeseCave.Portal.Setups;
 using Microsoft.EntityFrameworkCore;
+using CheeseCave.Portal.Auditing;
 
 namespace CheeseCave.Portal.Approvals;
 
 /// <summary>
 /// Four eyes: lists requests, and lets Approvers (Administrators count) other than the requester approve or reject
 /// them. Once enough distinct approvers have approved, exactly one of them wins an atomic Pending → Approved change
-/// in the database and applies the request through <see cref="IApprovalExecutor"/>; it ends Applied or Failed. Every
+/// in the database and applies the request through its feature's <see cref="IApprovalHandler"/>; it ends Applied or Failed. Every
 /// decision and refusal is audited; every change is published on <see cref="ApprovalEvents"/>. Roles are re-checked in
 /// the database on every call, whatever the page shows.
 /// </summary>
 public sealed partial class ApprovalService(
     ICallerAuthorization authorization,
     IDbContextFactory<PortalDbContext> contexts,
-    IServiceScopeFactory scopes,
+    ApprovalApplier applier,
     ApprovalHandoff handoff,
     ApprovalEvents events,
     AuditLog audit,
@@ -27,80 +27,17 @@ public sealed partial class ApprovalService(
 {
     public const int MaxCommentLength = 1000;
 
-    /// <summary>
-    /// Deletes a stored key that no setup CA uses and no open (pending or approved) request still names (a request's
-    /// key that was never applied); true when one was deleted.
-    /// </summary>
-    internal static async Task<bool> DeleteUnusedKeyAsync(IDbContextFactory<PortalDbContext> contexts, string keyId)
-    {
-        // Not cancellable: a key left behind is worse than a slow page.
-        await using var db = await contexts.CreateDbContextAsync(CancellationToken.None).ConfigureAwait(false);
-        if (await db.SetupCertificates.AnyAsync(c => c.KeyId == keyId, CancellationToken.None).ConfigureAwait(false))
-        {
-            return false;
-        }
-
-        // A request recorded with the key (even if its caller gave up right after) must still find it when approved.
-        var open = await db.ApprovalRequests.AsNoTracking()
-            .Where(r => r.Status == ApprovalStatus.Pending || r.Status == ApprovalStatus.Approved)
-            .Select(r => r.PayloadJson).ToListAsync(CancellationToken.None).ConfigureAwait(false);
-        if (open.Any(json => StoredKeyOf(json) == keyId))
-        {
-            return false;
-        }
-
-        return await db.ProtectedKeys.Where(k => k.KeyId == keyId).ExecuteDeleteAsync(CancellationToken.None).ConfigureAwait(false) > 0;
-    }
-
-    /// <summary>
-    /// Of the given approver ids, those that are enabled local users holding Approver or Administrator now. Entra ID
-    /// approvers ("entra:&lt;oid&gt;") are taken as they are: their roles live in their tokens, which the portal cannot
-    /// read for someone who is not calling (see APPROVALS.md).
-    /// </summary>
-    private static async Task<HashSet<string>> StillApproversAsync(PortalDbContext db, IReadOnlyList<string> approverIds, CancellationToken cancellationToken)
-    {
-        var still = approverIds.Where(id => id.StartsWith("entra:", StringComparison.Ordinal)).ToHashSet(StringComparer.Ordinal);
-        var local = approverIds.Where(id => !still.Contains(id)).ToList();
-        if (local.Count == 0)
-        {
-            return still;
-        }
-
-        var roles = PortalRoles.AtLeast(PortalRoles.Approver);
-        var allowed = await (
-            from user in db.Users
-            where local.Contains(user.Id) && !user.IsDisabled
-            join userRole in db.UserRoles on user.Id equals userRole.UserId
-            join role in db.Roles on userRole.RoleId equals role.Id
-            where roles.Contains(role.Name!)
-            select user.Id).Distinct().ToListAsync(cancellationToken).ConfigureAwait(false);
-        still.UnionWith(allowed);
-        return still;
-    }
-
-    private static string? StoredKeyOf(string payloadJson)
-    {
-        try
-        {
-            return ApprovalPayload.FromJson(payloadJson).StoredKeyId;
-        }
-        catch (System.Text.Json.JsonException)
-        {
-            return null;
-        }
-    }
-
     internal static string Target(ApprovalRequest request) => $"approval #{request.Id} ({request.Action}{(request.SetupId is { } s ? $", setup {s}" : "")})";
 
     /// <summary>Where the one-time secret of a request (PFX password, export passphrase) waits for its requester.</summary>
     public static string SecretKey(int requestId) => $"approval-{requestId}/secret";
 
-    public async Task<SetupResult<IReadOnlyList<ApprovalView>>> ListAsync(ClaimsPrincipal caller, ApprovalFilter filter, CancellationToken cancellationToken = default)
+    public async Task<PortalResult<IReadOnlyList<ApprovalView>>> ListAsync(ClaimsPrincipal caller, ApprovalFilter filter, CancellationToken cancellationToken = default)
     {
         var actor = await authorization.RequireAsync(caller, PortalRoles.Viewer, cancellationToken).ConfigureAwait(false);
         if (actor is null)
         {
-            return SetupResult.Fail<IReadOnlyList<ApprovalView>>(NotAllowed("see approval requests", PortalRoles.Viewer));
+            return PortalResult.Fail<IReadOnlyList<ApprovalView>>(NotAllowed("see approval requests", PortalRoles.Viewer));
         }
 
         await ExpireDueAsync(cancellationToken).ConfigureAwait(false);
@@ -114,8 +51,8 @@ public sealed partial class ApprovalService(
             _ => query,
         };
         var requests = await query.OrderByDescending(r => r.Id).Take(200).ToListAsync(cancellationToken).ConfigureAwait(false);
-        var names = await SetupNamesAsync(db, requests, cancellationToken).ConfigureAwait(false);
-        return SetupResult.Ok<IReadOnlyList<ApprovalView>>([.. requests.Select(r => View(r, names, actor, mayDecide))]);
+        var names = await ApprovalViews.SetupNamesAsync(db, requests, cancellationToken).ConfigureAwait(false);
+        return PortalResult.Ok<IReadOnlyList<ApprovalView>>([.. requests.Select(r => ApprovalViews.View(r, names, actor, mayDecide, handoff, time.GetUtcNow()))]);
     }
 
     /// <summary>Requests of one setup and action that are open, or were decided in the last day (for the wizard steps).</summary>
@@ -135,8 +72,8 @@ public sealed partial class ApprovalService(
             .Where(r => r.SetupId == setupId && r.Action == action
                 && (r.Status == ApprovalStatus.Pending || r.Status == ApprovalStatus.Approved || r.RequestedAt > since))
             .OrderByDescending(r => r.Id).Take(10).ToListAsync(cancellationToken).ConfigureAwait(false);
-        var names = await SetupNamesAsync(db, requests, cancellationToken).ConfigureAwait(false);
-        return [.. requests.Select(r => View(r, names, actor, mayDecide))];
+        var names = await ApprovalViews.SetupNamesAsync(db, requests, cancellationToken).ConfigureAwait(false);
+        return [.. requests.Select(r => ApprovalViews.View(r, names, actor, mayDecide, handoff, time.GetUtcNow()))];
     }
 
     /// <summary>Open requests, for the navigation badge: for an Approver those waiting for their decision, else their own.</summary>
@@ -157,12 +94,12 @@ public sealed partial class ApprovalService(
             : await open.CountAsync(r => r.RequestedById == actor.Id, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<SetupResult<ApprovalView>> GetAsync(ClaimsPrincipal caller, int requestId, CancellationToken cancellationToken = default)
+    public async Task<PortalResult<ApprovalView>> GetAsync(ClaimsPrincipal caller, int requestId, CancellationToken cancellationToken = default)
     {
         var actor = await authorization.RequireAsync(caller, PortalRoles.Viewer, cancellationToken).ConfigureAwait(false);
         if (actor is null)
         {
-            return SetupResult.Fail<ApprovalView>(NotAllowed("see approval requests", PortalRoles.Viewer));
+            return PortalResult.Fail<ApprovalView>(NotAllowed("see approval requests", PortalRoles.Viewer));
         }
 
         await ExpireDueAsync(cancellationToken).ConfigureAwait(false);
@@ -171,23 +108,23 @@ public sealed partial class ApprovalService(
         var request = await db.ApprovalRequests.AsNoTracking().Include(r => r.Decisions).FirstOrDefaultAsync(r => r.Id == requestId, cancellationToken).ConfigureAwait(false);
         if (request is null)
         {
-            return SetupResult.Fail<ApprovalView>(RequestNotFound);
+            return PortalResult.Fail<ApprovalView>(RequestNotFound);
         }
 
-        var names = await SetupNamesAsync(db, [request], cancellationToken).ConfigureAwait(false);
-        return SetupResult.Ok(View(request, names, actor, mayDecide));
+        var names = await ApprovalViews.SetupNamesAsync(db, [request], cancellationToken).ConfigureAwait(false);
+        return PortalResult.Ok(ApprovalViews.View(request, names, actor, mayDecide, handoff, time.GetUtcNow()));
     }
 
     /// <summary>
     /// Approves as the caller. When this makes enough distinct approvers, the caller's call applies the request,
     /// unless another approver's call won the change to Approved first (then it is applied there, once).
     /// </summary>
-    public async Task<SetupResult<ApprovalView>> ApproveAsync(ClaimsPrincipal caller, int requestId, string? comment = null, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
+    public async Task<PortalResult<ApprovalView>> ApproveAsync(ClaimsPrincipal caller, int requestId, string? comment = null, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
     {
         var checkedCall = await DecideChecksAsync(caller, requestId, ApprovalAuditActions.Approved, comment, commentRequired: false, cancellationToken).ConfigureAwait(false);
         if (checkedCall.Error is not null)
         {
-            return SetupResult.Fail<ApprovalView>(checkedCall.Error);
+            return PortalResult.Fail<ApprovalView>(checkedCall.Error);
         }
 
         var (actor, request) = (checkedCall.Actor!, checkedCall.Request!);
@@ -202,7 +139,7 @@ public sealed partial class ApprovalService(
             catch (DbUpdateException)
             {
                 // The unique (request, approver) index: the same person clicked twice, perhaps in two tabs.
-                return SetupResult.Fail<ApprovalView>(new SetupError("You have already approved this request.", "Wait for the other approvers; the page updates by itself."));
+                return PortalResult.Fail<ApprovalView>(new PortalError("You have already approved this request.", "Wait for the other approvers; the page updates by itself."));
             }
         }
 
@@ -215,7 +152,7 @@ public sealed partial class ApprovalService(
                 .OrderBy(d => d.At).ThenBy(d => d.Id).ToListAsync(cancellationToken).ConfigureAwait(false);
 
             // An earlier approval counts only while its approver may still approve (not disabled, not demoted since).
-            var stillApprovers = await StillApproversAsync(db, [.. approvals.Select(a => a.ApproverId).Where(id => id != actor.Id).Distinct(StringComparer.Ordinal)], cancellationToken).ConfigureAwait(false);
+            var stillApprovers = await ApprovalViews.StillApproversAsync(db, [.. approvals.Select(a => a.ApproverId).Where(id => id != actor.Id).Distinct(StringComparer.Ordinal)], cancellationToken).ConfigureAwait(false);
             approvals = [.. approvals.Where(a => a.ApproverId == actor.Id || stillApprovers.Contains(a.ApproverId))];
         }
 
@@ -241,16 +178,16 @@ public sealed partial class ApprovalService(
         }
 
         await events.PublishAsync(new ApprovalChange(request.Id, request.Action, request.SetupId, ApprovalStatus.Approved)).ConfigureAwait(false);
-        await ApplyAsync(caller, actor, request, [.. approvals.Select(a => a.Approver).Distinct(StringComparer.Ordinal)], progress).ConfigureAwait(false);
+        await applier.ApplyAsync(caller, actor, request, [.. approvals.Select(a => a.Approver).Distinct(StringComparer.Ordinal)], progress).ConfigureAwait(false);
         return await GetAsync(caller, request.Id, CancellationToken.None).ConfigureAwait(false);
     }
 
-    public async Task<SetupResult<ApprovalView>> RejectAsync(ClaimsPrincipal caller, int requestId, string comment, CancellationToken cancellationToken = default)
+    public async Task<PortalResult<ApprovalView>> RejectAsync(ClaimsPrincipal caller, int requestId, string comment, CancellationToken cancellationToken = default)
     {
         var checkedCall = await DecideChecksAsync(caller, requestId, ApprovalAuditActions.Rejected, comment, commentRequired: true, cancellationToken).ConfigureAwait(false);
         if (checkedCall.Error is not null)
         {
-            return SetupResult.Fail<ApprovalView>(checkedCall.Error);
+            return PortalResult.Fail<ApprovalView>(checkedCall.Error);
         }
 
         var (actor, request) = (checkedCall.Actor!, checkedCall.Request!);
@@ -261,7 +198,7 @@ public sealed partial class ApprovalService(
                 .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, ApprovalStatus.Rejected).SetProperty(r => r.DecidedAt, now), cancellationToken).ConfigureAwait(false);
             if (changed == 0)
             {
-                return SetupResult.Fail<ApprovalView>(new SetupError("This request was decided by someone else a moment ago.", "Look at its status on this page."));
+                return PortalResult.Fail<ApprovalView>(new PortalError("This request was decided by someone else a moment ago.", "Look at its status on this page."));
             }
 
             db.ApprovalDecisions.Add(new ApprovalDecision { RequestId = request.Id, ApproverId = actor.Id!, Approver = actor.Name, Approved = false, Comment = Clean(comment), At = now });
@@ -283,26 +220,26 @@ public sealed partial class ApprovalService(
     }
 
     /// <summary>The requester withdraws their own pending request.</summary>
-    public async Task<SetupResult<ApprovalView>> CancelAsync(ClaimsPrincipal caller, int requestId, CancellationToken cancellationToken = default)
+    public async Task<PortalResult<ApprovalView>> CancelAsync(ClaimsPrincipal caller, int requestId, CancellationToken cancellationToken = default)
     {
         var actor = await authorization.RequireAsync(caller, PortalRoles.Viewer, cancellationToken).ConfigureAwait(false);
         if (actor is null)
         {
             await audit.WriteAsync(Actor.From(caller), ApprovalAuditActions.Cancelled, $"approval #{requestId}", AuditOutcomes.Denied, "not signed in or disabled", cancellationToken).ConfigureAwait(false);
-            return SetupResult.Fail<ApprovalView>(NotAllowed("cancel requests", PortalRoles.Viewer));
+            return PortalResult.Fail<ApprovalView>(NotAllowed("cancel requests", PortalRoles.Viewer));
         }
 
         await using var db = await contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         var request = await db.ApprovalRequests.AsNoTracking().FirstOrDefaultAsync(r => r.Id == requestId, cancellationToken).ConfigureAwait(false);
         if (request is null)
         {
-            return SetupResult.Fail<ApprovalView>(RequestNotFound);
+            return PortalResult.Fail<ApprovalView>(RequestNotFound);
         }
 
         if (request.RequestedById != actor.Id)
         {
             await audit.WriteAsync(actor, ApprovalAuditActions.Cancelled, Target(request), AuditOutcomes.Denied, "not the requester", cancellationToken).ConfigureAwait(false);
-            return SetupResult.Fail<ApprovalView>(new SetupError("Only the person who made a request can cancel it.", "Approvers reject it instead, with a comment.", Denied: true));
+            return PortalResult.Fail<ApprovalView>(new PortalError("Only the person who made a request can cancel it.", "Approvers reject it instead, with a comment.", Denied: true));
         }
 
         var now = time.GetUtcNow();
@@ -310,7 +247,7 @@ public sealed partial class ApprovalService(
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, ApprovalStatus.Cancelled).SetProperty(r => r.DecidedAt, now), cancellationToken).ConfigureAwait(false);
         if (changed == 0)
         {
-            return SetupResult.Fail<ApprovalView>(new SetupError($"This request is no longer waiting ({ApprovalText.Describe(request.Status).ToLowerInvariant()}).", "Nothing to cancel; look at its status on this page."));
+            return PortalResult.Fail<ApprovalView>(new PortalError($"This request is no longer waiting ({ApprovalText.Describe(request.Status).ToLowerInvariant()}).", "Nothing to cancel; look at its status on this page."));
         }
 
         await audit.WriteAsync(actor, ApprovalAuditActions.Cancelled, Target(request), AuditOutcomes.Succeeded, cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -320,26 +257,26 @@ public sealed partial class ApprovalService(
     }
 
     /// <summary>The one-time secret an applied request left for its requester (PFX password, export passphrase): once, to them only.</summary>
-    public async Task<SetupResult<string>> RevealSecretAsync(ClaimsPrincipal caller, int requestId, CancellationToken cancellationToken = default)
+    public async Task<PortalResult<string>> RevealSecretAsync(ClaimsPrincipal caller, int requestId, CancellationToken cancellationToken = default)
     {
         var actor = await authorization.RequireAsync(caller, PortalRoles.Operator, cancellationToken).ConfigureAwait(false);
         var target = $"approval #{requestId}";
         if (actor is null)
         {
             await audit.WriteAsync(Actor.From(caller), ApprovalAuditActions.SecretRevealed, target, AuditOutcomes.Denied, "Operator role required", cancellationToken).ConfigureAwait(false);
-            return SetupResult.Fail<string>(NotAllowed("see this password", PortalRoles.Operator));
+            return PortalResult.Fail<string>(NotAllowed("see this password", PortalRoles.Operator));
         }
 
         var secret = handoff.Take(SecretKey(requestId), actor.Id);
         if (secret is null)
         {
             await audit.WriteAsync(actor, ApprovalAuditActions.SecretRevealed, target, AuditOutcomes.Failed, "not waiting for this user", cancellationToken).ConfigureAwait(false);
-            return SetupResult.Fail<string>(new SetupError("There is no password waiting for you on this request.",
+            return PortalResult.Fail<string>(new PortalError("There is no password waiting for you on this request.",
                 "It is shown once, to the requester only, for 15 minutes after the request is applied (and is lost when the portal restarts). Make a new request."));
         }
 
         await audit.WriteAsync(actor, ApprovalAuditActions.SecretRevealed, target, AuditOutcomes.Succeeded, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return SetupResult.Ok(Encoding.UTF8.GetString(secret));
+        return PortalResult.Ok(Encoding.UTF8.GetString(secret));
     }
 
     /// <summary>Marks pending requests past their time as Expired (system), so they are listed as such and never applied.</summary>
@@ -361,77 +298,14 @@ public sealed partial class ApprovalService(
         }
     }
 
-    private async Task ApplyAsync(ClaimsPrincipal caller, Actor actor, ApprovalRequest request, IReadOnlyList<string> approvers, IProgress<string>? progress)
-    {
-        // Applying is not cancelled with the approver's page: once claimed, the request must end Applied or Failed.
-        var grant = new ApprovalGrant(request.Id, request.RequestedBy, request.RequestedById, approvers);
-        ApprovalApplyResult result;
-        try
-        {
-            // A scope of its own, not the approver's circuit's: closing the tab mid-apply must not dispose the services
-            // the change is still using (the request would end Failed and half done).
-            var scope = Security.CallerScopes.CreateFor(scopes, caller);
-            await using (scope.ConfigureAwait(false))
-            {
-                var executor = scope.ServiceProvider.GetRequiredService<IApprovalExecutor>();
-                result = await executor.ApplyAsync(caller, request.SetupId, ApprovalPayload.FromJson(request.PayloadJson), grant, progress, CancellationToken.None).ConfigureAwait(false);
-            }
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            ApplyFailed(logger, ex, request.Id);
-            result = ApprovalApplyResult.Failed($"Applying stopped with an unexpected error: {ex.Message} Give an administrator the time of the failure; the portal log has the details.");
-        }
-
-        var now = time.GetUtcNow();
-        await using (var db = await contexts.CreateDbContextAsync(CancellationToken.None).ConfigureAwait(false))
-        {
-            var status = result.Error is null ? ApprovalStatus.Applied : ApprovalStatus.Failed;
-            var outcome = result.Outcome?.ToJson();
-            var error = result.Error is { Length: > 1000 } e ? e[..1000] : result.Error;
-            await db.ApprovalRequests.Where(r => r.Id == request.Id && r.Status == ApprovalStatus.Approved)
-                .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, status).SetProperty(r => r.AppliedAt, now)
-                    .SetProperty(r => r.OutcomeJson, outcome).SetProperty(r => r.Error, error), CancellationToken.None).ConfigureAwait(false);
-        }
-
-        await audit.WriteAsync(actor, ApprovalAuditActions.Applied, Target(request), result.Error is null ? AuditOutcomes.Succeeded : AuditOutcomes.Failed,
-            ApprovalGate.Trim(grant.AuditNote + (result.Error is null ? "" : ": " + result.Error)), CancellationToken.None).ConfigureAwait(false);
-        if (result.Error is not null)
-        {
-            await ReleaseStoredKeyAsync(request).ConfigureAwait(false);
-        }
-
-        await events.PublishAsync(new ApprovalChange(request.Id, request.Action, request.SetupId, result.Error is null ? ApprovalStatus.Applied : ApprovalStatus.Failed)).ConfigureAwait(false);
-    }
-
     /// <summary>
     /// Cleanup when a request ends without being applied (rejected, cancelled, expired, failed): a key its payload put
     /// into the protected key store in advance (an imported CA's) is deleted, unless a CA of a setup uses it. Runs to
     /// the end whatever the caller's page does, and is audited.
     /// </summary>
-    private Task ReleaseStoredKeyAsync(ApprovalRequest request) => ReleaseStoredKeyAsync(contexts, audit, logger, request);
+    private Task ReleaseStoredKeyAsync(ApprovalRequest request) => StoredKeys.ReleaseAsync(contexts, audit, logger, request);
 
-    /// <summary>The cleanup above, also for requests ended at start-up (<see cref="InterruptedApprovals"/>).</summary>
-    internal static async Task ReleaseStoredKeyAsync(IDbContextFactory<PortalDbContext> contexts, AuditLog audit, ILogger logger, ApprovalRequest request)
-    {
-        string? keyId;
-        try
-        {
-            keyId = ApprovalPayload.FromJson(request.PayloadJson).StoredKeyId;
-        }
-        catch (System.Text.Json.JsonException ex)
-        {
-            ReleaseFailed(logger, ex, request.Id);
-            return;
-        }
-
-        if (keyId is not null && await DeleteUnusedKeyAsync(contexts, keyId).ConfigureAwait(false))
-        {
-            await audit.WriteAsync(Actor.System, ApprovalAuditActions.StoredKeyDeleted, keyId, AuditOutcomes.Succeeded, $"request #{request.Id} ended without being applied", CancellationToken.None).ConfigureAwait(false);
-        }
-    }
-
-    private async Task<(Actor? Actor, ApprovalRequest? Request, SetupError? Error)> DecideChecksAsync(
+    private async Task<(Actor? Actor, ApprovalRequest? Request, PortalError? Error)> DecideChecksAsync(
         ClaimsPrincipal caller, int requestId, string auditAction, string? comment, bool commentRequired, CancellationToken cancellationToken)
     {
         var actor = await authorization.RequireAsync(caller, PortalRoles.Approver, cancellationToken).ConfigureAwait(false);
@@ -443,12 +317,12 @@ public sealed partial class ApprovalService(
 
         if (commentRequired && string.IsNullOrWhiteSpace(comment))
         {
-            return (null, null, new SetupError("A rejection needs a comment.", "Say briefly why, so the requester knows what to change."));
+            return (null, null, new PortalError("A rejection needs a comment.", "Say briefly why, so the requester knows what to change."));
         }
 
         if (Clean(comment) is { Length: > MaxCommentLength })
         {
-            return (null, null, new SetupError($"The comment is longer than {MaxCommentLength} characters.", "Shorten it and try again."));
+            return (null, null, new PortalError($"The comment is longer than {MaxCommentLength} characters.", "Shorten it and try again."));
         }
 
         await using var db = await contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
@@ -461,7 +335,7 @@ public sealed partial class ApprovalService(
         if (request.RequestedById is not null && request.RequestedById == actor.Id)
         {
             await audit.WriteAsync(actor, auditAction, Target(request), AuditOutcomes.Denied, "own request", cancellationToken).ConfigureAwait(false);
-            return (null, null, new SetupError("You made this request, so you cannot decide it: four eyes means another person approves.",
+            return (null, null, new PortalError("You made this request, so you cannot decide it: four eyes means another person approves.",
                 "Ask another Approver. To withdraw it, cancel it.", Denied: true));
         }
 
@@ -476,48 +350,23 @@ public sealed partial class ApprovalService(
         {
             return (null, null, request.Status == ApprovalStatus.Expired
                 ? Expired(request)
-                : new SetupError($"This request is no longer waiting for a decision: {ApprovalText.Describe(request.Status).ToLowerInvariant()}.", "Nothing to do; its status is shown on this page."));
+                : new PortalError($"This request is no longer waiting for a decision: {ApprovalText.Describe(request.Status).ToLowerInvariant()}.", "Nothing to do; its status is shown on this page."));
         }
 
         return (actor, request, null);
     }
 
-    private static SetupError Expired(ApprovalRequest request) => new(
+    private static PortalError Expired(ApprovalRequest request) => new(
         $"This request expired on {request.ExpiresAt:yyyy-MM-dd HH:mm} UTC and can no longer be approved.",
         $"Ask {request.RequestedBy} to make it again if it is still wanted.");
 
-    private static SetupError RequestNotFound { get; } = new("This approval request does not exist.", "Go back to the list of approvals.");
+    private static PortalError RequestNotFound { get; } = new("This approval request does not exist.", "Go back to the list of approvals.");
 
-    private static SetupError NotAllowed(string what, string role) =>
+    private static PortalError NotAllowed(string what, string role) =>
         new($"You are not allowed to {what}.", $"This needs the {role} role; ask an administrator.", Denied: true);
 
     private static string? Clean(string? comment) => string.IsNullOrWhiteSpace(comment) ? null : comment.Trim();
 
-    private static async Task<Dictionary<int, string>> SetupNamesAsync(PortalDbContext db, IReadOnlyCollection<ApprovalRequest> requests, CancellationToken cancellationToken)
-    {
-        var ids = requests.Where(r => r.SetupId is not null).Select(r => r.SetupId!.Value).Distinct().ToList();
-        return ids.Count == 0 ? [] : await db.Setups.AsNoTracking().Where(s => ids.Contains(s.Id)).ToDictionaryAsync(s => s.Id, s => s.Name, cancellationToken).ConfigureAwait(false);
-    }
-
-    private ApprovalView View(ApprovalRequest request, Dictionary<int, string> setupNames, Actor caller, bool callerIsApprover)
-    {
-        var now = time.GetUtcNow();
-        var status = request.Status == ApprovalStatus.Pending && request.ExpiresAt <= now ? ApprovalStatus.Expired : request.Status;
-        var isRequester = request.RequestedById is not null && request.RequestedById == caller.Id;
-        var decisions = request.Decisions.OrderBy(d => d.At).ThenBy(d => d.Id).Select(d => new ApprovalDecisionView(d.Approver, d.Approved, d.Comment, d.At)).ToList();
-        var mayDecide = callerIsApprover && !isRequester && status == ApprovalStatus.Pending && request.Decisions.All(d => d.ApproverId != caller.Id);
-        return new ApprovalView(request.Id, request.Action, request.SetupId, request.SetupId is { } id && setupNames.TryGetValue(id, out var name) ? name : null,
-            request.Title, ApprovalSummary.ParseFacts(request.FactsJson), request.RequestedBy, request.RequestedById, request.RequestedAt, request.ExpiresAt,
-            status, request.RequiredApprovals, decisions, request.DecidedAt, request.AppliedBy, request.AppliedAt, ApprovalOutcome.FromJson(request.OutcomeJson),
-            request.Error, isRequester, mayDecide, isRequester && handoff.IsWaiting(SecretKey(request.Id), caller.Id));
-    }
-
     [LoggerMessage(Level = LogLevel.Information, Message = "Approval request {RequestId} was rejected by an approver who had approved it before.")]
     private static partial void RejectedAfterApproving(ILogger logger, Exception exception, int requestId);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "The payload of approval request {RequestId} could not be read to release its stored key.")]
-    private static partial void ReleaseFailed(ILogger logger, Exception exception, int requestId);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Applying approval request {RequestId} failed unexpectedly.")]
-    private static partial void ApplyFailed(ILogger logger, Exception exception, int requestId);
 }

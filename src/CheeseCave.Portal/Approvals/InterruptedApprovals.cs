@@ -1,6 +1,7 @@
 using CheeseCave.Portal.Accounts;
 using CheeseCave.Portal.Persistence;
 using Microsoft.EntityFrameworkCore;
+using CheeseCave.Portal.Auditing;
 
 namespace CheeseCave.Portal.Approvals;
 
@@ -26,7 +27,7 @@ public sealed class InterruptedApprovals(IDbContextFactory<PortalDbContext> cont
             if (changed == 1)
             {
                 await audit.WriteAsync(Actor.System, ApprovalAuditActions.Applied, ApprovalService.Target(request), AuditOutcomes.Failed, "interrupted by a restart", cancellationToken).ConfigureAwait(false);
-                await ApprovalService.ReleaseStoredKeyAsync(contexts, audit, logger, request).ConfigureAwait(false);
+                await StoredKeys.ReleaseAsync(contexts, audit, logger, request).ConfigureAwait(false);
             }
         }
     }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using CheeseCave.Portal.Auditing;
 
 namespace CheeseCave.Portal.Audit;
 

@@ -5,6 +5,7 @@ using CheeseCave.Portal.Persistence;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.Components.Endpoints;
+using CheeseCave.Portal.Auditing;
 
 namespace CheeseCave.Portal.Audit;
 

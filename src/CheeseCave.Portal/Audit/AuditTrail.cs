@@ -5,6 +5,7 @@ using CheeseCave.Portal.Accounts;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Security;
 using Microsoft.EntityFrameworkCore;
+using CheeseCave.Portal.Auditing;
 
 namespace CheeseCave.Portal.Audit;
 

@@ -1,5 +1,6 @@
 using CheeseCave.Portal.Persistence;
 using Microsoft.EntityFrameworkCore;
+using CheeseCave.Portal.Configuration;
 
 namespace CheeseCave.Portal.Hosting;
 
@@ -34,31 +35,4 @@ public sealed partial class PortalDatabaseInitializer(IServiceScopeFactory scope
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Applied {Count} database migration(s), now at {Migration}: {DatabaseFile}")]
     private static partial void LogMigrated(ILogger logger, int count, string migration, string databaseFile);
-}
-
-/// <summary>Where the portal keeps its files, resolved once from <c>CheeseCave:DataDirectory</c> and the content root.</summary>
-public sealed record PortalPaths(string DataDirectory)
-{
-    public string DatabaseFile => Path.Combine(DataDirectory, PortalDbContext.FileName);
-
-    /// <summary>The Data Protection key ring (owner-only).</summary>
-    public string KeysDirectory => Path.Combine(DataDirectory, "keys");
-
-    /// <summary>Creates the key-ring folder readable by the portal's own user only, and tightens an existing one.</summary>
-    public DirectoryInfo EnsureKeysDirectory()
-    {
-        if (OperatingSystem.IsWindows())
-        {
-            return Directory.CreateDirectory(KeysDirectory);
-        }
-
-        const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
-        var directory = Directory.CreateDirectory(KeysDirectory, OwnerOnly);
-        if (directory.UnixFileMode != OwnerOnly)
-        {
-            directory.UnixFileMode = OwnerOnly;
-        }
-
-        return directory;
-    }
 }

@@ -7,7 +7,19 @@ using CheeseCave.Portal.Components.Account;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Security;
 using CheeseCave.Portal.Security.Entra;
-using CheeseCave.Portal.Setups;
+using CheeseCave.Portal.Setups.Allocation;
+using CheeseCave.Portal.Setups.CertificateAuthority;
+using CheeseCave.Portal.Setups.Devices;
+using CheeseCave.Portal.Setups.Dps;
+using CheeseCave.Portal.Setups.Enrollment;
+using CheeseCave.Portal.Setups.Hubs;
+using CheeseCave.Portal.Setups.KeyExport;
+using CheeseCave.Portal.Setups.Operations;
+using CheeseCave.Portal.Setups.Overview;
+using CheeseCave.Portal.Setups.Pipeline;
+using CheeseCave.Portal.Setups.ProofOfPossession;
+using CheeseCave.Portal.Setups.TestRegistration;
+using CheeseCave.Portal.Setups.Upload;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -18,6 +30,9 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using MudBlazor.Services;
+using CheeseCave.Portal.Auditing;
+using CheeseCave.Portal.Configuration;
+using CheeseCave.Portal.Targets;
 
 namespace CheeseCave.Portal.Hosting;
 
@@ -96,16 +111,24 @@ public static class ServiceRegistration
         services.AddSingleton<AuditLog>();
     }
 
-    /// <summary>The setup wizard, and the only place the portal wires up the Provisioning wire clients.</summary>
+    /// <summary>The setup wizard (one slice per step on one pipeline), and the only place the portal wires up the Provisioning wire clients.</summary>
     private static void AddSetups(IServiceCollection services)
     {
         services.AddSingleton<ProvisioningConnectionFactory>();
         services.TryAddSingleton<ICallerAuthorization, LocalAccountAuthorization>(); // Entra ID registers its own first
-        services.AddScoped<SetupWizardService>();
-        services.AddSingleton<SetupOperations>(); // long actions outlive the circuit (SETUP-WIZARD.md, Long operations)
-        services.AddSingleton<DeviceKeyVault>();
-        services.AddSingleton<SetupProofStore>();
-        services.AddSingleton<CaImportOutcomes>();
+        services.AddSetupPipeline()
+            .AddSetupOverview()
+            .AddDpsStep()
+            .AddHubsStep()
+            .AddAllocationStep()
+            .AddCertificateAuthorityStep()
+            .AddUploadStep()
+            .AddProofOfPossessionStep()
+            .AddEnrollmentStep()
+            .AddDevicesStep()
+            .AddTestRegistrationStep()
+            .AddKeyExport()
+            .AddSetupOperations();
     }
 
     private static void AddAccounts(IServiceCollection services, bool entra)
@@ -215,89 +238,17 @@ public static class ServiceRegistration
             .AllowAnonymous();
 
         app.MapAccountEndpoints();
-        MapSetupEndpoints(app);
+        app.MapCertificateAuthorityEndpoints();
+        app.MapProofOfPossessionEndpoints();
+        app.MapDeviceEndpoints();
+        app.MapKeyExportEndpoints();
         app.MapAuditEndpoints();
-        app.MapApprovalEndpoints();
 
         app.MapStaticAssets().AllowAnonymous();
         app.MapRazorComponents<App>()
             .AddInteractiveServerRenderMode();
 
         return app;
-    }
-
-    /// <summary>Certificate downloads: public material only, Viewer and above, each download audited.</summary>
-    private static void MapSetupEndpoints(WebApplication app)
-    {
-        var certificates = app.MapGroup("/setups/{setupId:int}/certificates").RequireAuthorization(PortalPolicies.RequireViewer);
-        certificates.MapGet("/{certificateId:int}.pem", (int setupId, int certificateId, HttpContext context, SetupWizardService wizard, CancellationToken cancellationToken) =>
-            DownloadAsync(setupId, certificateId, der: false, context, wizard, cancellationToken));
-        certificates.MapGet("/{certificateId:int}.cer", (int setupId, int certificateId, HttpContext context, SetupWizardService wizard, CancellationToken cancellationToken) =>
-            DownloadAsync(setupId, certificateId, der: true, context, wizard, cancellationToken));
-        // The verification certificate that proved possession of a CA (step 7), also public.
-        certificates.MapGet("/{certificateId:int}/verification.pem", (int setupId, int certificateId, HttpContext context, SetupWizardService wizard, CancellationToken cancellationToken) =>
-            SendAsync(wizard.DownloadVerificationCertificateAsync(context.User, setupId, certificateId, der: false, cancellationToken)));
-        certificates.MapGet("/{certificateId:int}/verification.cer", (int setupId, int certificateId, HttpContext context, SetupWizardService wizard, CancellationToken cancellationToken) =>
-            SendAsync(wizard.DownloadVerificationCertificateAsync(context.User, setupId, certificateId, der: true, cancellationToken)));
-
-        static Task<IResult> DownloadAsync(int setupId, int certificateId, bool der, HttpContext context, SetupWizardService wizard, CancellationToken cancellationToken) =>
-            SendAsync(wizard.DownloadCertificateAsync(context.User, setupId, certificateId, der, cancellationToken));
-
-        static async Task<IResult> SendAsync(Task<SetupResult<CertificateFile>> download)
-        {
-            var result = await download.ConfigureAwait(false);
-            if (result.Value is { } file)
-            {
-                return Results.File(file.Content, file.ContentType, file.FileName);
-            }
-
-            return result.Error!.Denied ? Results.Forbid() : Results.NotFound();
-        }
-
-        CaImportEndpoint.Map(app); // step 5 import: a form POST, so keys and passwords never travel over the circuit
-
-        // Device files: /setups/{id}/devices/{deviceId}/{name}.cert.pem | -chain.pem | .cer (Viewer) | .key.pem | .pfx
-        // (Operator, only in the download window: 410 after). The service checks the role again and audits.
-        var devices = app.MapGroup("/setups/{setupId:int}").RequireAuthorization(PortalPolicies.RequireViewer);
-        devices.MapGet("/devices/{deviceId:int}/{fileName}", async (int setupId, int deviceId, string fileName, HttpContext context, SetupWizardService wizard, CancellationToken cancellationToken) =>
-        {
-            DeviceFileKind? kind = fileName switch
-            {
-                _ when fileName.EndsWith(".cert.pem", StringComparison.OrdinalIgnoreCase) => DeviceFileKind.Certificate,
-                _ when fileName.EndsWith("-chain.pem", StringComparison.OrdinalIgnoreCase) => DeviceFileKind.Chain,
-                _ when fileName.EndsWith(".key.pem", StringComparison.OrdinalIgnoreCase) => DeviceFileKind.Key,
-                _ when fileName.EndsWith(".pfx", StringComparison.OrdinalIgnoreCase) => DeviceFileKind.Pfx,
-                _ when fileName.EndsWith(".cer", StringComparison.OrdinalIgnoreCase) => DeviceFileKind.Der,
-                _ => null,
-            };
-            if (kind is null)
-            {
-                return Results.NotFound();
-            }
-
-            return ToResult(await wizard.DownloadDeviceFileAsync(context.User, setupId, deviceId, kind.Value, cancellationToken).ConfigureAwait(false), context);
-        });
-        devices.MapGet("/batches/{batchId:regex(^[0-9a-z-]{{1,64}}$)}.zip", async (int setupId, string batchId, HttpContext context, SetupWizardService wizard, CancellationToken cancellationToken) =>
-            ToResult(await wizard.DownloadBatchAsync(context.User, setupId, batchId, cancellationToken).ConfigureAwait(false), context));
-
-        static IResult ToResult(SetupResult<CertificateFile> result, HttpContext context)
-        {
-            if (result.Value is { } file)
-            {
-                // Key material must not linger in caches.
-                context.Response.Headers.CacheControl = "no-store";
-                return Results.File(file.Content, file.ContentType, file.FileName);
-            }
-
-            return result.Error switch
-            {
-                { Denied: true } => Results.Forbid(),
-                // Allowed by role but not theirs (another user's device keys): say whose, rather than "access denied".
-                { Status: 403 } error => Results.Text($"{error.Message} {error.WhatToDo}", "text/plain; charset=utf-8", statusCode: StatusCodes.Status403Forbidden),
-                { Status: 410 } => Results.StatusCode(StatusCodes.Status410Gone),
-                _ => Results.NotFound(),
-            };
-        }
     }
 
     private static bool ListensOnHttps(IConfiguration configuration) =>

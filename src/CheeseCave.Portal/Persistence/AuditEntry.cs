@@ -1,3 +1,4 @@
+using CheeseCave.Portal.Auditing;
 namespace CheeseCave.Portal.Persistence;
 
 /// <summary>

@@ -5,6 +5,8 @@ using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Design;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+using CheeseCave.Portal.Auditing;
+using CheeseCave.Portal.Configuration;
 
 namespace CheeseCave.Portal.Persistence;
 
@@ -14,7 +16,7 @@ namespace CheeseCave.Portal.Persistence;
 /// </summary>
 public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options) : IdentityDbContext<PortalUser>(options)
 {
-    public const string FileName = "cheesecave.db";
+    public const string FileName = Configuration.PortalPaths.DatabaseFileName;
 
     public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
 
@@ -30,9 +32,9 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options) :
 
     public DbSet<SetupDevice> SetupDevices => Set<SetupDevice>();
 
-    public DbSet<Approvals.ApprovalRequest> ApprovalRequests => Set<Approvals.ApprovalRequest>();
+    public DbSet<ApprovalRequest> ApprovalRequests => Set<ApprovalRequest>();
 
-    public DbSet<Approvals.ApprovalDecision> ApprovalDecisions => Set<Approvals.ApprovalDecision>();
+    public DbSet<ApprovalDecision> ApprovalDecisions => Set<ApprovalDecision>();
 
     public static string ConnectionStringFor(string dataDirectory) =>
         $"Data Source={Path.Combine(dataDirectory, FileName)};Foreign Keys=True";
@@ -150,7 +152,7 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options) :
             device.HasIndex(d => new { d.SetupId, d.RegistrationId });
         });
 
-        Approvals.ApprovalModel.Configure(builder);
+        ApprovalModel.Configure(builder);
     }
 
     public override int SaveChanges(bool acceptAllChangesOnSuccess)

@@ -3,6 +3,7 @@ using CheeseCave.Portal.Accounts;
 using CheeseCave.Portal.Persistence;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
+using CheeseCave.Portal.Auditing;
 
 namespace CheeseCave.Portal.Security;
 

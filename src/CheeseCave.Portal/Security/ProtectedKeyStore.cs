@@ -4,6 +4,7 @@ using CheeseCave.Portal.Accounts;
 using CheeseCave.Portal.Persistence;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
+using CheeseCave.Portal.Auditing;
 
 namespace CheeseCave.Portal.Security;
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Threading.RateLimiting;
 using CheeseCave.Portal.Hosting;
 using Microsoft.AspNetCore.RateLimiting;
+using CheeseCave.Portal.Configuration;
 
 namespace CheeseCave.Portal.Security;
 

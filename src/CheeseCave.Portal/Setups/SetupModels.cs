@@ -5,57 +5,6 @@ using CheeseCave.Provisioning.Errors;
 
 namespace CheeseCave.Portal.Setups;
 
-/// <summary>What went wrong and what to do, with the service's code and correlation id when Azure answered.</summary>
-public sealed record SetupError(
-    string Message,
-    string WhatToDo,
-    bool Denied = false,
-    int? Status = null,
-    string? ServiceCode = null,
-    string? CorrelationId = null,
-    bool IsTransient = false)
-{
-    public static SetupError NotAllowed(string action) =>
-        new($"You are not allowed to {action}.", "Ask an administrator for the Operator role, or for a colleague with it to do this.", Denied: true);
-
-    public static SetupError NotFound { get; } = new("This setup does not exist (any more).", "Go back to the list of setups and open or create one.");
-
-    public static SetupError From(ProvisioningException exception)
-    {
-        ArgumentNullException.ThrowIfNull(exception);
-        var whatToDo = exception switch
-        {
-            { IsTransient: true } => "This is usually temporary: wait a moment and try again.",
-            { Status: 401 or 403 } => "Check that the portal's identity may manage this subscription and resource group.",
-            { Status: 404 } => "Check the name and the resource group; the resource may have been deleted. Refresh the page to read it again.",
-            { Status: 409 or 412 } => "Someone else changed it at the same time. Refresh the page and try again.",
-            _ => "Check the values you entered and try again; if it keeps failing, give an administrator the code and correlation id.",
-        };
-        return new SetupError(exception.Message, whatToDo, false, exception.Status == 0 ? null : exception.Status,
-            exception.ServiceErrorCode, exception.CorrelationId, exception.IsTransient);
-    }
-}
-
-/// <summary>
-/// An expected outcome: a value, or an error to show, or (when the installation wants four eyes) a request waiting
-/// for approval instead of the change. Surprises still throw.
-/// </summary>
-public sealed record SetupResult<T>(T? Value, SetupError? Error, Approvals.ApprovalTicket? Pending = null)
-{
-    public bool Succeeded => Error is null && Pending is null;
-
-    public bool IsPending => Pending is not null;
-}
-
-public static class SetupResult
-{
-    public static SetupResult<T> Ok<T>(T value) => new(value, null);
-
-    public static SetupResult<T> Fail<T>(SetupError error) => new(default, error);
-
-    public static SetupResult<T> Waiting<T>(Approvals.ApprovalTicket ticket) => new(default, null, ticket);
-}
-
 public sealed record SetupSummary(int Id, string Name, int CurrentStep, string? DpsName, string? IdScope, string UpdatedBy, DateTimeOffset UpdatedAt);
 
 /// <summary>The ten steps of the cheese-cave setup, in order. <see cref="Slug"/> is the last URL segment.</summary>
@@ -121,7 +70,7 @@ public sealed record SetupView(
     DpsAllocationPolicy? AllocationPolicy,
     IReadOnlyList<LinkedIotHubInfo> LinkedHubs,
     ProvisioningServiceInfo? Dps,
-    SetupError? LiveError,
+    PortalError? LiveError,
     IReadOnlyList<WizardStepStatus> Steps,
     bool CanChange,
     IReadOnlyList<SetupCertificateView> Certificates,
@@ -149,9 +98,6 @@ public sealed record SetupCertificateView(
     CheeseCave.Pki.CertificateDescription Description,
     string CreatedBy,
     DateTimeOffset CreatedAt);
-
-/// <summary>A certificate file for the download endpoint: public material only.</summary>
-public sealed record CertificateFile(string FileName, string ContentType, byte[] Content);
 
 /// <summary>An IoT hub policy DPS can link with. Its keys stay on the server.</summary>
 public sealed record HubPolicyChoice(string KeyName, IReadOnlyList<string> Rights);

@@ -19,7 +19,7 @@ namespace CheeseCave.Portal.Persistence.Migrations
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
 
-            modelBuilder.Entity("CheeseCave.Portal.Approvals.ApprovalDecision", b =>
+            modelBuilder.Entity("CheeseCave.Portal.Persistence.ApprovalDecision", b =>
                 {
                     b.Property<int>("Id")
                         .ValueGeneratedOnAdd()
@@ -58,7 +58,7 @@ namespace CheeseCave.Portal.Persistence.Migrations
                     b.ToTable("ApprovalDecisions", (string)null);
                 });
 
-            modelBuilder.Entity("CheeseCave.Portal.Approvals.ApprovalRequest", b =>
+            modelBuilder.Entity("CheeseCave.Portal.Persistence.ApprovalRequest", b =>
                 {
                     b.Property<int>("Id")
                         .ValueGeneratedOnAdd()
@@ -760,9 +760,9 @@ namespace CheeseCave.Portal.Persistence.Migrations
                     b.ToTable("AspNetUserTokens", (string)null);
                 });
 
-            modelBuilder.Entity("CheeseCave.Portal.Approvals.ApprovalDecision", b =>
+            modelBuilder.Entity("CheeseCave.Portal.Persistence.ApprovalDecision", b =>
                 {
-                    b.HasOne("CheeseCave.Portal.Approvals.ApprovalRequest", null)
+                    b.HasOne("CheeseCave.Portal.Persistence.ApprovalRequest", null)
                         .WithMany("Decisions")
                         .HasForeignKey("RequestId")
                         .OnDelete(DeleteBehavior.Cascade)
@@ -838,7 +838,7 @@ namespace CheeseCave.Portal.Persistence.Migrations
                         .IsRequired();
                 });
 
-            modelBuilder.Entity("CheeseCave.Portal.Approvals.ApprovalRequest", b =>
+            modelBuilder.Entity("CheeseCave.Portal.Persistence.ApprovalRequest", b =>
                 {
                     b.Navigation("Decisions");
                 });

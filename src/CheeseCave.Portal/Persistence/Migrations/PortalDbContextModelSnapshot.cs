@@ -16,7 +16,7 @@ namespace CheeseCave.Portal.Persistence.Migrations
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
 
-            modelBuilder.Entity("CheeseCave.Portal.Approvals.ApprovalDecision", b =>
+            modelBuilder.Entity("CheeseCave.Portal.Persistence.ApprovalDecision", b =>
                 {
                     b.Property<int>("Id")
                         .ValueGeneratedOnAdd()
@@ -55,7 +55,7 @@ namespace CheeseCave.Portal.Persistence.Migrations
                     b.ToTable("ApprovalDecisions", (string)null);
                 });
 
-            modelBuilder.Entity("CheeseCave.Portal.Approvals.ApprovalRequest", b =>
+            modelBuilder.Entity("CheeseCave.Portal.Persistence.ApprovalRequest", b =>
                 {
                     b.Property<int>("Id")
                         .ValueGeneratedOnAdd()
@@ -764,9 +764,9 @@ namespace CheeseCave.Portal.Persistence.Migrations
                     b.ToTable("AspNetUserTokens", (string)null);
                 });
 
-            modelBuilder.Entity("CheeseCave.Portal.Approvals.ApprovalDecision", b =>
+            modelBuilder.Entity("CheeseCave.Portal.Persistence.ApprovalDecision", b =>
                 {
-                    b.HasOne("CheeseCave.Portal.Approvals.ApprovalRequest", null)
+                    b.HasOne("CheeseCave.Portal.Persistence.ApprovalRequest", null)
                         .WithMany("Decisions")
                         .HasForeignKey("RequestId")
                         .OnDelete(DeleteBehavior.Cascade)
@@ -842,7 +842,7 @@ namespace CheeseCave.Portal.Persistence.Migrations
                         .IsRequired();
                 });
 
-            modelBuilder.Entity("CheeseCave.Portal.Approvals.ApprovalRequest", b =>
+            modelBuilder.Entity("CheeseCave.Portal.Persistence.ApprovalRequest", b =>
                 {
                     b.Navigation("Decisions");
                 });

@@ -11,6 +11,8 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Identity.Client;
 using Microsoft.Identity.Web;
 using Microsoft.Identity.Web.TokenCacheProviders.Distributed;
+using CheeseCave.Portal.Auditing;
+using CheeseCave.Portal.Configuration;
 
 namespace CheeseCave.Portal.Security.Entra;
 

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using CheeseCave.Portal.Accounts;
+using CheeseCave.Portal.Auditing;
 
 namespace CheeseCave.Portal.Security.Entra;
 

@@ -1,4 +1,5 @@
 using CheeseCave.Portal.Hosting;
+using CheeseCave.Portal.Configuration;
 
 namespace CheeseCave.Portal.Security.Entra;
 
