@@ -5,8 +5,9 @@ using CheeseCave.Provisioning.Configuration;
 using CheeseCave.Provisioning.DeviceRegistration;
 using CheeseCave.Provisioning.DpsService;
 using CheeseCave.Provisioning.Errors;
+using CheeseCave.Provisioning.Tests.Infrastructure;
 
-namespace CheeseCave.Provisioning.Tests;
+namespace CheeseCave.Provisioning.Tests.DeviceRegistration;
 
 /// <summary>
 /// The live service answers register with 202 "assigning" and a retry-after, then the operation poll (wire reference
