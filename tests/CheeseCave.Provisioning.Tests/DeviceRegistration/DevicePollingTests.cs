@@ -10,8 +10,8 @@ using CheeseCave.Provisioning.Tests.Infrastructure;
 namespace CheeseCave.Provisioning.Tests.DeviceRegistration;
 
 /// <summary>
-/// The live service answers register with 202 "assigning" and a retry-after, then the operation poll (wire reference
-/// §6.1). The emulator assigns at once, so this drives the polling path with a scripted HTTPS answer.
+/// The live service answers register with 202 "assigning" and a retry-after, then the operation poll
+/// (docs/azure-wire.md §6.1). The emulator assigns at once, so this drives the polling path with a scripted HTTPS answer.
 /// </summary>
 public sealed class DevicePollingTests
 {
