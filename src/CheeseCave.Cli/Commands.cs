@@ -84,7 +84,7 @@ internal sealed class Commands(TextWriter output, Func<string, string?> environm
         var useIntermediate = ParseCaChoice(args, defaultIntermediate: false);
         var passphrase = Passphrase.Require(args, ws, environment);
         var settings = ws.ReadSettings();
-        using var ca = ws.LoadCa(useIntermediate, passphrase.Value);
+        using var ca = ws.LoadCa(useIntermediate, passphrase.Value, time.GetUtcNow());
         var preset = PresetOf(settings);
         using var issued = _ca.CreateVerificationCertificate(new VerificationCertificateRequest(args.Positional[0])
         {
@@ -123,7 +123,7 @@ internal sealed class Commands(TextWriter output, Func<string, string?> environm
 
         var passphrase = Passphrase.Require(args, ws, environment);
         var settings = ws.ReadSettings();
-        using var ca = ws.LoadCa(fromIntermediate, passphrase.Value);
+        using var ca = ws.LoadCa(fromIntermediate, passphrase.Value, time.GetUtcNow());
         var force = args.Has("force");
         var encryption = args.Has("legacy-pfx") ? PfxEncryption.LegacyCompatible : PfxEncryption.Modern;
         var request = new DeviceCertificateRequest(id)
@@ -202,7 +202,7 @@ internal sealed class Commands(TextWriter output, Func<string, string?> environm
         var useIntermediate = ParseCaChoice(args, defaultIntermediate: File.Exists(ws.IntermediateCertPath));
         var passphrase = Passphrase.Require(args, ws, environment);
         var settings = ws.ReadSettings();
-        using var ca = ws.LoadCa(useIntermediate, passphrase.Value);
+        using var ca = ws.LoadCa(useIntermediate, passphrase.Value, time.GetUtcNow());
         using var issued = _ca.SignCsr(new CsrSigningRequest(File.ReadAllBytes(path))
         {
             Preset = PresetOf(settings),

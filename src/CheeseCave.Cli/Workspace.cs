@@ -61,8 +61,12 @@ internal sealed class Workspace(string root)
     public static string SerializeSettings(WorkspaceSettings settings) =>
         JsonSerializer.Serialize(settings, CliJsonContext.Default.WorkspaceSettings) + "\n";
 
-    /// <summary>Loads the root or intermediate CA with its key, decrypting with the passphrase.</summary>
-    public CaCredential LoadCa(bool intermediate, string passphrase)
+    /// <summary>
+    /// Loads the root or intermediate CA with its key, decrypting with the passphrase. The certificates are held to
+    /// the same CA rules as a portal import (<see cref="CaImportPolicy"/>), checked at <paramref name="now"/>, so a
+    /// CA the portal would refuse is not used here either.
+    /// </summary>
+    public CaCredential LoadCa(bool intermediate, string passphrase, DateTimeOffset now)
     {
         var certPath = intermediate ? IntermediateCertPath : RootCertPath;
         var keyName = intermediate ? IntermediateName : RootName;
@@ -74,6 +78,13 @@ internal sealed class Workspace(string root)
         }
 
         var certificate = ReadSingleCertificate(certPath);
+        var chain = intermediate ? new List<X509Certificate2> { ReadSingleCertificate(RootCertPath) } : [];
+        Require(CaImportPolicy.CheckCa(certificate, intermediate ? "The intermediate CA" : "The root CA", now), certPath);
+        if (intermediate)
+        {
+            Require(CaImportPolicy.CheckCa(chain[0], "The root CA", now), RootCertPath);
+        }
+
         var store = new EncryptedPemFileKeyStore(PrivateDir, passphrase);
         ISigningKey key;
         try
@@ -85,8 +96,15 @@ internal sealed class Workspace(string root)
             throw new CliException($"cannot decrypt {Relative(Key(keyName))}: the passphrase is wrong. Use the same CHEESECAVE_PASSPHRASE or --passphrase-file as when the CA was created.");
         }
 
-        var chain = intermediate ? new List<X509Certificate2> { ReadSingleCertificate(RootCertPath) } : [];
         return CaCredential.Create(certificate, key, chain);
+    }
+
+    private void Require(CaPolicyProblem? problem, string path)
+    {
+        if (problem is not null)
+        {
+            throw new CliException($"{Relative(path)}: {problem.Message} {problem.WhatToDo}");
+        }
     }
 
     private static X509Certificate2 ReadSingleCertificate(string path)

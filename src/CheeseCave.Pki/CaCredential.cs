@@ -51,21 +51,20 @@ public sealed class CaCredential : IDisposable
     {
         ArgumentNullException.ThrowIfNull(certificate);
         ArgumentNullException.ThrowIfNull(key);
-        if (!certificate.PublicKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(key.PublicKey.ExportSubjectPublicKeyInfo()))
+        // The rules are CaImportPolicy's; the wording here is for code that signs, hence exceptions rather than problems.
+        if (!CaImportPolicy.KeyMatches(key.PublicKey, certificate))
         {
             throw new PkiException(PkiErrorCode.KeyMismatch,
                 $"The private key does not belong to '{certificate.Subject}': pick the key file that was created with this certificate.");
         }
 
-        var basic = certificate.Extensions.OfType<X509BasicConstraintsExtension>().FirstOrDefault();
-        if (basic is null || !basic.CertificateAuthority)
+        if (!CaImportPolicy.IsCa(certificate))
         {
             throw new PkiException(PkiErrorCode.IssuerNotCa,
                 $"'{certificate.Subject}' is not a CA certificate (basicConstraints CA:TRUE is missing), so it cannot sign certificates.");
         }
 
-        var usage = certificate.Extensions.OfType<X509KeyUsageExtension>().FirstOrDefault();
-        if (usage is not null && !usage.KeyUsages.HasFlag(X509KeyUsageFlags.KeyCertSign))
+        if (!CaImportPolicy.MaySignCertificates(certificate))
         {
             throw new PkiException(PkiErrorCode.IssuerNotCa,
                 $"'{certificate.Subject}' has a keyUsage without keyCertSign, so it may not sign certificates.");

@@ -5,10 +5,10 @@ using System.Text;
 namespace CheeseCave.Pki;
 
 /// <summary>
-/// Issues root, intermediate, verification and device certificates, and signs device CSRs. Stateless apart from
-/// the clock: keys and certificates are handed in and out, so callers decide where they are kept.
+/// Issues root, intermediate, verification, device and (for the emulator) TLS server certificates, and signs device
+/// CSRs. Stateless apart from the clock: keys and certificates are handed in and out, so callers decide where they are kept.
 /// </summary>
-public sealed partial class CertificateAuthority(TimeProvider timeProvider)
+public sealed class CertificateAuthority(TimeProvider timeProvider)
 {
     /// <summary>NotBefore is set this far in the past so devices with a slightly slow clock accept a new certificate.</summary>
     public static readonly TimeSpan Backdate = TimeSpan.FromMinutes(5);
@@ -153,6 +153,28 @@ public sealed partial class CertificateAuthority(TimeProvider timeProvider)
         var builder = new X500DistinguishedNameBuilder();
         builder.AddCommonName(cn); // the subject is reduced to the CN, as the device profile defines it
         return Issue(CertificateKind.Device, builder.Build(), request, IssuancePolicy.For(request.Preset), issuer, null, [.. check.Warnings], csr.PublicKey);
+    }
+
+    /// <summary>
+    /// A TLS server certificate (serverAuth, SAN with the names and addresses) for the emulator's endpoints;
+    /// 30 days by default, since the emulator issues a new one at every start.
+    /// </summary>
+    public IssuedCertificate IssueServerCertificate(ServerCertificateRequest request, CaCredential issuer)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(issuer);
+        if (request.DnsNames.Count == 0 && request.IpAddresses.Count == 0)
+        {
+            throw new PkiException(PkiErrorCode.InvalidInput, "A server certificate needs at least one host name or IP address.");
+        }
+
+        var san = new SubjectAlternativeNameBuilder();
+        foreach (var name in request.DnsNames) san.AddDnsName(name);
+        foreach (var address in request.IpAddresses) san.AddIpAddress(address);
+        var subject = new X500DistinguishedNameBuilder();
+        subject.AddCommonName(request.DnsNames.Count > 0 ? request.DnsNames[0] : request.IpAddresses[0].ToString());
+        var options = request with { Validity = request.Validity ?? TimeSpan.FromDays(30) };
+        return Issue(CertificateKind.Server, subject.Build(), options, IssuancePolicy.For(request.Preset), issuer, null, [], null, san.Build(critical: false));
     }
 
     private IssuedCertificate Issue(

@@ -135,13 +135,14 @@ public static class CertificateLinter
 
     private static void CheckCommon(X509Certificate2 c, DateTimeOffset now, List<LintFinding> findings)
     {
-        var notAfter = new DateTimeOffset(c.NotAfter.ToUniversalTime());
-        var notBefore = new DateTimeOffset(c.NotBefore.ToUniversalTime());
-        if (now > notAfter)
+        // Validity is the CA import rule (CaImportPolicy), applied here to every certificate in the chain.
+        var notAfter = CaImportPolicy.NotAfter(c);
+        var notBefore = CaImportPolicy.NotBefore(c);
+        if (CaImportPolicy.IsExpired(c, now))
         {
             findings.Add(new(FindingSeverity.Error, "expired", c.Subject, $"'{c.Subject}' expired on {notAfter:yyyy-MM-dd HH:mm} UTC."));
         }
-        else if (now < notBefore)
+        else if (CaImportPolicy.IsNotYetValid(c, now))
         {
             findings.Add(new(FindingSeverity.Error, "not-yet-valid", c.Subject, $"'{c.Subject}' is not valid before {notBefore:yyyy-MM-dd HH:mm} UTC; check the clocks."));
         }
@@ -245,8 +246,9 @@ public static class CertificateLinter
 
     private static void CheckCa(X509Certificate2 c, int caLevelsBelow, List<LintFinding> findings)
     {
+        // CA:true and keyCertSign are CaImportPolicy's rules; criticality and path length are linter-only advice.
         var basic = c.Extensions.OfType<X509BasicConstraintsExtension>().FirstOrDefault();
-        if (basic is null || !basic.CertificateAuthority)
+        if (basic is null || !CaImportPolicy.IsCa(c))
         {
             findings.Add(new(FindingSeverity.Error, "issuer-not-ca", c.Subject,
                 $"'{c.Subject}' is used as a CA but has no basicConstraints CA:TRUE; chains through it are rejected."));
@@ -258,8 +260,7 @@ public static class CertificateLinter
             findings.Add(new(FindingSeverity.Warning, "basic-constraints-not-critical", c.Subject, $"'{c.Subject}': basicConstraints should be critical on a CA (RFC 5280)."));
         }
 
-        var usage = c.Extensions.OfType<X509KeyUsageExtension>().FirstOrDefault();
-        if (usage is not null && !usage.KeyUsages.HasFlag(X509KeyUsageFlags.KeyCertSign))
+        if (!CaImportPolicy.MaySignCertificates(c))
         {
             findings.Add(new(FindingSeverity.Error, "no-key-cert-sign", c.Subject, $"'{c.Subject}' is a CA whose key usage lacks keyCertSign, so its signatures on certificates are invalid."));
         }
@@ -286,7 +287,7 @@ public static class CertificateLinter
         }
     }
 
-    private static bool IsCa(X509Certificate2 c) => c.Extensions.OfType<X509BasicConstraintsExtension>().FirstOrDefault()?.CertificateAuthority ?? false;
+    private static bool IsCa(X509Certificate2 c) => CaImportPolicy.IsCa(c);
 
     private static bool SameCert(X509Certificate2 a, X509Certificate2 b) => a.RawData.AsSpan().SequenceEqual(b.RawData);
 }

@@ -190,8 +190,7 @@ public sealed class PrivateKey : ISigningKey
     }
 
     /// <summary>Whether a certificate carries this key's public half.</summary>
-    public bool Matches(X509Certificate2 certificate) =>
-        certificate.PublicKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(PublicKey.ExportSubjectPublicKeyInfo());
+    public bool Matches(X509Certificate2 certificate) => CaImportPolicy.KeyMatches(PublicKey, certificate);
 
     /// <summary>A certificate object that can also sign, for TLS servers and clients (the caller disposes it).</summary>
     public X509Certificate2 AttachToCertificate(X509Certificate2 certificate) => AttachTo(certificate);

@@ -90,7 +90,7 @@ public static class KeyAlgorithms
                     2048 => KeyAlgorithm.Rsa2048,
                     3072 => KeyAlgorithm.Rsa3072,
                     4096 => KeyAlgorithm.Rsa4096,
-                    < 2048 => throw new PkiException(PkiErrorCode.WeakKey,
+                    < CaImportPolicy.MinimumRsaKeyBits => throw new PkiException(PkiErrorCode.WeakKey,
                         $"RSA-{rsa.KeySize} is too weak: use RSA 2048 or more, or better ECDSA P-256."),
                     _ => throw new PkiException(PkiErrorCode.UnsupportedKey,
                         $"RSA-{rsa.KeySize} is not a supported size: use 2048, 3072 or 4096."),

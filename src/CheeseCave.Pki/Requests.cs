@@ -1,3 +1,4 @@
+using System.Net;
 using System.Security.Cryptography.X509Certificates;
 
 namespace CheeseCave.Pki;
@@ -45,3 +46,7 @@ public sealed record CsrSigningRequest(byte[] Csr) : IssuanceOptions
     /// <summary>When given, the CSR's CN must equal it.</summary>
     public string? ExpectedRegistrationId { get; init; }
 }
+
+/// <param name="DnsNames">Host names the server answers to; the first is also the CN.</param>
+/// <param name="IpAddresses">Addresses clients connect to directly.</param>
+public sealed record ServerCertificateRequest(IReadOnlyList<string> DnsNames, IReadOnlyList<IPAddress> IpAddresses) : IssuanceOptions;

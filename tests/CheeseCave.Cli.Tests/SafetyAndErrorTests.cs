@@ -135,5 +135,36 @@ public sealed class SafetyAndErrorTests : IDisposable
         Assert.StartsWith("cheesecave: error: no passphrase", stderr);
     }
 
+    [Fact]
+    public void An_expired_CA_in_the_folder_is_refused_with_the_import_policy_s_words_and_nothing_is_written()
+    {
+        var clock = CliRunner.FakeTime();
+        _cli.Time = clock;
+        _cli.Run("create_root_and_intermediate", "--root-days", "3", "--intermediate-days", "2").ShouldSucceed();
+        clock.Advance(TimeSpan.FromDays(2.5));
+        var before = _cli.Snapshot();
+        _cli.Run("create_device_certificate_from_intermediate", "dev-1")
+            .ShouldFail(1, "certs/azure-iot-test-only.intermediate.cert.pem: The intermediate CA ('CN=CheeseCave Intermediate CA 2026-11-30");
+        _cli.Run("create_device_certificate_from_intermediate", "dev-1").ShouldFail(1, "') expired on 2026-12-02 12:00 UTC. Renew the CA");
+        clock.Advance(TimeSpan.FromDays(1));
+        _cli.Run("create_verification_certificate", "ABC123").ShouldFail(1, "certs/azure-iot-test-only.root.ca.cert.pem: The root CA ('CN=CheeseCave Root CA 2026-11-30");
+        Assert.Equal(before, _cli.Snapshot());
+    }
+
+    [Fact]
+    public void A_weak_RSA_root_put_in_the_folder_is_refused_before_its_key_is_opened()
+    {
+        Directory.CreateDirectory(_cli.PathOf("certs"));
+        Directory.CreateDirectory(_cli.PathOf("private"));
+        OpenSsl.Ok(_cli.Directory, "req", "-x509", "-newkey", "rsa:1024", "-nodes", "-keyout", "private/azure-iot-test-only.root.ca.key.pem",
+            "-out", "certs/azure-iot-test-only.root.ca.cert.pem", "-days", "30", "-subj", "/CN=Weak Root",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign");
+        _cli.Environment["CHEESECAVE_PASSPHRASE"] = "a long enough passphrase";
+        var before = _cli.Snapshot();
+        _cli.Run("create_verification_certificate", "ABC123")
+            .ShouldFail(1, "The root CA ('CN=Weak Root') has a 1024-bit RSA key; at least 2048 bits are required. Make a new CA with RSA 2048 or more");
+        Assert.Equal(before, _cli.Snapshot());
+    }
+
     public void Dispose() => _cli.Dispose();
 }

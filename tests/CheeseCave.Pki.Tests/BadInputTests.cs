@@ -134,14 +134,14 @@ public sealed class BadInputTests
 
     [Theory]
     [MemberData(nameof(CaseNames))]
-    public void IsRefusedWithItsOwnCodeAndAOneLineReason(string name)
+    public void A_bad_input_is_refused_with_its_own_code_and_a_one_line_reason(string name)
     {
         var @case = Cases[name];
         TestPki.AssertFails(@case.Code, @case.Act, @case.Mentions);
     }
 
     [Fact]
-    public void TheTableCoversEveryInputErrorCode()
+    public void The_table_covers_every_input_error_code()
     {
         // Codes raised by issuance rules rather than by bad input are covered in ProfileTests.
         var covered = Cases.Values.Select(c => c.Code).ToHashSet();
@@ -150,7 +150,7 @@ public sealed class BadInputTests
     }
 
     [Fact]
-    public void ValidInputsNextToTheBadOnesAreAccepted()
+    public void Valid_inputs_next_to_the_bad_ones_are_accepted()
     {
         // The rows above would pass trivially if everything failed; the same paths succeed with good input.
         using var device = IssueDeviceResult("device-1.a_b:c-d");

@@ -30,7 +30,7 @@ public sealed class CertGenDefaultsTests(CertGenChainFixture fixture) : IClassFi
     public void Dispose() => _temp.Dispose();
 
     [Fact]
-    public void DefaultsAreRsa4096AndThirtyDaysWithCertGensExtensions()
+    public void Defaults_are_RSA4096_and_thirty_days_with_certGen_s_extensions()
     {
         // The fixture's chain was built without a KeyAlgorithm, so the preset's own default is what is checked.
         var chain = fixture.Chain;
@@ -43,7 +43,7 @@ public sealed class CertGenDefaultsTests(CertGenChainFixture fixture) : IClassFi
     }
 
     [Fact]
-    public void OpenSslVerifiesAndPrintsTheCertGenChain()
+    public void OpenSSL_verifies_and_prints_the_certGen_chain()
     {
         var chain = fixture.Chain;
         _temp.WritePem("root.pem", chain.Root.Certificate);
@@ -69,7 +69,7 @@ public sealed class CertGenDefaultsTests(CertGenChainFixture fixture) : IClassFi
     }
 
     [Fact]
-    public void PfxOfTheCertGenDeviceHoldsTheWholeChain()
+    public void PFX_of_the_certGen_device_holds_the_whole_chain()
     {
         const string Password = "certgen pfx password";
         _temp.Write("new-device.cert.pfx", CertificateExport.ToPfx(fixture.Chain.Device, Password, PfxEncryption.LegacyCompatible));
@@ -82,7 +82,7 @@ public sealed class CertGenDefaultsTests(CertGenChainFixture fixture) : IClassFi
     }
 
     [Fact]
-    public void LinterSeesAThirtyDayChainThatShouldBeRenewedSoon()
+    public void Linter_sees_a_thirty_day_chain_that_should_be_renewed_soon()
     {
         var chain = fixture.Chain;
         var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(fixture.Now);

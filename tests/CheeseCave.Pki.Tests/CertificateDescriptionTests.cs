@@ -12,7 +12,7 @@ public sealed class CertificateDescriptionTests : IDisposable
     [Theory]
     [InlineData(KeyAlgorithm.EcdsaP256)]
     [InlineData(KeyAlgorithm.Rsa2048)]
-    public void ThumbprintsMatchOpenSslFingerprints(KeyAlgorithm algorithm)
+    public void Thumbprints_match_OpenSSL_fingerprints(KeyAlgorithm algorithm)
     {
         using var chain = new TestChain(FixedClock(), keyAlgorithm: algorithm);
         foreach (var (name, certificate) in new[] { ("root.pem", chain.Root.Certificate), ("device.pem", chain.Device.Certificate) })
@@ -27,7 +27,7 @@ public sealed class CertificateDescriptionTests : IDisposable
     }
 
     [Fact]
-    public void DescriptionShowsTheDecodedFacts()
+    public void Description_shows_the_decoded_facts()
     {
         using var chain = new TestChain(FixedClock());
         var intermediate = CertificateDescription.Of(chain.Intermediate.Certificate);

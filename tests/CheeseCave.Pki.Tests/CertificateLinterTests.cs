@@ -34,7 +34,7 @@ public sealed class CertificateLinterTests : IDisposable
         [.. report.Findings.Where(f => severity is null || f.Severity == severity).Select(f => f.Code)];
 
     [Fact]
-    public void GoodDeviceChainHasNoProblemsAndTheDeviceSendsLeafAndIntermediate()
+    public void Good_device_chain_has_no_problems_and_the_device_sends_leaf_and_intermediate()
     {
         var report = CertificateLinter.Lint([_chain.Device.Certificate, _chain.Intermediate.Certificate, _chain.Root.Certificate], At(FixedNow), "device-01");
         Assert.False(report.HasErrors);
@@ -48,7 +48,7 @@ public sealed class CertificateLinterTests : IDisposable
     }
 
     [Fact]
-    public void ReversedOrderIsReportedAndTheChainIsStillWorkedOut()
+    public void Reversed_order_is_reported_and_the_chain_is_still_worked_out()
     {
         var report = CertificateLinter.Lint([_chain.Root.Certificate, _chain.Intermediate.Certificate, _chain.Device.Certificate], At(FixedNow));
         var finding = Assert.Single(report.Findings, f => f.Code == "chain-order");
@@ -60,7 +60,7 @@ public sealed class CertificateLinterTests : IDisposable
     }
 
     [Fact]
-    public void CaBundleIsRecognisedAndMissingIssuersAreNamed()
+    public void CA_bundle_is_recognised_and_missing_issuers_are_named()
     {
         var bundle = CertificateLinter.Lint([_chain.Intermediate.Certificate, _chain.Root.Certificate], At(FixedNow));
         Assert.True(bundle.IsCaBundle);
@@ -79,7 +79,7 @@ public sealed class CertificateLinterTests : IDisposable
     }
 
     [Fact]
-    public void CertGenLikeOpenSslCertificateGetsShortSerialAndTheRelatedWarnings()
+    public void CertGen_like_OpenSSL_certificate_gets_short_serial_and_the_related_warnings()
     {
         // certGen.sh style: serial 01 (its "serial" file), 30 days, no EKU; made as a self-signed leaf.
         _temp.Write("leaf.cnf", """
@@ -118,7 +118,7 @@ public sealed class CertificateLinterTests : IDisposable
     }
 
     [Fact]
-    public void ExpiryIsReportedAgainstTheGivenClock()
+    public void Expiry_is_reported_against_the_given_clock()
     {
         var chain = new[] { _chain.Device.Certificate, _chain.Intermediate.Certificate, _chain.Root.Certificate };
         var clock = FixedClock();
@@ -139,7 +139,7 @@ public sealed class CertificateLinterTests : IDisposable
     }
 
     [Fact]
-    public void LeafWithCaTrueUnderAPathLengthZeroIntermediateExceedsThePathLength()
+    public void Leaf_with_CA_true_under_a_path_length_zero_intermediate_exceeds_the_path_length()
     {
         using var leafCa = HandMade("CN=device-7", _chain.Intermediate, isCa: true, At(FixedNow));
         var report = CertificateLinter.Lint([leafCa, _chain.Intermediate.Certificate, _chain.Root.Certificate], At(FixedNow));
@@ -149,7 +149,7 @@ public sealed class CertificateLinterTests : IDisposable
     }
 
     [Fact]
-    public void LeafWithCaTrueIsAnErrorWhenItIsMeantAsADevice()
+    public void Leaf_with_CA_true_is_an_error_when_it_is_meant_as_a_device()
     {
         using var leafCa = HandMade("CN=device-7", _chain.Intermediate, isCa: true, At(FixedNow));
         var report = CertificateLinter.Lint([leafCa, _chain.Intermediate.Certificate, _chain.Root.Certificate], At(FixedNow), "device-7");
@@ -168,7 +168,7 @@ public sealed class CertificateLinterTests : IDisposable
     }
 
     [Fact]
-    public void DeviceCommonNameThatIsNoRegistrationIdIsAnError()
+    public void Device_common_name_that_is_no_registration_id_is_an_error()
     {
         using var device = HandMade("CN=Device 1", _chain.Intermediate, isCa: false, At(FixedNow));
         var report = CertificateLinter.Lint([device, _chain.Intermediate.Certificate, _chain.Root.Certificate], At(FixedNow));
@@ -185,7 +185,7 @@ public sealed class CertificateLinterTests : IDisposable
     }
 
     [Fact]
-    public void ExpectedRegistrationIdMustEqualTheCn()
+    public void Expected_registration_id_must_equal_the_CN()
     {
         var chain = new[] { _chain.Device.Certificate, _chain.Intermediate.Certificate };
         var mismatch = CertificateLinter.Lint(chain, At(FixedNow), "device-02");
@@ -197,7 +197,7 @@ public sealed class CertificateLinterTests : IDisposable
     }
 
     [Fact]
-    public void VersionOneCertificateFromOpenSslIsAnError()
+    public void Version_one_certificate_from_OpenSSL_is_an_error()
     {
         OpenSsl.Run(_temp.Path, "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "v1.key");
         OpenSsl.Run(_temp.Path, "req", "-new", "-key", "v1.key", "-subj", "/CN=v1-device", "-out", "v1.csr");
@@ -212,7 +212,7 @@ public sealed class CertificateLinterTests : IDisposable
     }
 
     [Fact]
-    public void IntermediateNamedLikeItsIssuerIsWarned()
+    public void Intermediate_named_like_its_issuer_is_warned()
     {
         using var twin = HandMade("CN=CheeseCave Test Root", _chain.Root, isCa: true, At(FixedNow));
         var report = CertificateLinter.Lint([twin, _chain.Root.Certificate], At(FixedNow));
@@ -221,7 +221,7 @@ public sealed class CertificateLinterTests : IDisposable
     }
 
     [Fact]
-    public void FindingsPrintAsOneLineEach()
+    public void Findings_print_as_one_line_each()
     {
         using var device = HandMade("CN=Device 1", _chain.Intermediate, isCa: false, At(FixedNow));
         var report = CertificateLinter.Lint([_chain.Root.Certificate, device, _chain.Intermediate.Certificate], At(FixedNow + TimeSpan.FromDays(400)), "device-1");

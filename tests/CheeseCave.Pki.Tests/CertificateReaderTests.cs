@@ -19,7 +19,7 @@ public sealed class CertificateReaderTests : IDisposable
     }
 
     [Fact]
-    public void PemWithSeveralCertificatesKeepsTheFileOrder()
+    public void PEM_with_several_certificates_keeps_the_file_order()
     {
         var leafFirst = new[] { _chain.Device.Certificate, _chain.Intermediate.Certificate, _chain.Root.Certificate };
         using var read = CertificateReader.Read(Encoding.UTF8.GetBytes(CertificateExport.ToPem(leafFirst)));
@@ -34,7 +34,7 @@ public sealed class CertificateReaderTests : IDisposable
     }
 
     [Fact]
-    public void DerReadsBack()
+    public void DER_reads_back()
     {
         using var read = CertificateReader.Read(CertificateExport.ToDer(_chain.Device.Certificate));
         Assert.Equal(CertificateFormat.Der, read.Format);
@@ -42,7 +42,7 @@ public sealed class CertificateReaderTests : IDisposable
     }
 
     [Fact]
-    public void Base64WithoutHeadersReadsBack()
+    public void Base64_without_headers_reads_back()
     {
         var base64 = Convert.ToBase64String(_chain.Device.Certificate.RawData, Base64FormattingOptions.InsertLineBreaks) + "\n";
         using var read = CertificateReader.Read(Encoding.ASCII.GetBytes(base64));
@@ -53,7 +53,7 @@ public sealed class CertificateReaderTests : IDisposable
     [Theory]
     [InlineData(PfxEncryption.Modern)]
     [InlineData(PfxEncryption.LegacyCompatible)]
-    public void PfxReadsBackWithItsKeyAndChain(PfxEncryption encryption)
+    public void PFX_reads_back_with_its_key_and_chain(PfxEncryption encryption)
     {
         var pfx = CertificateExport.ToPfx(_chain.Device, Password, encryption);
         using var read = CertificateReader.Read(pfx, Password);
@@ -80,7 +80,7 @@ public sealed class CertificateReaderTests : IDisposable
     }
 
     [Fact]
-    public void PfxWrittenByOpenSslReadsBack()
+    public void PFX_written_by_OpenSSL_reads_back()
     {
         using var rsaChain = new TestChain(FixedClock(), keyAlgorithm: KeyAlgorithm.Rsa2048);
         _temp.Write("device.pem", CertificateExport.ToPem(rsaChain.Device.Certificate));
@@ -96,7 +96,7 @@ public sealed class CertificateReaderTests : IDisposable
     }
 
     [Fact]
-    public void PemWithCertificateAndEncryptedKeyReadsBack()
+    public void PEM_with_certificate_and_encrypted_key_reads_back()
     {
         var pem = CertificateExport.ToPem(_chain.Device.Certificate) + _chain.Device.Key!.ExportEncryptedPem(Password) + "\n"
             + CertificateExport.ToPem(_chain.Intermediate.Certificate);
@@ -122,7 +122,7 @@ public sealed class CertificateReaderTests : IDisposable
 
     [Theory]
     [MemberData(nameof(OpenSslKeyFormats))]
-    public void UnencryptedKeysWrittenByOpenSslAreRead(string format, string[] generate)
+    public void Unencrypted_keys_written_by_OpenSSL_are_read(string format, string[] generate)
     {
         OpenSsl.Run(_temp.Path, generate);
         OpenSsl.Run(_temp.Path, "req", "-new", "-x509", "-key", "key.pem", "-subj", "/CN=openssl-key", "-days", "2", "-out", "cert.pem");
@@ -134,7 +134,7 @@ public sealed class CertificateReaderTests : IDisposable
     }
 
     [Fact]
-    public void ExportedKeysRoundTrip()
+    public void Exported_keys_round_trip()
     {
         using var rsa = PrivateKey.Generate(KeyAlgorithm.Rsa2048);
         foreach (var key in new[] { _chain.Device.Key!, rsa })

@@ -12,7 +12,7 @@ public sealed class KeyStoreTests : IDisposable
     public void Dispose() => _temp.Dispose();
 
     [Fact]
-    public async Task EncryptedPemFileStoreWritesAnOwnerOnlyEncryptedFile()
+    public async Task Encrypted_PEM_file_store_writes_an_owner_only_encrypted_file()
     {
         var folder = _temp["keys"]; // created by the store
         var store = new EncryptedPemFileKeyStore(folder, Passphrase);
@@ -37,7 +37,7 @@ public sealed class KeyStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task EncryptedPemFileStoreNeverOverwrites()
+    public async Task Encrypted_PEM_file_store_never_overwrites()
     {
         var store = new EncryptedPemFileKeyStore(_temp.Path, Passphrase);
         using var first = PrivateKey.Generate(KeyAlgorithm.EcdsaP256);
@@ -57,7 +57,7 @@ public sealed class KeyStoreTests : IDisposable
     [Theory]
     [InlineData(KeyAlgorithm.EcdsaP384)]
     [InlineData(KeyAlgorithm.Rsa2048)]
-    public async Task EncryptedPemFileStoreOpensWithThePassphraseOnly(KeyAlgorithm algorithm)
+    public async Task Encrypted_PEM_file_store_opens_with_the_passphrase_only(KeyAlgorithm algorithm)
     {
         var store = new EncryptedPemFileKeyStore(_temp.Path, Passphrase);
         using var key = PrivateKey.Generate(algorithm);
@@ -82,14 +82,14 @@ public sealed class KeyStoreTests : IDisposable
     [InlineData("../escape")]
     [InlineData("sub/dir")]
     [InlineData("back\\slash")]
-    public void EncryptedPemFileStoreRefusesKeyNamesThatAreNotPlainNames(string keyId)
+    public void Encrypted_PEM_file_store_refuses_key_names_that_are_not_plain_names(string keyId)
     {
         var store = new EncryptedPemFileKeyStore(_temp.Path, Passphrase);
         AssertFails(PkiErrorCode.InvalidInput, () => store.PathFor(keyId), "not a valid key name");
     }
 
     [Fact]
-    public async Task InMemoryStoreRoundTripsAKeyThatCanSign()
+    public async Task In_memory_store_round_trips_a_key_that_can_sign()
     {
         var store = new InMemoryKeyStore();
         var ca = new CertificateAuthority(FixedClock());
@@ -109,7 +109,7 @@ public sealed class KeyStoreTests : IDisposable
     }
 
     [Fact]
-    public void GeneratedPassphrasesAreLongRandomAndShellSafe()
+    public void Generated_passphrases_are_long_random_and_shell_safe()
     {
         var a = Passphrases.Generate();
         var b = Passphrases.Generate();

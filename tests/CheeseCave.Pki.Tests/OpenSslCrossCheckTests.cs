@@ -44,7 +44,7 @@ public sealed class OpenSslCrossCheckTests : IDisposable
 
     [Theory]
     [MemberData(nameof(ChainCases))]
-    public void RootIntermediateDeviceChainVerifies(ProfilePreset preset, KeyAlgorithm algorithm)
+    public void Root_intermediate_device_chain_verifies(ProfilePreset preset, KeyAlgorithm algorithm)
     {
         using var chain = new TestChain(RealClock(), preset, algorithm);
         _temp.WritePem("root.pem", chain.Root.Certificate);
@@ -62,7 +62,7 @@ public sealed class OpenSslCrossCheckTests : IDisposable
     [Theory]
     [InlineData(ProfilePreset.Recommended)]
     [InlineData(ProfilePreset.CertGenCompatible)]
-    public void RootSignedDeviceVerifies(ProfilePreset preset)
+    public void Root_signed_device_verifies(ProfilePreset preset)
     {
         var ca = new CertificateAuthority(RealClock());
         using var root = ca.CreateRoot(new RootCaRequest("Direct Root") { Preset = preset, KeyAlgorithm = KeyAlgorithm.EcdsaP256 });
@@ -74,7 +74,7 @@ public sealed class OpenSslCrossCheckTests : IDisposable
     }
 
     [Fact]
-    public void VerificationCertificateSignedByIntermediateVerifies()
+    public void Verification_certificate_signed_by_intermediate_verifies()
     {
         using var chain = new TestChain(RealClock());
         using var verification = chain.Ca.CreateVerificationCertificate(
@@ -92,7 +92,7 @@ public sealed class OpenSslCrossCheckTests : IDisposable
     }
 
     [Fact]
-    public void RecommendedExtensionsPrintAsIntended()
+    public void Recommended_extensions_print_as_intended()
     {
         using var chain = new TestChain(RealClock());
         _temp.WritePem("root.pem", chain.Root.Certificate);
@@ -130,7 +130,7 @@ public sealed class OpenSslCrossCheckTests : IDisposable
     }
 
     [Fact]
-    public void CertGenExtensionsPrintAsIntended()
+    public void CertGen_extensions_print_as_intended()
     {
         using var chain = new TestChain(RealClock(), ProfilePreset.CertGenCompatible, KeyAlgorithm.EcdsaP256);
         _temp.WritePem("intermediate.pem", chain.Intermediate.Certificate);
@@ -150,7 +150,7 @@ public sealed class OpenSslCrossCheckTests : IDisposable
     }
 
     [Fact]
-    public void BasicConstraintsAreCriticalForEveryProfile()
+    public void Basic_constraints_are_critical_for_every_profile()
     {
         using var chain = new TestChain(RealClock());
         using var verification = chain.Ca.CreateVerificationCertificate(new VerificationCertificateRequest("C0FFEE"), chain.RootCredential);
@@ -172,7 +172,7 @@ public sealed class OpenSslCrossCheckTests : IDisposable
     [Theory]
     [InlineData(KeyAlgorithm.EcdsaP256)]
     [InlineData(KeyAlgorithm.Rsa2048)]
-    public void EncryptedKeyPemOpensWithThePassphraseOnly(KeyAlgorithm algorithm)
+    public void Encrypted_key_PEM_opens_with_the_passphrase_only(KeyAlgorithm algorithm)
     {
         using var chain = new TestChain(RealClock(), keyAlgorithm: algorithm);
         var pem = chain.Device.Key!.ExportEncryptedPem(Passphrase);
@@ -202,7 +202,7 @@ public sealed class OpenSslCrossCheckTests : IDisposable
     [Theory]
     [InlineData(PfxEncryption.Modern, "AES-256-CBC", "pbeWithSHA1And3-KeyTripleDES-CBC")]
     [InlineData(PfxEncryption.LegacyCompatible, "pbeWithSHA1And3-KeyTripleDES-CBC", "AES-256-CBC")]
-    public void PfxOpensWithOpenSslAndHoldsLeafChainAndMatchingKey(PfxEncryption encryption, string expectedCipher, string unexpectedCipher)
+    public void PFX_opens_with_OpenSSL_and_holds_leaf_chain_and_matching_key(PfxEncryption encryption, string expectedCipher, string unexpectedCipher)
     {
         using var chain = new TestChain(RealClock());
         _temp.Write("device.pfx", CertificateExport.ToPfx(chain.Device, Passphrase, encryption));
@@ -230,7 +230,7 @@ public sealed class OpenSslCrossCheckTests : IDisposable
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public void OpenSslCsrIsSignedWithTheDeviceProfileOnly(bool csrAsksForMore)
+    public void OpenSSL_CSR_is_signed_with_the_device_profile_only(bool csrAsksForMore)
     {
         using var chain = new TestChain(RealClock());
         var arguments = new List<string>
@@ -277,7 +277,7 @@ public sealed class OpenSslCrossCheckTests : IDisposable
     [Theory]
     [InlineData("basicConstraints=critical,CA:TRUE", "CA:TRUE")]
     [InlineData("keyUsage=critical,digitalSignature,keyCertSign", "keyCertSign")]
-    public void OpenSslCsrAskingToBeACaIsRefused(string extension, string mention)
+    public void OpenSSL_CSR_asking_to_be_a_CA_is_refused(string extension, string mention)
     {
         using var chain = new TestChain(RealClock());
         OpenSsl.Run(Dir, "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key",
@@ -287,7 +287,7 @@ public sealed class OpenSslCrossCheckTests : IDisposable
     }
 
     [Fact]
-    public void CsrWhoseCnDiffersFromTheRegistrationIdIsRefused()
+    public void CSR_whose_CN_differs_from_the_registration_id_is_refused()
     {
         using var chain = new TestChain(RealClock());
         OpenSsl.Run(Dir, "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "k.pem", "-subj", "/CN=device-42", "-out", "a.csr");

@@ -13,7 +13,7 @@ public sealed class ServerCertificateTests : IDisposable
     public void Dispose() => _temp.Dispose();
 
     [Fact]
-    public void ServerCertificateHasServerAuthAndTheNamesAndVerifiesForTls()
+    public void Server_certificate_has_server_auth_and_the_names_and_verifies_for_TLS()
     {
         var clock = RealClock();
         using var chain = new TestChain(clock);

@@ -4,6 +4,7 @@ using CheeseCave.Provisioning.Arm;
 using CheeseCave.Provisioning.Configuration;
 using CheeseCave.Provisioning.DeviceRegistration;
 using CheeseCave.Provisioning.DpsService;
+using CheeseCave.Provisioning.Tests.Infrastructure;
 
 namespace CheeseCave.Provisioning.Tests;
 

@@ -5,14 +5,14 @@ namespace CheeseCave.Provisioning.Arm;
 
 /// <summary>
 /// The pinned ARM api-versions, in one place. Pinned because GenericResource would otherwise take the first version
-/// the provider metadata lists (which may be a preview, or not deployed in the region; user-pain-points.md §6.1).
+/// the provider metadata lists (which may be a preview, or not deployed in the region; docs/user-pitfalls.md §6.1).
 /// </summary>
 public static class ArmApiVersions
 {
-    /// <summary>Microsoft.Devices/provisioningServices and its certificates (wire reference §1-2).</summary>
+    /// <summary>Microsoft.Devices/provisioningServices and its certificates (docs/azure-wire.md §1-2).</summary>
     public const string ProvisioningServices = "2022-02-05";
 
-    /// <summary>Microsoft.Devices/IotHubs (wire reference §3).</summary>
+    /// <summary>Microsoft.Devices/IotHubs (docs/azure-wire.md §3).</summary>
     public const string IotHubs = "2023-06-30";
 
     public const string ProviderNamespace = "Microsoft.Devices";

@@ -71,7 +71,7 @@ internal sealed class HttpsDeviceChannel : IDeviceChannel
 }
 
 /// <summary>
-/// DPS over MQTT 3.1.1 with MQTTnet (wire reference §6.4). MQTTnet's own TLS options take client certificates only
+/// DPS over MQTT 3.1.1 with MQTTnet (docs/azure-wire.md §6.4). MQTTnet's own TLS options take client certificates only
 /// as a collection or a selection callback, and .NET then sends just the leaf; so the TLS stream is opened here
 /// with an SslStreamCertificateContext (which sends the intermediates) and handed to MQTTnet as its transport.
 /// The connection is opened lazily and re-opened after it drops.

@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 
 namespace CheeseCave.Provisioning.DpsService;
 
-// The DPS service API vocabulary (wire reference §5.1), serialized by System.Text.Json in the wire shape: camelCase
+// The DPS service API vocabulary (docs/azure-wire.md §5.1), serialized by System.Text.Json in the wire shape: camelCase
 // properties and enum values, nulls left out. Etags are kept internally (JsonInclude on internal members) and never
 // shown: the client reads them fresh before each write.
 

@@ -1,7 +1,8 @@
 using CheeseCave.Emulator.Hosting;
 using CheeseCave.Provisioning.Arm;
+using CheeseCave.Provisioning.Tests.Infrastructure;
 
-namespace CheeseCave.Provisioning.Tests;
+namespace CheeseCave.Provisioning.Tests.Arm;
 
 /// <summary>Regressions found in the emulator while building the clients.</summary>
 public sealed class EmulatorIssueTests(EmulatorFixture fixture) : IClassFixture<EmulatorFixture>

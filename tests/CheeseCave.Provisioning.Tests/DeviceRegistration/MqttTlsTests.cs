@@ -6,8 +6,9 @@ using CheeseCave.Provisioning.DpsService;
 using MQTTnet;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
+using CheeseCave.Provisioning.Tests.Infrastructure;
 
-namespace CheeseCave.Provisioning.Tests;
+namespace CheeseCave.Provisioning.Tests.DeviceRegistration;
 
 /// <summary>
 /// Why the MQTT channel opens its own TLS stream: MQTTnet 5.2's TLS options take client certificates as a collection

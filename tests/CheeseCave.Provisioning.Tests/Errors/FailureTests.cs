@@ -6,8 +6,9 @@ using CheeseCave.Provisioning.Configuration;
 using CheeseCave.Provisioning.DeviceRegistration;
 using CheeseCave.Provisioning.DpsService;
 using CheeseCave.Provisioning.Errors;
+using CheeseCave.Provisioning.Tests.Infrastructure;
 
-namespace CheeseCave.Provisioning.Tests;
+namespace CheeseCave.Provisioning.Tests.Errors;
 
 /// <summary>What the service refuses comes back as ProvisioningException with its error code, plainly worded.</summary>
 public sealed class FailureTests(EmulatorFixture fixture) : IClassFixture<EmulatorFixture>

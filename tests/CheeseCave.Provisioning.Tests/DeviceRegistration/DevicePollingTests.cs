@@ -5,12 +5,13 @@ using CheeseCave.Provisioning.Configuration;
 using CheeseCave.Provisioning.DeviceRegistration;
 using CheeseCave.Provisioning.DpsService;
 using CheeseCave.Provisioning.Errors;
+using CheeseCave.Provisioning.Tests.Infrastructure;
 
-namespace CheeseCave.Provisioning.Tests;
+namespace CheeseCave.Provisioning.Tests.DeviceRegistration;
 
 /// <summary>
-/// The live service answers register with 202 "assigning" and a retry-after, then the operation poll (wire reference
-/// §6.1). The emulator assigns at once, so this drives the polling path with a scripted HTTPS answer.
+/// The live service answers register with 202 "assigning" and a retry-after, then the operation poll
+/// (docs/azure-wire.md §6.1). The emulator assigns at once, so this drives the polling path with a scripted HTTPS answer.
 /// </summary>
 public sealed class DevicePollingTests
 {

@@ -1,6 +1,6 @@
 using System.Net.Http.Headers;
 
-namespace CheeseCave.Provisioning.Tests;
+namespace CheeseCave.Provisioning.Tests.Infrastructure;
 
 /// <summary>Records requests (method, path, If-Match, status) and can act before a request is forwarded.</summary>
 public sealed class RecordingHandler(HttpMessageHandler inner, Func<HttpRequestMessage, int, Task>? before = null) : DelegatingHandler(inner)

@@ -2,7 +2,7 @@ using System.Security.Cryptography.X509Certificates;
 using CheeseCave.Pki;
 using CheeseCave.Provisioning.DeviceRegistration;
 
-namespace CheeseCave.Provisioning.Tests;
+namespace CheeseCave.Provisioning.Tests.Infrastructure;
 
 /// <summary>Root → intermediate CA made with CheeseCave.Pki, and device certificates (with keys) under the intermediate.</summary>
 public sealed class TestPki : IDisposable

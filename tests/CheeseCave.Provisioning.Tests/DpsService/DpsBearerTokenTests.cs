@@ -1,8 +1,9 @@
 using Azure.Core;
 using CheeseCave.Provisioning.DpsService;
 using CheeseCave.Provisioning.Errors;
+using CheeseCave.Provisioning.Tests.Infrastructure;
 
-namespace CheeseCave.Provisioning.Tests;
+namespace CheeseCave.Provisioning.Tests.DpsService;
 
 /// <summary>
 /// The DPS service client with an Entra ID token instead of SAS. The emulator's service API accepts only

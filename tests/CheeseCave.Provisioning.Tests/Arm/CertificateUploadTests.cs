@@ -1,7 +1,8 @@
 using System.Text.Json.Nodes;
 using CheeseCave.Provisioning.Arm;
+using CheeseCave.Provisioning.Tests.Infrastructure;
 
-namespace CheeseCave.Provisioning.Tests;
+namespace CheeseCave.Provisioning.Tests.Arm;
 
 /// <summary>
 /// DPS certificate upload: "verified on upload" (isVerified) creates a certificate DPS trusts without proof of

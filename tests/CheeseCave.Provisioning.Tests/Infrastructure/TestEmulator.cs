@@ -4,7 +4,7 @@ using CheeseCave.Provisioning.Configuration;
 using CheeseCave.Provisioning.DeviceRegistration;
 using CheeseCave.Provisioning.DpsService;
 
-namespace CheeseCave.Provisioning.Tests;
+namespace CheeseCave.Provisioning.Tests.Infrastructure;
 
 /// <summary>An in-process emulator (real sockets, real TLS) and provisioning clients pointed at it.</summary>
 public sealed class TestEmulator : IAsyncDisposable

@@ -1,11 +1,13 @@
 using System.Diagnostics;
 using CheeseCave.Emulator.Hosting;
 using CheeseCave.Provisioning.Arm;
+using CheeseCave.Provisioning.Configuration;
 using CheeseCave.Provisioning.DeviceRegistration;
 using CheeseCave.Provisioning.DpsService;
 using CheeseCave.Provisioning.Errors;
+using CheeseCave.Provisioning.Tests.Infrastructure;
 
-namespace CheeseCave.Provisioning.Tests;
+namespace CheeseCave.Provisioning.Tests.Errors;
 
 /// <summary>The clients against the emulator's fault injection (429 with Retry-After, 503, dropped connections).</summary>
 public sealed class ResilienceTests
@@ -158,7 +160,7 @@ public sealed class ResilienceTests
         using var service = new DpsServiceClient($"HostName={emulator.Server.Endpoints.ServiceHost};SharedAccessKeyName=x;SharedAccessKey={Convert.ToBase64String(new byte[32])}",
             emulator.Connection, new DpsServiceClientOptions
             {
-                Retry = new Configuration.ProvisioningRetryOptions { MaxRetries = 5, Delay = TimeSpan.FromSeconds(20), MaxDelay = TimeSpan.FromSeconds(20) },
+                Retry = new ProvisioningRetryOptions { MaxRetries = 5, Delay = TimeSpan.FromSeconds(20), MaxDelay = TimeSpan.FromSeconds(20) },
                 WrapHandler = inner => recorder = new RecordingHandler(inner),
             });
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(1.5));
