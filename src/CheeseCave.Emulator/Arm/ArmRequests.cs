@@ -185,7 +185,7 @@ public static class ArmRequests
     /// <summary>
     /// The creation answer of an ARM long-running PUT: 201 with the final body, an Azure-AsyncOperation status URL
     /// (which answers Succeeded at once) and Retry-After: 1. Azure.Core's NextLinkOperationImplementation polls the
-    /// status URL and then GETs the resource; core-lro does the same (wire reference §4.4, §4.5).
+    /// status URL and then GETs the resource; core-lro does the same (docs/azure-wire.md §4.4, §4.5).
     /// </summary>
     public static IResult CreatedAsync(HttpContext http, EmulatorContext ctx, string resourcePath, JsonObject body)
     {

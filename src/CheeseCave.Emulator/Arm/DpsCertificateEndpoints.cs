@@ -8,7 +8,7 @@ using CheeseCave.Pki;
 namespace CheeseCave.Emulator.Arm;
 
 /// <summary>
-/// CA certificates of a DPS (wire reference §2) with the proof-of-possession flow: upload, generate a verification
+/// CA certificates of a DPS (docs/azure-wire.md §2) with the proof-of-possession flow: upload, generate a verification
 /// code, verify a certificate whose CN is that code and which this CA's key signed. Every mutation changes the
 /// etag, and If-Match is checked inside the store transaction so two clients with the same etag cannot both win.
 /// </summary>
@@ -43,7 +43,7 @@ public static class DpsCertificateEndpoints
         return app;
     }
 
-    /// <summary>CertificateResponse (§2); <paramref name="verificationCode"/> makes it a VerificationCodeResponse.</summary>
+    /// <summary>CertificateResponse (docs/azure-wire.md §2); <paramref name="verificationCode"/> makes it a VerificationCodeResponse.</summary>
     public static JsonObject Describe(ProvisioningServiceEntity dps, DpsCertificateEntity certificate, string? verificationCode = null)
     {
         ArgumentNullException.ThrowIfNull(dps);
@@ -127,7 +127,7 @@ public static class DpsCertificateEndpoints
             var existing = ctx.Store.DpsCertificates.Get(key);
             if (existing is null)
             {
-                // Creating ignores If-Match (§2).
+                // Creating ignores If-Match (docs/azure-wire.md §2).
                 if (OfService(ctx, current).Count() >= MaxCertificatesPerService)
                 {
                     throw new ArmErrorException(400, "CertificateLimitExceeded",

@@ -5,7 +5,7 @@ using CheeseCave.Emulator.State;
 namespace CheeseCave.Emulator.Arm;
 
 /// <summary>
-/// Microsoft.Devices/IotHubs (wire reference §3): create/update as an LRO, get, list, tags, delete, listkeys and
+/// Microsoft.Devices/IotHubs (docs/azure-wire.md §3): create/update as an LRO, get, list, tags, delete, listkeys and
 /// name availability. Only what DPS linking and the portal need: no routing, endpoints or certificates.
 /// </summary>
 public static class IotHubEndpoints

@@ -5,7 +5,7 @@ using CheeseCave.Emulator.State;
 namespace CheeseCave.Emulator.Arm;
 
 /// <summary>
-/// Microsoft.Devices/provisioningServices (wire reference §1): create/update as an LRO, get, tags, delete, lists,
+/// Microsoft.Devices/provisioningServices (docs/azure-wire.md §1): create/update as an LRO, get, tags, delete, lists,
 /// name availability, listkeys and SKUs. Linked hubs must be hubs this emulator runs, linked with a key that works.
 /// </summary>
 public static class ProvisioningServiceEndpoints
@@ -100,7 +100,7 @@ public static class ProvisioningServiceEndpoints
         return $"{ArmRequests.GroupPath(dps.SubscriptionId, ArmRequests.Escape(dps.ResourceGroup))}/providers/{ResourceType}/{dps.Name}";
     }
 
-    /// <summary>The GET/PUT body (§1.1). Keys stay out: policies carry names and rights, hub links a masked key.</summary>
+    /// <summary>The GET/PUT body (docs/azure-wire.md §1.1). Keys stay out: policies carry names and rights, hub links a masked key.</summary>
     public static JsonObject Describe(EmulatorContext ctx, ProvisioningServiceEntity dps)
     {
         ArgumentNullException.ThrowIfNull(ctx);
@@ -299,7 +299,7 @@ public static class ProvisioningServiceEndpoints
     }
 
     /// <summary>
-    /// Answers 200 at once (§1.5's simplest interoperable answer; a missing DPS: 204, as ARM). Everything that
+    /// Answers 200 at once (docs/azure-wire.md §1.5's simplest interoperable answer; a missing DPS: 204, as ARM). Everything that
     /// belongs to the DPS goes with it: certificates, enrollments, registrations and device operations.
     /// </summary>
     private static async Task<IResult> DeleteAsync(string subscriptionId, string resourceGroupName, string provisioningServiceName, EmulatorContext ctx)

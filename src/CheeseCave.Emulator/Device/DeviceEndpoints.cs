@@ -5,7 +5,7 @@ using CheeseCave.Emulator.Hosting;
 namespace CheeseCave.Emulator.Device;
 
 /// <summary>
-/// The DPS device registration API over HTTPS (wire reference §6.1): register, operation status and registration
+/// The DPS device registration API over HTTPS (docs/azure-wire.md §6.1): register, operation status and registration
 /// status, with the device identified by its TLS client chain or a symmetric-key SAS. Also maps the IoT Hub
 /// device registry, where assigned devices appear.
 /// </summary>

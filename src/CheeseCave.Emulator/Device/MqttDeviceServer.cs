@@ -15,7 +15,7 @@ using MQTTnet.Server;
 namespace CheeseCave.Emulator.Device;
 
 /// <summary>
-/// DPS device registration over MQTT 3.1.1/5 on its own TLS port (wire reference §6.4): CONNECT with
+/// DPS device registration over MQTT 3.1.1/5 on its own TLS port (docs/azure-wire.md §6.4): CONNECT with
 /// clientId = registration ID and user name "{idScope}/registrations/{registrationId}/api-version=..", SUBSCRIBE
 /// $dps/registrations/res/#, PUBLISH to $dps/registrations/PUT/iotdps-register/?$rid=.. or
 /// $dps/registrations/GET/iotdps-get-operationstatus/?$rid=..&amp;operationId=.., answered on

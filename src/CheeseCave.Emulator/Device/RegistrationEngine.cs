@@ -486,7 +486,7 @@ public sealed partial class RegistrationEngine(EmulatorContext context, ILogger?
         return body;
     }
 
-    /// <summary>DeviceRegistrationResult (wire reference §6.1).</summary>
+    /// <summary>DeviceRegistrationResult (docs/azure-wire.md §6.1).</summary>
     private static JsonObject RegistrationState(RegistrationEntity record, Attested attested)
     {
         var state = new JsonObject();

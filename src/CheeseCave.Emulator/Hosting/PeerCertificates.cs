@@ -36,7 +36,7 @@ public static class DeviceTls
             // How SslStream builds the client chain before the callback sees it: against no trusted root (the device
             // endpoint checks it against the DPS certificates), offline. The default policy loads and searches the
             // system trust store on every handshake, under a process-wide lock. The certificates the client sent
-            // still arrive in the callback's chain.ChainPolicy.ExtraStore (toolchain-notes.md §8).
+            // still arrive in the callback's chain.ChainPolicy.ExtraStore (docs/toolchain.md §8).
             CertificateChainPolicy = new X509ChainPolicy
             {
                 TrustMode = X509ChainTrustMode.CustomRootTrust,

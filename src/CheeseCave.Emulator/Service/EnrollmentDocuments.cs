@@ -50,7 +50,7 @@ public enum EnrollmentView
 }
 
 /// <summary>
-/// Validation and normalisation of enrollment JSON (wire reference §5.1), and its rendering for responses.
+/// Validation and normalisation of enrollment JSON (docs/azure-wire.md §5.1), and its rendering for responses.
 /// <para>
 /// The stored body (EnrollmentEntity.Body), which the device registration code reads, is the normalised request with
 /// canonical property names and values: <c>attestation.type</c> is x509, symmetricKey or tpm;
@@ -66,7 +66,7 @@ public static partial class EnrollmentDocuments
 {
     public const int MaxIdLength = 128;
 
-    /// <summary>Published DPS limits (wire reference §7).</summary>
+    /// <summary>Published DPS limits (docs/azure-wire.md §7).</summary>
     public const int MaxX509EnrollmentGroups = 100;
 
     public const int MaxSymmetricKeyEnrollmentGroups = 100;
@@ -180,7 +180,7 @@ public static partial class EnrollmentDocuments
         return copy;
     }
 
-    /// <summary>The X509CertificateInfo of §5.1.</summary>
+    /// <summary>The X509CertificateInfo of docs/azure-wire.md §5.1.</summary>
     public static JsonObject CertificateInfo(X509Certificate2 certificate)
     {
         ArgumentNullException.ThrowIfNull(certificate);

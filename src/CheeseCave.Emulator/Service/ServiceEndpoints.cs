@@ -6,7 +6,7 @@ using CheeseCave.Emulator.State;
 namespace CheeseCave.Emulator.Service;
 
 /// <summary>
-/// The DPS service (data-plane) API of wire reference §5: enrollment groups, individual enrollments and device
+/// The DPS service (data-plane) API of docs/azure-wire.md §5: enrollment groups, individual enrollments and device
 /// registration states, authenticated with a DPS shared access policy's SAS token. Any api-version is accepted.
 /// </summary>
 public static class ServiceEndpoints

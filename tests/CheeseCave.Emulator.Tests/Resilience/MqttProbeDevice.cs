@@ -18,8 +18,8 @@ namespace CheeseCave.Emulator.Tests.Resilience;
 internal sealed record MqttAnswer(int Status, string Query, JsonNode Body);
 
 /// <summary>
-/// A DPS device over MQTT (wire reference §6.4) that also reports when the server closes its connection, which
-/// the dropped-connection fault needs. The TLS stream sends the leaf and its intermediates (toolchain-notes §8).
+/// A DPS device over MQTT (docs/azure-wire.md §6.4) that also reports when the server closes its connection, which
+/// the dropped-connection fault needs. The TLS stream sends the leaf and its intermediates (docs/toolchain.md §8).
 /// </summary>
 internal sealed partial class MqttProbeDevice : IAsyncDisposable
 {
