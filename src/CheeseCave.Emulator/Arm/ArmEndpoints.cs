@@ -5,7 +5,7 @@ using CheeseCave.Emulator.State;
 namespace CheeseCave.Emulator.Arm;
 
 /// <summary>The Azure Resource Manager subset: subscription, resource groups, provider metadata, DPS, DPS certificates, IoT hubs.</summary>
-public static class ArmEndpoints
+internal static class ArmEndpoints
 {
     public const string TenantId = "00000000-0000-4000-8000-0000000c4e5e";
 

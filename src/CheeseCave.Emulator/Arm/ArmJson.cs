@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 namespace CheeseCave.Emulator.Arm;
 
 /// <summary>Small JSON helpers shared by the ARM endpoints.</summary>
-public static class ArmJson
+internal static class ArmJson
 {
     /// <summary>Reads a JSON object body; null when the body is empty. Throws <see cref="BadHttpRequestException"/> on malformed JSON.</summary>
     public static async Task<JsonObject?> ReadBodyAsync(HttpRequest request)
@@ -50,7 +50,7 @@ public static class ArmJson
 }
 
 /// <summary>Azure's naming rules, checked with the messages people need.</summary>
-public static partial class ArmNames
+internal static partial class ArmNames
 {
     /// <summary>DPS and IoT Hub names: 3-50 letters, digits and hyphens, not all digits, no leading or trailing hyphen.</summary>
     public static bool IsValidDevicesResourceName(string name) => DevicesName().IsMatch(name);

@@ -10,7 +10,7 @@ namespace CheeseCave.Emulator.Arm;
 /// An ARM error raised anywhere in a handler (also inside a store transaction, before anything is written) and
 /// turned into {"error":{code,message}} by <see cref="ArmRequests.Filter"/>.
 /// </summary>
-public sealed class ArmErrorException : Exception
+internal sealed class ArmErrorException : Exception
 {
     public ArmErrorException()
         : this(500, "InternalServerError", "The emulator failed.")
@@ -44,7 +44,7 @@ public sealed class ArmErrorException : Exception
 }
 
 /// <summary>What every Microsoft.Devices ARM route shares: api-version, body parsing, errors and the LRO answer.</summary>
-public static class ArmRequests
+internal static class ArmRequests
 {
     /// <summary>
     /// Endpoint filter for the DPS, certificate and IoT hub routes: requires ?api-version= (any value, as ARM

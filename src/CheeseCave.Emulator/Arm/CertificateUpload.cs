@@ -8,7 +8,7 @@ namespace CheeseCave.Emulator.Arm;
 /// Decodes a certificate sent to DPS however clients send it: raw PEM text, base64 of the PEM text (what the Node
 /// SDK sends for Buffer.from(pem)) or base64 of DER (.cer). Exactly one certificate, and never a private key.
 /// </summary>
-public static class CertificateUpload
+internal static class CertificateUpload
 {
     /// <summary>Returns the one certificate in <paramref name="value"/>; the caller disposes it.</summary>
     public static X509Certificate2 Decode(string? value, string path)

@@ -12,7 +12,7 @@ namespace CheeseCave.Emulator.Arm;
 /// code, verify a certificate whose CN is that code and which this CA's key signed. Every mutation changes the
 /// etag, and If-Match is checked inside the store transaction so two clients with the same etag cannot both win.
 /// </summary>
-public static class DpsCertificateEndpoints
+internal static class DpsCertificateEndpoints
 {
     public const string ResourceType = "Microsoft.Devices/ProvisioningServices/Certificates";
 

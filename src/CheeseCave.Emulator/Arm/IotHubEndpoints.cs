@@ -8,7 +8,7 @@ namespace CheeseCave.Emulator.Arm;
 /// Microsoft.Devices/IotHubs (docs/azure-wire.md §3): create/update as an LRO, get, list, tags, delete, listkeys and
 /// name availability. Only what DPS linking and the portal need: no routing, endpoints or certificates.
 /// </summary>
-public static class IotHubEndpoints
+internal static class IotHubEndpoints
 {
     public const string ResourceType = "Microsoft.Devices/IotHubs";
 

@@ -8,7 +8,7 @@ namespace CheeseCave.Emulator.Arm;
 /// Microsoft.Devices/provisioningServices (docs/azure-wire.md §1): create/update as an LRO, get, tags, delete, lists,
 /// name availability, listkeys and SKUs. Linked hubs must be hubs this emulator runs, linked with a key that works.
 /// </summary>
-public static class ProvisioningServiceEndpoints
+internal static class ProvisioningServiceEndpoints
 {
     public const string ResourceType = "Microsoft.Devices/ProvisioningServices";
 

@@ -7,7 +7,7 @@ namespace CheeseCave.Emulator.Device;
 /// A DPS data-plane error before it is put on a wire: HTTPS writes it through ErrorResponses.Dps, MQTT publishes
 /// <see cref="ToJson"/> on $dps/registrations/res/{status}/. Both produce the same body.
 /// </summary>
-public sealed record DeviceApiError(int Status, int ErrorCode, string Message, JsonObject Info)
+internal sealed record DeviceApiError(int Status, int ErrorCode, string Message, JsonObject Info)
 {
     public JsonObject ToJson(DateTimeOffset now) => new()
     {
@@ -20,7 +20,7 @@ public sealed record DeviceApiError(int Status, int ErrorCode, string Message, J
 }
 
 /// <summary>What the device API answers, independent of the transport: a JSON body with a status, or an error.</summary>
-public sealed record DeviceApiResult(int Status, JsonObject? Body, DeviceApiError? Error, int? RetryAfterSeconds = null)
+internal sealed record DeviceApiResult(int Status, JsonObject? Body, DeviceApiError? Error, int? RetryAfterSeconds = null)
 {
     public static DeviceApiResult Ok(JsonObject body) => new(200, body, null);
 
@@ -34,7 +34,7 @@ public sealed record DeviceApiResult(int Status, JsonObject? Body, DeviceApiErro
 /// The six-digit DPS error codes the emulator uses. Only 401002 and 400004 are seen in public reports of the live
 /// service; the others are the emulator's choice in the same status × 1000 + detail pattern.
 /// </summary>
-public static class DeviceErrorCodes
+internal static class DeviceErrorCodes
 {
     public const int BadRequest = 400004;
     public const int Unauthorized = 401002;

@@ -9,7 +9,7 @@ namespace CheeseCave.Emulator.Device;
 /// status, with the device identified by its TLS client chain or a symmetric-key SAS. Also maps the IoT Hub
 /// device registry, where assigned devices appear.
 /// </summary>
-public static class DeviceEndpoints
+internal static class DeviceEndpoints
 {
     public static WebApplication MapDeviceEndpoints(this WebApplication app)
     {

@@ -11,7 +11,7 @@ namespace CheeseCave.Emulator.Device;
 /// GET /twins/{id}. The hub is the one named by the SAS token's sr ({hub}.azure-devices.net), and the token must
 /// be signed with one of its shared access policies that has RegistryRead or RegistryWrite.
 /// </summary>
-public static class HubRegistryEndpoints
+internal static class HubRegistryEndpoints
 {
     private const string NeverUtc = "0001-01-01T00:00:00Z";
 

@@ -21,7 +21,7 @@ namespace CheeseCave.Emulator.Device;
 /// $dps/registrations/GET/iotdps-get-operationstatus/?$rid=..&amp;operationId=.., answered on
 /// $dps/registrations/res/{status}/?$rid=.. with a JSON body (errors too). Same engine and rules as HTTPS.
 /// </summary>
-public sealed class MqttDeviceServer : IAsyncDisposable
+internal sealed class MqttDeviceServer : IAsyncDisposable
 {
     private const string SessionKey = "cheesecave.dps-device";
     private const string RegisterTopic = "$dps/registrations/PUT/iotdps-register";

@@ -14,7 +14,7 @@ namespace CheeseCave.Emulator.Device;
 /// One device request as any transport delivers it: the ID scope and registration ID (from the URL or the MQTT
 /// user name), the TLS client chain, the Authorization value (SAS) and the JSON body.
 /// </summary>
-public sealed record DeviceRequest(string IdScope, string RegistrationId, PeerCertificates? Certificates, string? Authorization, JsonNode? Body = null);
+internal sealed record DeviceRequest(string IdScope, string RegistrationId, PeerCertificates? Certificates, string? Authorization, JsonNode? Body = null);
 
 /// <summary>
 /// DPS device registration, independent of HTTPS or MQTT: authenticates the device (X.509 chain to a verified CA,
@@ -22,7 +22,7 @@ public sealed record DeviceRequest(string IdScope, string RegistrationId, PeerCe
 /// allocates an IoT hub, applies the reprovision policy, keeps the registration record and creates the device in
 /// the hub's registry. Answers synchronously with the finished RegistrationOperationStatus.
 /// </summary>
-public sealed partial class RegistrationEngine(EmulatorContext context, ILogger? logger = null)
+internal sealed partial class RegistrationEngine(EmulatorContext context, ILogger? logger = null)
 {
     private readonly ILogger _logger = logger ?? NullLogger.Instance;
 

@@ -31,7 +31,7 @@ public sealed class EmulatorServer : IAsyncDisposable
         _temporaryDirectory = temporaryDirectory;
     }
 
-    public EmulatorContext Context { get; }
+    internal EmulatorContext Context { get; }
 
     public string DataDirectory { get; }
 

@@ -7,7 +7,7 @@ namespace CheeseCave.Emulator.Hosting;
 /// Every error the emulator returns, in the shape of the surface that returns it (as Azurite keeps one factory):
 /// ARM's {"error":{code,message}} and the DPS data plane's {errorCode,trackingId,message,info,timestampUtc}.
 /// </summary>
-public static class ErrorResponses
+internal static class ErrorResponses
 {
     public static IResult Arm(int status, string code, string message) =>
         Results.Json(new JsonObject { ["error"] = new JsonObject { ["code"] = code, ["message"] = message } }, statusCode: status);

@@ -6,7 +6,7 @@ namespace CheeseCave.Emulator.Hosting;
 /// Makes a configured share of requests fail the way Azure sometimes does: 429 with Retry-After, 503, added
 /// latency or a dropped connection, per surface, so client retry logic can be tested against real sockets.
 /// </summary>
-public sealed class FaultInjectionMiddleware(RequestDelegate next, EmulatorContext context)
+internal sealed class FaultInjectionMiddleware(RequestDelegate next, EmulatorContext context)
 {
     private readonly Random _random = context.Options.Faults.Seed is { } seed ? new Random(seed) : Random.Shared;
     private readonly object _gate = new();
@@ -73,7 +73,7 @@ public sealed class FaultInjectionMiddleware(RequestDelegate next, EmulatorConte
 }
 
 /// <summary>ARM calls must carry the emulator's bearer token (from endpoints.json), as Azure requires a valid Entra token.</summary>
-public sealed class ArmAuthenticationMiddleware(RequestDelegate next, EmulatorContext context)
+internal sealed class ArmAuthenticationMiddleware(RequestDelegate next, EmulatorContext context)
 {
     public Task InvokeAsync(HttpContext http)
     {

@@ -11,7 +11,7 @@ using CheeseCave.Pki;
 namespace CheeseCave.Emulator.Service;
 
 /// <summary>Enrollment groups and individual enrollments differ in their id field, their nouns and a few rules.</summary>
-public sealed class EnrollmentKind
+internal sealed class EnrollmentKind
 {
     public static readonly EnrollmentKind Group = new(true, "enrollmentGroupId", "enrollment group", "EnrollmentGroup", ErrorCodes.InvalidEnrollmentGroupId);
 
@@ -40,7 +40,7 @@ public sealed class EnrollmentKind
 }
 
 /// <summary>How much of a stored enrollment a response shows.</summary>
-public enum EnrollmentView
+internal enum EnrollmentView
 {
     /// <summary>GET and query: symmetric keys are masked (null), as on Azure, where only attestationmechanism returns them.</summary>
     Masked,
@@ -62,7 +62,7 @@ public enum EnrollmentView
 /// <c>lastUpdatedDateTimeUtc</c>. Certificates never leave the emulator in responses; only their info does.
 /// </para>
 /// </summary>
-public static partial class EnrollmentDocuments
+internal static partial class EnrollmentDocuments
 {
     public const int MaxIdLength = 128;
 

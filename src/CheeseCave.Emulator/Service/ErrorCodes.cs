@@ -8,7 +8,7 @@ namespace CheeseCave.Emulator.Service;
 /// and in x-ms-error-code. Azure's own numbers are mostly undocumented; the emulator keeps these stable, and every
 /// message says in plain words what to change.
 /// </summary>
-public static class ErrorCodes
+internal static class ErrorCodes
 {
     /// <summary>The body is not a JSON object, or a field has the wrong JSON type.</summary>
     public const int InvalidRequestBody = 400001;
@@ -78,7 +78,7 @@ public static class ErrorCodes
 }
 
 /// <summary>A DPS service error, carried from validation code to the endpoint that returns it.</summary>
-public sealed record ServiceError(int Status, int Code, string Message, JsonObject? Info = null)
+internal sealed record ServiceError(int Status, int Code, string Message, JsonObject? Info = null)
 {
     public IResult ToResult(HttpContext http) => ErrorResponses.Dps(http, Status, Code, Message, Info);
 

@@ -6,7 +6,7 @@ using System.Text.Json.Nodes;
 namespace CheeseCave.Emulator.Service;
 
 /// <summary>One row of a query: its sort key (the lower-cased id) and how to render it.</summary>
-public readonly record struct PageItem(string SortKey, Func<JsonNode> Render);
+internal readonly record struct PageItem(string SortKey, Func<JsonNode> Render);
 
 /// <summary>
 /// The service API's query paging: x-ms-max-item-count asks for a page size, x-ms-continuation carries the opaque
@@ -14,7 +14,7 @@ public readonly record struct PageItem(string SortKey, Func<JsonNode> Render);
 /// Query sets hasMoreResults = continuationToken !== undefined). Rows are ordered by id, and a token means "after
 /// this id", so rows added or removed between pages never repeat or shift others.
 /// </summary>
-public static class QueryPaging
+internal static class QueryPaging
 {
     public const string ContinuationHeader = "x-ms-continuation";
     public const string MaxItemCountHeader = "x-ms-max-item-count";

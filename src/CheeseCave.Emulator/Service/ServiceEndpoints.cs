@@ -9,7 +9,7 @@ namespace CheeseCave.Emulator.Service;
 /// The DPS service (data-plane) API of docs/azure-wire.md §5: enrollment groups, individual enrollments and device
 /// registration states, authenticated with a DPS shared access policy's SAS token. Any api-version is accepted.
 /// </summary>
-public static class ServiceEndpoints
+internal static class ServiceEndpoints
 {
     /// <summary>Items per query page when the client sends no x-ms-max-item-count.</summary>
     public const int DefaultPageSize = 100;
