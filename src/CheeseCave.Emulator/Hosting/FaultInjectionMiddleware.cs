@@ -1,3 +1,5 @@
+using CheeseCave.Emulator.Arm;
+using CheeseCave.Emulator.Service;
 using Microsoft.AspNetCore.Connections.Features;
 
 namespace CheeseCave.Emulator.Hosting;
@@ -49,26 +51,18 @@ internal sealed class FaultInjectionMiddleware(RequestDelegate next, EmulatorCon
         if (roll < faults.ThrottleRate)
         {
             http.Response.Headers.RetryAfter = faults.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            await Respond(http, surface, 429, surface == Surface.Arm ? "TooManyRequests" : "429001", "Too many requests (injected by the emulator's fault settings). Retry after the Retry-After delay.").ConfigureAwait(false);
+            await (surface == Surface.Arm ? ArmErrors.InjectedThrottling().ToResult() : ServiceErrors.InjectedThrottling().ToResult(http)).ExecuteAsync(http).ConfigureAwait(false);
             return;
         }
 
         roll -= faults.ThrottleRate;
         if (roll < faults.UnavailableRate)
         {
-            await Respond(http, surface, 503, surface == Surface.Arm ? "ServiceUnavailable" : "503000", "The service is unavailable (injected by the emulator's fault settings). Retry later.").ConfigureAwait(false);
+            await (surface == Surface.Arm ? ArmErrors.InjectedUnavailability().ToResult() : ServiceErrors.InjectedUnavailability().ToResult(http)).ExecuteAsync(http).ConfigureAwait(false);
             return;
         }
 
         await next(http).ConfigureAwait(false);
-    }
-
-    private static Task Respond(HttpContext http, Surface surface, int status, string code, string message)
-    {
-        var result = surface == Surface.Arm
-            ? ErrorResponses.Arm(status, code, message)
-            : ErrorResponses.Dps(http, status, int.Parse(code, System.Globalization.CultureInfo.InvariantCulture), message);
-        return result.ExecuteAsync(http);
     }
 }
 
@@ -86,14 +80,14 @@ internal sealed class ArmAuthenticationMiddleware(RequestDelegate next, Emulator
         if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
             http.Response.Headers.WWWAuthenticate = "Bearer";
-            return ErrorResponses.Arm(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing: send 'Bearer <bearerToken from endpoints.json>'.").ExecuteAsync(http);
+            return ArmErrors.AuthorizationMissing().ToResult().ExecuteAsync(http);
         }
 
         var token = header["Bearer ".Length..].Trim();
         if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
                 System.Text.Encoding.UTF8.GetBytes(token), System.Text.Encoding.UTF8.GetBytes(context.BearerToken)))
         {
-            return ErrorResponses.Arm(401, "InvalidAuthenticationToken", "The access token is invalid: use the bearerToken from the emulator's endpoints.json (it changes at each start).").ExecuteAsync(http);
+            return ArmErrors.InvalidAuthenticationToken().ToResult().ExecuteAsync(http);
         }
 
         return next(http);
