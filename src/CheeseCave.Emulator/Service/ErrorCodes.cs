@@ -1,6 +1,3 @@
-using System.Text.Json.Nodes;
-using CheeseCave.Emulator.Hosting;
-
 namespace CheeseCave.Emulator.Service;
 
 /// <summary>
@@ -75,12 +72,10 @@ internal static class ErrorCodes
 
     /// <summary>If-Match does not match the current etag (or the record does not exist).</summary>
     public const int PreconditionFailed = 412001;
-}
 
-/// <summary>A DPS service error, carried from validation code to the endpoint that returns it.</summary>
-internal sealed record ServiceError(int Status, int Code, string Message, JsonObject? Info = null)
-{
-    public IResult ToResult(HttpContext http) => ErrorResponses.Dps(http, Status, Code, Message, Info);
+    /// <summary>Injected throttling (fault settings).</summary>
+    public const int Throttled = 429001;
 
-    public static ServiceError BadRequest(int code, string message, JsonObject? info = null) => new(400, code, message, info);
+    /// <summary>Injected unavailability (fault settings).</summary>
+    public const int Unavailable = 503000;
 }

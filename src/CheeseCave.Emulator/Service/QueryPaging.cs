@@ -33,8 +33,7 @@ internal static class QueryPaging
         {
             if (!int.TryParse(requested, NumberStyles.None, CultureInfo.InvariantCulture, out size) || size < 1)
             {
-                return ServiceError.BadRequest(ErrorCodes.InvalidMaxItemCount,
-                    $"{MaxItemCountHeader} '{requested}' is not a positive whole number. Leave it out for pages of {ServiceEndpoints.DefaultPageSize}.").ToResult(http);
+                return ServiceErrors.InvalidMaxItemCount(MaxItemCountHeader, requested, ServiceEndpoints.DefaultPageSize).ToResult(http);
             }
 
             size = Math.Min(size, ServiceEndpoints.MaxPageSize);
@@ -44,8 +43,7 @@ internal static class QueryPaging
         var token = http.Request.Headers[ContinuationHeader].ToString().Trim();
         if (token.Length > 0 && !TryDecode(token, scope, out after))
         {
-            return ServiceError.BadRequest(ErrorCodes.InvalidContinuationToken,
-                $"{ContinuationHeader} is not a token from the previous page of this query. Send the value of the last response's {ContinuationHeader} header unchanged, or none for the first page.").ToResult(http);
+            return ServiceErrors.InvalidContinuationToken(ContinuationHeader).ToResult(http);
         }
 
         var page = items.Where(i => after is null || string.CompareOrdinal(i.SortKey, after) > 0)
