@@ -70,8 +70,7 @@ internal static class DeviceEndpoints
         }
         catch (JsonException ex)
         {
-            return (null, new DeviceApiError(400, DeviceErrorCodes.BadRequest, $"The request body is not valid JSON: {ex.Message}",
-                new JsonObject { ["reason"] = "invalidJson", ["hint"] = "Send {\"registrationId\":\"...\",\"payload\":{...}} or no body." }));
+            return (null, DeviceErrors.BodyNotJson(ex.Message));
         }
     }
 }

@@ -75,7 +75,7 @@ internal static class HubRegistryEndpoints
 
     internal static JsonObject TwinJson(HubDeviceEntity device)
     {
-        var updated = RegistrationEngine.Timestamp(device.Updated);
+        var updated = RegistrationJson.Timestamp(device.Updated);
         var desired = device.Desired.DeepClone().AsObject();
         desired["$metadata"] = new JsonObject { ["$lastUpdated"] = updated };
         desired["$version"] = 1;
@@ -119,7 +119,7 @@ internal static class HubRegistryEndpoints
         }
 
         var host = token.Resource.Split('/')[0].ToLowerInvariant();
-        var hubName = RegistrationEngine.HubName(host);
+        var hubName = RegistrationJson.HubName(host);
         var candidates = new List<(string? Key, string Rights)>();
         var hub = context.Store.IotHubs.Get(ArmKeys.IotHub(hubName));
         if (hub is not null && string.Equals(hub.HostName, host, StringComparison.OrdinalIgnoreCase))
