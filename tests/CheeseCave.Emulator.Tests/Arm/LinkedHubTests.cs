@@ -104,4 +104,6 @@ public sealed class LinkedHubTests(EmulatorFixture fixture) : IClassFixture<Emul
         (status, _, _) = await _arm.CallAsync(HttpMethod.Get, dps);
         Assert.Equal(HttpStatusCode.NotFound, status);
     }
+
+    private static string EmulatorHarnessKey(string connectionString) => ConnectionStrings.Parse(connectionString)["SharedAccessKey"];
 }

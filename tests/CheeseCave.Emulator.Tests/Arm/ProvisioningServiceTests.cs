@@ -319,6 +319,4 @@ public sealed class ProvisioningServiceTests(EmulatorFixture fixture) : IClassFi
         Assert.Empty(certificates!["value"]!.AsArray());
         Assert.NotNull(again["properties"]!["idScope"]);
     }
-
-    private static string EmulatorHarnessKey(string connectionString) => ConnectionStrings.Parse(connectionString)["SharedAccessKey"];
 }

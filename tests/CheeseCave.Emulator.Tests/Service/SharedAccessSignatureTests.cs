@@ -1,3 +1,4 @@
+using System.Net.Http.Headers;
 using CheeseCave.Emulator.Service;
 using CheeseCave.Emulator.State;
 
@@ -79,5 +80,23 @@ public sealed class SharedAccessSignatureTests
         Assert.False(SharedAccessSignatures.TryValidate(header, Policies, "h", Now, out var result));
         Assert.Equal(expected, result.Outcome);
         Assert.False(string.IsNullOrWhiteSpace(result.Message));
+    }
+
+    [Fact]
+    public void SAS_tokens_verify_over_the_raw_and_the_encoded_resource()
+    {
+        var key = Convert.ToBase64String(new byte[32]);
+        static SharedAccessToken Parse(string header) =>
+            SharedAccessSignatures.TryParse(header, out var token, out _, out _) ? token! : throw new InvalidOperationException(header);
+        var raw = Parse(SharedAccessSignatures.Create("0ne0001/registrations/dev-1", "registration", key, DateTimeOffset.UtcNow.AddHours(1)));
+        var encoded = Parse(SharedAccessSignatures.Create("0ne0001%2fregistrations%2fdev-1", "registration", key, DateTimeOffset.UtcNow.AddHours(1)));
+
+        Assert.True(SharedAccessSignatures.VerifySignature(raw, key));
+        Assert.True(SharedAccessSignatures.VerifySignature(encoded, key));
+        Assert.Equal("0ne0001/registrations/dev-1", encoded.Resource);
+        Assert.False(SharedAccessSignatures.VerifySignature(raw, Convert.ToBase64String(Enumerable.Repeat((byte)1, 32).ToArray())));
+        Assert.False(SharedAccessSignatures.TryParse("Bearer abc", out var bearer, out _, out _));
+        Assert.Null(bearer);
+        Assert.NotNull(AuthenticationHeaderValue.Parse(SharedAccessSignatures.Create("h", "p", key, DateTimeOffset.UtcNow)));
     }
 }

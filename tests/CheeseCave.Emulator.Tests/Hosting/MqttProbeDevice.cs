@@ -12,7 +12,7 @@ using MQTTnet.Channel;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
 
-namespace CheeseCave.Emulator.Tests.Resilience;
+namespace CheeseCave.Emulator.Tests.Hosting;
 
 /// <summary>One DPS answer on $dps/registrations/res/{status}/?{query}.</summary>
 internal sealed record MqttAnswer(int Status, string Query, JsonNode Body);

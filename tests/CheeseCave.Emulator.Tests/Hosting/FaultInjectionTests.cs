@@ -3,7 +3,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using CheeseCave.Emulator.Hosting;
 
-namespace CheeseCave.Emulator.Tests.Resilience;
+namespace CheeseCave.Emulator.Tests.Hosting;
 
 /// <summary>
 /// EmulatorOptions.Faults against real sockets: each surface (ARM, DPS service API, device API over HTTPS and
