@@ -15,7 +15,9 @@ namespace CheeseCave.Emulator.Device;
 /// DPS device registration, independent of HTTPS or MQTT: authenticates the device (X.509 chain to a verified CA,
 /// or a symmetric-key SAS), finds its enrollment (individual first, then groups from the closest CA up to the root),
 /// allocates an IoT hub, applies the reprovision policy, keeps the registration record and creates the device in
-/// the hub's registry. Answers synchronously with the finished RegistrationOperationStatus.
+/// the hub's registry. Answers synchronously with the finished RegistrationOperationStatus. It orchestrates:
+/// <see cref="DeviceAttestor"/> decides who the device is, <see cref="HubAllocator"/> picks the hub and
+/// <see cref="RegistrationStore"/> applies the reprovision rules in one store transaction.
 /// </summary>
 internal sealed partial class RegistrationEngine(EmulatorContext context, ILogger? logger = null)
 {

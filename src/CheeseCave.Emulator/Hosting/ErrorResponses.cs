@@ -5,7 +5,8 @@ namespace CheeseCave.Emulator.Hosting;
 
 /// <summary>
 /// How the emulator renders an error, in the shape of the surface that returns it: ARM's {"error":{code,message}}
-/// and the DPS data plane's {errorCode,trackingId,message,info,timestampUtc}. The errors themselves (status, code, message) come from the factories ArmErrors and ServiceErrors.
+/// and the DPS data plane's {errorCode,trackingId,message,info,timestampUtc}. The errors themselves (status, code,
+/// message) come from the factories ArmErrors, ServiceErrors and DeviceErrors.
 /// </summary>
 internal static class ErrorResponses
 {
