@@ -15,6 +15,7 @@ using MQTTnet;
 using MQTTnet.Channel;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
+using static CheeseCave.Benchmarks.RegistrationReport;
 
 namespace CheeseCave.Benchmarks;
 
@@ -40,21 +41,11 @@ namespace CheeseCave.Benchmarks;
 /// </summary>
 public static class RegistrationBenchmark
 {
-    private const string ApiVersion = "2019-03-31";
+    internal const string ApiVersion = "2019-03-31";
     private const string DpsName = "bench-dps";
     private const int SplitChunk = 2000;
 
-    private sealed record Options(int Count, int Concurrency, string Transport, string[] Modes, string[] Stores, int Runs, int Warmup);
-
-    /// <summary>One device: its registration ID and the certificate context that sends leaf + intermediate.</summary>
-    private sealed record DeviceCredential(string RegistrationId, SslStreamCertificateContext Context);
-
-    private sealed record RunResult(string Store, string Mode, int Count, int Failures, double Seconds, double[] Total, double[] Handshake, double[] Request,
-        double HandshakeSeconds, double RequestSeconds, string LoadBefore, string LoadAfter, double CpuMsPerRegistration = 0,
-        double HandshakeCpuMs = 0, double RequestCpuMs = 0)
-    {
-        public double Rate => Count / Seconds;
-    }
+    internal sealed record Options(int Count, int Concurrency, string Transport, string[] Modes, string[] Stores, int Runs, int Warmup);
 
     public static async Task<int> RunAsync(string[] args, TextWriter output)
     {
@@ -162,7 +153,7 @@ public static class RegistrationBenchmark
         return new Options(count, concurrency, transport, modes, stores, runs, warmup);
     }
 
-    private static async Task<RunResult> RunOnceAsync(Options options, BenchmarkPki pki, string store, string mode, IReadOnlyList<DeviceCredential> warmup, List<DeviceCredential> devices)
+    private static async Task<RunResult> RunOnceAsync(Options options, BenchmarkPki pki, string store, string mode, List<DeviceCredential> warmup, List<DeviceCredential> devices)
     {
         var folder = Path.Combine(Path.GetTempPath(), "cheesecave-bench-" + Guid.NewGuid().ToString("N"));
         try
@@ -176,7 +167,7 @@ public static class RegistrationBenchmark
             };
             await using var server = await EmulatorServer.StartAsync(emulatorOptions);
             var idScope = await SeedAsync(server, pki);
-            var target = new Target(server, idScope, options.Transport);
+            var target = new RegistrationTarget(server, idScope, options.Transport);
 
             // Warm-up with other devices (JIT, TLS and thread pool), then settle.
             if (warmup.Count > 0)
@@ -248,7 +239,7 @@ public static class RegistrationBenchmark
     }
 
     /// <summary>Mode "new": per registration, TCP connect + TLS handshake with the device certificate + PUT register.</summary>
-    private static async Task<RunResult> NewConnectionsAsync(Target target, IReadOnlyList<DeviceCredential> devices, int concurrency)
+    private static async Task<RunResult> NewConnectionsAsync(RegistrationTarget target, List<DeviceCredential> devices, int concurrency)
     {
         var total = new double[devices.Count];
         var handshake = new double[devices.Count];
@@ -286,7 +277,7 @@ public static class RegistrationBenchmark
     }
 
     /// <summary>Mode "split": open the devices' connections (handshake phase), then register over them (request phase).</summary>
-    private static async Task<RunResult> SplitAsync(Target target, IReadOnlyList<DeviceCredential> devices, int concurrency)
+    private static async Task<RunResult> SplitAsync(RegistrationTarget target, List<DeviceCredential> devices, int concurrency)
     {
         var handshake = new double[devices.Count];
         var request = new double[devices.Count];
@@ -357,262 +348,8 @@ public static class RegistrationBenchmark
             HandshakeCpuMs: handshakeCpu.TotalMilliseconds / devices.Count, RequestCpuMs: requestCpu.TotalMilliseconds / devices.Count);
     }
 
-    private static void Print(TextWriter output, int run, RunResult r)
-    {
-        var line = r.Mode == "new"
-            ? Invariant($"  [{r.Store,-6} {r.Mode,-5} run {run}] {r.Count} registrations in {r.Seconds:0.00} s = {r.Rate:0} /s; latency p50 {P(r.Total, 50):0.0} / p95 {P(r.Total, 95):0.0} / p99 {P(r.Total, 99):0.0} ms")
-                + Invariant($"; of which connect (TCP + TLS handshake) p50 {P(r.Handshake, 50):0.0} / p99 {P(r.Handshake, 99):0.0} ms, request p50 {P(r.Request, 50):0.0} / p99 {P(r.Request, 99):0.0} ms")
-            : Invariant($"  [{r.Store,-6} {r.Mode,-5} run {run}] connections opened: {r.Count / r.HandshakeSeconds:0} /s (p50 {P(r.Handshake, 50):0.0} / p95 {P(r.Handshake, 95):0.0} / p99 {P(r.Handshake, 99):0.0} ms, CPU {r.HandshakeCpuMs:0.00} ms each)")
-                + Invariant($"; registrations over open connections: {r.Count / r.RequestSeconds:0} /s (p50 {P(r.Request, 50):0.0} / p95 {P(r.Request, 95):0.0} / p99 {P(r.Request, 99):0.0} ms, CPU {r.RequestCpuMs:0.00} ms each)");
-        output.WriteLine(line + Invariant($"; CPU (client + emulator) {r.CpuMsPerRegistration:0.00} ms per registration; failures {r.Failures}; load {r.LoadBefore} → {r.LoadAfter}"));
-    }
-
-    private static void Summarize(TextWriter output, string store, string mode, List<RunResult> runs)
-    {
-        static double Median(IEnumerable<double> values)
-        {
-            var sorted = values.Order().ToArray();
-            return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
-        }
-
-        if (mode == "new")
-        {
-            var best = runs.MaxBy(r => r.Rate)!;
-            output.WriteLine(Invariant($"  => {store} / new connection per registration: best {best.Rate:0} /s (p99 {P(best.Total, 99):0.0} ms), median {Median(runs.Select(r => r.Rate)):0} /s (p99 {Median(runs.Select(r => P(r.Total, 99))):0.0} ms); handshake share of latency (median p50) {Median(runs.Select(r => P(r.Handshake, 50))):0.0} of {Median(runs.Select(r => P(r.Total, 50))):0.0} ms"));
-        }
-        else
-        {
-            output.WriteLine(Invariant($"  => {store} / split: connections (handshakes) best {runs.Max(r => r.Count / r.HandshakeSeconds):0} /s, median {Median(runs.Select(r => r.Count / r.HandshakeSeconds)):0} /s; registrations over open connections best {runs.Max(r => r.Count / r.RequestSeconds):0} /s, median {Median(runs.Select(r => r.Count / r.RequestSeconds)):0} /s (p99 median {Median(runs.Select(r => P(r.Request, 99))):0.0} ms)"));
-        }
-    }
-
-    private static double P(double[] values, int percentile)
-    {
-        var sorted = values.Where(v => v > 0).Order().ToArray();
-        if (sorted.Length == 0) return 0;
-        var rank = (int)Math.Ceiling(percentile / 100.0 * sorted.Length) - 1;
-        return sorted[Math.Clamp(rank, 0, sorted.Length - 1)];
-    }
-
     private static TimeSpan CpuTime() => Process.GetCurrentProcess().TotalProcessorTime;
 
     private static double Ms(long from, long to) => (to - from) * 1000.0 / Stopwatch.Frequency;
 
-    private static string LoadAverage()
-    {
-        try
-        {
-            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
-        }
-        catch (IOException)
-        {
-            return "n/a";
-        }
-    }
-
-    private static string RuntimeInformationText() =>
-        $"{System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription} on {System.Runtime.InteropServices.RuntimeInformation.OSDescription}";
-
-    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
-
-    /// <summary>Root → intermediate, and the device population under the intermediate, issued up front.</summary>
-    private sealed class BenchmarkPki : IDisposable
-    {
-        public BenchmarkPki(int devices)
-        {
-            var ca = new CertificateAuthority(TimeProvider.System);
-            var (root, intermediate, issuer) = BulkIssuance.CreateHierarchy(ca);
-            using (root)
-            using (intermediate)
-            using (issuer)
-            {
-                Root = X509CertificateLoader.LoadCertificate(root.Certificate.RawData);
-                var population = new DeviceCredential[devices];
-                Parallel.For(0, devices, i =>
-                {
-                    var id = "bench-device-" + i.ToString("D6", CultureInfo.InvariantCulture);
-                    // The issued key is kept (not disposed): the leaf below signs with it in every handshake.
-                    var issued = ca.IssueDeviceCertificate(new DeviceCertificateRequest(id), issuer);
-                    var leaf = issued.Key!.AttachToCertificate(issued.Certificate);
-                    var intermediates = new X509Certificate2Collection(issued.DeviceChain.Skip(1).Select(c => X509CertificateLoader.LoadCertificate(c.RawData)).ToArray());
-                    population[i] = new DeviceCredential(id, SslStreamCertificateContext.Create(leaf, intermediates, offline: true));
-                });
-                Devices = population;
-            }
-        }
-
-        public X509Certificate2 Root { get; }
-
-        public DeviceCredential[] Devices { get; }
-
-        public void Dispose() => Root.Dispose();
-    }
-
-    private interface IDeviceConnection : IAsyncDisposable
-    {
-        /// <summary>Sends the register request; true when the device was assigned.</summary>
-        Task<bool> RegisterAsync();
-    }
-
-    /// <summary>How devices reach the emulator: TLS with the device's certificate context, server certificate pinned.</summary>
-    private sealed class Target(EmulatorServer server, string idScope, string transport)
-    {
-        private readonly X509ChainPolicy _trust = new()
-        {
-            TrustMode = X509ChainTrustMode.CustomRootTrust,
-            CustomTrustStore = { server.Context.Tls.CaCertificate },
-            RevocationMode = X509RevocationMode.NoCheck,
-            DisableCertificateDownloads = true,
-        };
-
-        public int MqttPort => server.MqttPort!.Value;
-
-        public Task<IDeviceConnection> ConnectAsync(DeviceCredential device) =>
-            transport == "mqtt" ? MqttConnectAsync(device) : HttpsConnectAsync(device);
-
-        /// <summary>
-        /// The device trusts only the emulator's CA (as a device given the trust bundle would) and checks the host
-        /// name; the chain is built against that one root, offline, without the system trust store.
-        /// </summary>
-        private SslClientAuthenticationOptions TlsOptions(DeviceCredential device) => new()
-        {
-            TargetHost = "localhost",
-            ClientCertificateContext = device.Context,
-            CertificateChainPolicy = _trust,
-        };
-
-        private async Task<SslStream> TlsAsync(int port, DeviceCredential device)
-        {
-            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            try
-            {
-                await socket.ConnectAsync(IPAddress.Loopback, port);
-                var ssl = new SslStream(new NetworkStream(socket, ownsSocket: true));
-                await ssl.AuthenticateAsClientAsync(TlsOptions(device));
-                return ssl;
-            }
-            catch
-            {
-                socket.Dispose();
-                throw;
-            }
-        }
-
-        private async Task<IDeviceConnection> HttpsConnectAsync(DeviceCredential device)
-        {
-            var ssl = await TlsAsync(server.HttpsPort, device);
-
-            // The handler sends plain HTTP/1.1 over the TLS stream made above, so the handshake is timed on its own
-            // and each device keeps its own connection (a shared pool could hand it another device's connection).
-            var handed = 0;
-            var handler = new SocketsHttpHandler
-            {
-                UseProxy = false,
-                UseCookies = false,
-                AllowAutoRedirect = false,
-                ConnectCallback = (_, _) => Interlocked.Exchange(ref handed, 1) == 0
-                    ? ValueTask.FromResult<Stream>(ssl)
-                    : ValueTask.FromException<Stream>(new IOException("The device's connection was closed.")),
-            };
-            return new HttpsConnection(new HttpClient(handler) { BaseAddress = new Uri($"http://localhost:{server.HttpsPort}") }, ssl, idScope, device.RegistrationId);
-        }
-
-        private async Task<IDeviceConnection> MqttConnectAsync(DeviceCredential device)
-        {
-            var client = new MqttClientFactory().CreateMqttClient();
-            var connection = new MqttConnection(client, device.RegistrationId);
-            var options = new MqttClientOptionsBuilder()
-                .WithTcpServer("localhost", MqttPort)
-                .WithClientId(device.RegistrationId)
-                .WithCredentials($"{idScope}/registrations/{device.RegistrationId}/api-version={ApiVersion}&ClientVersion=azure-iot-provisioning-device%2F1.9.1", (string?)null)
-                .WithProtocolVersion(MqttProtocolVersion.V311)
-                .WithCleanSession()
-                .WithTimeout(TimeSpan.FromSeconds(30))
-                .Build();
-            ((MqttClientTcpOptions)options.ChannelOptions).StreamProvider = new StreamProvider(this, device);
-            try
-            {
-                var connected = await client.ConnectAsync(options);
-                if (connected.ResultCode != MqttClientConnectResultCode.Success) throw new IOException($"CONNACK {connected.ResultCode}");
-                await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter("$dps/registrations/res/#", MqttQualityOfServiceLevel.AtLeastOnce).Build());
-                return connection;
-            }
-            catch
-            {
-                client.Dispose();
-                throw;
-            }
-        }
-
-        private sealed class StreamProvider(Target target, DeviceCredential device) : IMqttClientStreamProvider
-        {
-            public async Task<Stream> ConnectAsync(EndPoint brokerEndPoint, CancellationToken cancellationToken) =>
-                await target.TlsAsync(target.MqttPort, device);
-        }
-    }
-
-    private sealed class HttpsConnection(HttpClient client, SslStream ssl, string idScope, string registrationId) : IDeviceConnection
-    {
-        private readonly byte[] _body = Encoding.UTF8.GetBytes($"{{\"registrationId\":\"{registrationId}\"}}");
-
-        public async Task<bool> RegisterAsync()
-        {
-            using var request = new HttpRequestMessage(HttpMethod.Put, $"/{idScope}/registrations/{registrationId}/register?api-version={ApiVersion}")
-            {
-                Content = new ByteArrayContent(_body) { Headers = { ContentType = new("application/json") { CharSet = "utf-8" } } },
-            };
-            using var response = await client.SendAsync(request);
-            var text = await response.Content.ReadAsStringAsync();
-            return response.StatusCode == HttpStatusCode.OK && text.Contains("\"status\":\"assigned\"", StringComparison.Ordinal);
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            client.Dispose();
-            await ssl.DisposeAsync();
-        }
-    }
-
-    private sealed class MqttConnection : IDeviceConnection
-    {
-        private readonly IMqttClient _client;
-        private readonly string _registrationId;
-        private TaskCompletionSource<string>? _answer;
-
-        public MqttConnection(IMqttClient client, string registrationId)
-        {
-            _client = client;
-            _registrationId = registrationId;
-            _client.ApplicationMessageReceivedAsync += e =>
-            {
-                _answer?.TrySetResult(e.ApplicationMessage.Topic + "\n" + e.ApplicationMessage.ConvertPayloadToString());
-                return Task.CompletedTask;
-            };
-        }
-
-        public async Task<bool> RegisterAsync()
-        {
-            _answer = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-            await _client.PublishAsync(new MqttApplicationMessageBuilder()
-                .WithTopic($"$dps/registrations/PUT/iotdps-register/?$rid={Guid.NewGuid()}")
-                .WithPayload($"{{\"registrationId\":\"{_registrationId}\"}}")
-                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-                .Build());
-            var answer = await _answer.Task.WaitAsync(TimeSpan.FromSeconds(30));
-            return answer.StartsWith("$dps/registrations/res/200/", StringComparison.Ordinal) && answer.Contains("\"status\":\"assigned\"", StringComparison.Ordinal);
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            try
-            {
-                if (_client.IsConnected) await _client.DisconnectAsync();
-            }
-            catch (MQTTnet.Exceptions.MqttCommunicationException)
-            {
-            }
-
-            _client.Dispose();
-        }
-    }
 }

@@ -57,7 +57,7 @@ public sealed class EmulatorHarness : IAsyncDisposable
         };
         if (clientCertificate is not null)
         {
-            // Only a certificate context sends the intermediates in the handshake (toolchain-notes.md §8).
+            // Only a certificate context sends the intermediates in the handshake (docs/toolchain.md §8).
             handler.SslOptions.ClientCertificateContext = SslStreamCertificateContext.Create(
                 clientCertificate, new X509Certificate2Collection((intermediates ?? []).ToArray()), offline: true);
         }

@@ -5,7 +5,7 @@ using CheeseCave.Emulator.State;
 namespace CheeseCave.Emulator.Arm;
 
 /// <summary>The Azure Resource Manager subset: subscription, resource groups, provider metadata, DPS, DPS certificates, IoT hubs.</summary>
-public static class ArmEndpoints
+internal static class ArmEndpoints
 {
     public const string TenantId = "00000000-0000-4000-8000-0000000c4e5e";
 
@@ -30,7 +30,7 @@ public static class ArmEndpoints
             if (!KnownSubscription(ctx, subscriptionId)) return SubscriptionNotFound(subscriptionId);
             if (!providerNamespace.Equals("Microsoft.Devices", StringComparison.OrdinalIgnoreCase))
             {
-                return ErrorResponses.Arm(404, "InvalidResourceNamespace", $"The resource namespace '{providerNamespace}' is invalid or not emulated; the emulator serves Microsoft.Devices.");
+                return ArmErrors.InvalidResourceNamespace(providerNamespace).ToResult();
             }
 
             return Results.Json(DevicesProvider(subscriptionId));
@@ -53,56 +53,40 @@ public static class ArmEndpoints
             Results.StatusCode(ctx.Store.ResourceGroups.Get(ArmKeys.ResourceGroup(subscriptionId, resourceGroupName)) is null ? 404 : 204));
         app.MapPut(groups + "/{resourceGroupName}", async (string subscriptionId, string resourceGroupName, HttpRequest request, EmulatorContext ctx) =>
         {
+            // Not behind ArmRequests.Filter (these routes need no api-version), so errors are rendered, not thrown.
             if (!KnownSubscription(ctx, subscriptionId)) return SubscriptionNotFound(subscriptionId);
-            if (!ArmNames.IsValidResourceGroupName(resourceGroupName))
+            try
             {
-                return ErrorResponses.Arm(400, "InvalidResourceGroupName", $"'{resourceGroupName}' is not a valid resource group name: 1-90 letters, digits, '.', '_', '-', '(' or ')', not ending in '.'.");
+                ResourceGroupStore.RequireValidName(resourceGroupName);
+                var body = await ArmJson.ReadBodyAsync(request).ConfigureAwait(false);
+                var (group, created) = await ResourceGroupStore.PutAsync(ctx, subscriptionId, resourceGroupName, body?["location"]?.GetValue<string>(), ArmJson.ReadTags(body)).ConfigureAwait(false);
+                return Results.Json(ResourceGroup(group), statusCode: created ? 201 : 200);
             }
-
-            var body = await ArmJson.ReadBodyAsync(request).ConfigureAwait(false);
-            if (body?["location"]?.GetValue<string>() is not { Length: > 0 } location)
+            catch (ArmErrorException ex)
             {
-                return ErrorResponses.Arm(400, "LocationRequired", "The location property is required for this definition.");
+                return ex.ToResult();
             }
-
-            var key = ArmKeys.ResourceGroup(subscriptionId, resourceGroupName);
-            var existing = ctx.Store.ResourceGroups.Get(key);
-            var tags = ArmJson.ReadTags(body) ?? existing?.Tags ?? [];
-            var entity = new ResourceGroupEntity(subscriptionId, existing?.Name ?? resourceGroupName, existing?.Location ?? ArmNames.NormalizeLocation(location), tags);
-            await ctx.Store.WriteAsync(tx => tx.Put(ctx.Store.ResourceGroups, key, entity)).ConfigureAwait(false);
-            return Results.Json(ResourceGroup(entity), statusCode: existing is null ? 201 : 200);
         });
         app.MapDelete(groups + "/{resourceGroupName}", async (string subscriptionId, string resourceGroupName, EmulatorContext ctx) =>
         {
-            var key = ArmKeys.ResourceGroup(subscriptionId, resourceGroupName);
-            if (ctx.Store.ResourceGroups.Get(key) is null) return ResourceGroupNotFound(resourceGroupName);
-            var inGroup = ctx.Store.ProvisioningServices.All.Any(d => ArmKeys.ResourceGroup(d.SubscriptionId, d.ResourceGroup) == key)
-                || ctx.Store.IotHubs.All.Any(h => ArmKeys.ResourceGroup(h.SubscriptionId, h.ResourceGroup) == key);
-            if (inGroup)
+            try
             {
-                return ErrorResponses.Arm(409, "ResourceGroupNotEmpty", $"The resource group '{resourceGroupName}' still holds provisioning services or IoT hubs; the emulator deletes only empty groups. Delete them first.");
+                await ResourceGroupStore.DeleteAsync(ctx, subscriptionId, resourceGroupName).ConfigureAwait(false);
+                return Results.Ok();
             }
-
-            await ctx.Store.WriteAsync(tx => tx.Delete(ctx.Store.ResourceGroups, key)).ConfigureAwait(false);
-            return Results.Ok();
+            catch (ArmErrorException ex)
+            {
+                return ex.ToResult();
+            }
         });
     }
 
     public static bool KnownSubscription(EmulatorContext ctx, string subscriptionId) =>
         subscriptionId.Equals(ctx.Options.SubscriptionId, StringComparison.OrdinalIgnoreCase);
 
-    public static IResult SubscriptionNotFound(string subscriptionId) =>
-        ErrorResponses.Arm(404, "SubscriptionNotFound", $"The subscription '{subscriptionId}' could not be found. The emulator has one subscription: see subscriptionId in endpoints.json.");
+    public static IResult SubscriptionNotFound(string subscriptionId) => ArmErrors.SubscriptionNotFound(subscriptionId).ToResult();
 
-    public static IResult ResourceGroupNotFound(string name) =>
-        ErrorResponses.Arm(404, "ResourceGroupNotFound", $"Resource group '{name}' could not be found.");
-
-    /// <summary>The resource group must exist, as on Azure; returns the error to send, or null.</summary>
-    public static IResult? RequireResourceGroup(EmulatorContext ctx, string subscriptionId, string resourceGroupName)
-    {
-        if (!KnownSubscription(ctx, subscriptionId)) return SubscriptionNotFound(subscriptionId);
-        return ctx.Store.ResourceGroups.Get(ArmKeys.ResourceGroup(subscriptionId, resourceGroupName)) is null ? ResourceGroupNotFound(resourceGroupName) : null;
-    }
+    public static IResult ResourceGroupNotFound(string name) => ArmErrors.ResourceGroupNotFound(name).ToResult();
 
     private static JsonObject Subscription(EmulatorContext ctx) => new()
     {

@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 namespace CheeseCave.Emulator.Arm;
 
 /// <summary>Small JSON helpers shared by the ARM endpoints.</summary>
-public static class ArmJson
+internal static class ArmJson
 {
     /// <summary>Reads a JSON object body; null when the body is empty. Throws <see cref="BadHttpRequestException"/> on malformed JSON.</summary>
     public static async Task<JsonObject?> ReadBodyAsync(HttpRequest request)
@@ -33,36 +33,4 @@ public static class ArmJson
     }
 
     public static JsonObject List(IEnumerable<JsonNode> items) => new() { ["value"] = new JsonArray([.. items]), ["nextLink"] = null };
-
-    /// <summary>ARM's If-Match: absent, "*" or the exact etag (quoted or not).</summary>
-    public static bool IfMatchAccepts(HttpRequest request, string currentEtag, bool required)
-    {
-        var header = request.Headers.IfMatch.ToString();
-        if (string.IsNullOrEmpty(header)) return !required;
-        if (header == "*") return true;
-        // The exact value first: an etag is opaque base64, and "W/..." can be a real etag rather than a weak marker.
-        var value = header.Trim();
-        if (value == currentEtag || value.Trim('"') == currentEtag) return true;
-        return value.StartsWith("W/", StringComparison.Ordinal) && value[2..].Trim('"') == currentEtag;
-    }
-
-    public static bool HasIfMatch(HttpRequest request) => !string.IsNullOrEmpty(request.Headers.IfMatch.ToString());
-}
-
-/// <summary>Azure's naming rules, checked with the messages people need.</summary>
-public static partial class ArmNames
-{
-    /// <summary>DPS and IoT Hub names: 3-50 letters, digits and hyphens, not all digits, no leading or trailing hyphen.</summary>
-    public static bool IsValidDevicesResourceName(string name) => DevicesName().IsMatch(name);
-
-    public static bool IsValidResourceGroupName(string name) => GroupName().IsMatch(name) && !name.EndsWith('.');
-
-    /// <summary>"East US" → "eastus", as ARM echoes locations.</summary>
-    public static string NormalizeLocation(string location) => location.Replace(" ", string.Empty, StringComparison.Ordinal).ToLowerInvariant();
-
-    [System.Text.RegularExpressions.GeneratedRegex("^(?![0-9]+$)(?!-)[a-zA-Z0-9-]{2,49}[a-zA-Z0-9]$")]
-    private static partial System.Text.RegularExpressions.Regex DevicesName();
-
-    [System.Text.RegularExpressions.GeneratedRegex(@"^[-\w\._\(\)]{1,90}$")]
-    private static partial System.Text.RegularExpressions.Regex GroupName();
 }

@@ -1,50 +1,12 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using CheeseCave.Emulator.Hosting;
 
 namespace CheeseCave.Emulator.Arm;
 
-/// <summary>
-/// An ARM error raised anywhere in a handler (also inside a store transaction, before anything is written) and
-/// turned into {"error":{code,message}} by <see cref="ArmRequests.Filter"/>.
-/// </summary>
-public sealed class ArmErrorException : Exception
-{
-    public ArmErrorException()
-        : this(500, "InternalServerError", "The emulator failed.")
-    {
-    }
-
-    public ArmErrorException(string message)
-        : this(400, "BadRequest", message)
-    {
-    }
-
-    public ArmErrorException(string message, Exception innerException)
-        : base(message, innerException)
-    {
-        Status = 400;
-        Code = "BadRequest";
-    }
-
-    public ArmErrorException(int status, string code, string message)
-        : base(message)
-    {
-        Status = status;
-        Code = code;
-    }
-
-    public int Status { get; }
-
-    public string Code { get; }
-
-    public IResult ToResult() => ErrorResponses.Arm(Status, Code, Message);
-}
-
 /// <summary>What every Microsoft.Devices ARM route shares: api-version, body parsing, errors and the LRO answer.</summary>
-public static class ArmRequests
+internal static class ArmRequests
 {
     /// <summary>
     /// Endpoint filter for the DPS, certificate and IoT hub routes: requires ?api-version= (any value, as ARM
@@ -56,7 +18,7 @@ public static class ArmRequests
         ArgumentNullException.ThrowIfNull(next);
         if (string.IsNullOrWhiteSpace(context.HttpContext.Request.Query["api-version"].ToString()))
         {
-            return ErrorResponses.Arm(400, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.");
+            return ArmErrors.MissingApiVersionParameter().ToResult();
         }
 
         try
@@ -69,7 +31,7 @@ public static class ArmRequests
         }
         catch (BadHttpRequestException ex)
         {
-            return ErrorResponses.Arm(400, "InvalidRequestContent", $"The request content was invalid and could not be deserialized: {ex.Message}");
+            return ArmErrors.RequestNotDeserialized(ex.Message).ToResult();
         }
     }
 
@@ -79,7 +41,7 @@ public static class ArmRequests
         var body = await ArmJson.ReadBodyAsync(request).ConfigureAwait(false);
         if (body is null && required)
         {
-            throw new ArmErrorException(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized: the body is empty, a JSON object is required.");
+            throw ArmErrors.EmptyBody();
         }
 
         return body;
@@ -103,7 +65,7 @@ public static class ArmRequests
         var node = Property(obj, name);
         if (node is null) return null;
         if (node is JsonValue value && value.TryGetValue<string>(out var text)) return text;
-        throw Invalid($"'{path}' must be a string.");
+        throw ArmErrors.NotAString(path);
     }
 
     public static bool? OptionalBool(JsonObject? obj, string name, string path)
@@ -116,7 +78,7 @@ public static class ArmRequests
             if (value.TryGetValue<string>(out var text) && bool.TryParse(text, out flag)) return flag;
         }
 
-        throw Invalid($"'{path}' must be true or false.");
+        throw ArmErrors.NotABoolean(path);
     }
 
     public static long? OptionalInteger(JsonObject? obj, string name, string path)
@@ -130,7 +92,7 @@ public static class ArmRequests
             if (value.TryGetValue<string>(out var text) && long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out number)) return number;
         }
 
-        throw Invalid($"'{path}' must be an integer.");
+        throw ArmErrors.NotAnInteger(path);
     }
 
     public static JsonObject? OptionalObject(JsonObject? obj, string name, string path)
@@ -140,7 +102,7 @@ public static class ArmRequests
         {
             null => null,
             JsonObject o => o,
-            _ => throw Invalid($"'{path}' must be a JSON object."),
+            _ => throw ArmErrors.NotAnObject(path),
         };
     }
 
@@ -151,7 +113,7 @@ public static class ArmRequests
         {
             null => null,
             JsonArray a => a,
-            _ => throw Invalid($"'{path}' must be a JSON array."),
+            _ => throw ArmErrors.NotAnArray(path),
         };
     }
 
@@ -162,7 +124,7 @@ public static class ArmRequests
         if (tags is null) return null;
         if (tags.Count > 50)
         {
-            throw new ArmErrorException(400, "InvalidTag", "A resource can have at most 50 tags.");
+            throw ArmErrors.TooManyTags();
         }
 
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -173,19 +135,17 @@ public static class ArmRequests
                 null => string.Empty,
                 JsonValue v when v.TryGetValue<string>(out var text) => text,
                 JsonValue v => v.ToJsonString(),
-                _ => throw new ArmErrorException(400, "InvalidTag", $"The tag '{key}' must have a string value."),
+                _ => throw ArmErrors.TagNotAString(key),
             };
         }
 
         return result;
     }
 
-    public static ArmErrorException Invalid(string message) => new(400, "InvalidRequestContent", message);
-
     /// <summary>
     /// The creation answer of an ARM long-running PUT: 201 with the final body, an Azure-AsyncOperation status URL
     /// (which answers Succeeded at once) and Retry-After: 1. Azure.Core's NextLinkOperationImplementation polls the
-    /// status URL and then GETs the resource; core-lro does the same (wire reference §4.4, §4.5).
+    /// status URL and then GETs the resource; core-lro does the same (docs/azure-wire.md §4.4, §4.5).
     /// </summary>
     public static IResult CreatedAsync(HttpContext http, EmulatorContext ctx, string resourcePath, JsonObject body)
     {
@@ -216,12 +176,8 @@ public static class ArmRequests
         {
         }
 
-        return ErrorResponses.Arm(404, "OperationNotFound", $"The operation '{operationId}' was not found: use the Azure-AsyncOperation URL returned by the request that started it.");
+        return ArmErrors.OperationNotFound(operationId).ToResult();
     }
-
-    /// <summary>"Resource not found" as ARM words it.</summary>
-    public static IResult ResourceNotFound(string type, string name, string resourceGroup) =>
-        ErrorResponses.Arm(404, "ResourceNotFound", $"The Resource '{type}/{name}' under resource group '{resourceGroup}' was not found.");
 
     public static string Rfc1123(DateTimeOffset time) => time.ToUniversalTime().ToString("r", CultureInfo.InvariantCulture);
 
@@ -238,23 +194,6 @@ public static class ArmRequests
         return result;
     }
 
-    /// <summary>A shared access key: 32 random bytes, or a caller's key if it is base64 of 16 to 64 bytes.</summary>
-    public static string KeyOrNew(string? given, string path)
-    {
-        if (string.IsNullOrEmpty(given)) return EmulatorContext.NewKey();
-        var buffer = new byte[given.Length];
-        if (!Convert.TryFromBase64String(given, buffer, out var length) || length < 16 || length > 64)
-        {
-            throw Invalid($"'{path}' must be base64 of 16 to 64 bytes (or leave it out and the emulator generates one).");
-        }
-
-        return given;
-    }
-
-    /// <summary>Compares two shared access keys without leaking timing.</summary>
-    public static bool KeyEquals(string a, string b) =>
-        CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(a), Encoding.UTF8.GetBytes(b));
-
     public static JsonObject PolicyWithKeys(State.AccessPolicy policy) => new()
     {
         ["keyName"] = policy.KeyName,
@@ -262,31 +201,4 @@ public static class ArmRequests
         ["secondaryKey"] = policy.SecondaryKey,
         ["rights"] = policy.Rights,
     };
-
-    /// <summary>Parses "A, B" against the allowed rights (any case), returning them in canonical spelling.</summary>
-    public static string NormalizeRights(string? rights, IReadOnlyList<string> allowed, string path)
-    {
-        if (string.IsNullOrWhiteSpace(rights))
-        {
-            throw Invalid($"'{path}' is required: one or more of {string.Join(", ", allowed)}, comma-separated.");
-        }
-
-        var result = new List<string>();
-        foreach (var part in rights.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            var known = allowed.FirstOrDefault(a => a.Equals(part, StringComparison.OrdinalIgnoreCase))
-                ?? throw Invalid($"'{path}' has the unknown right '{part}'; the rights are {string.Join(", ", allowed)}.");
-            if (!result.Contains(known)) result.Add(known);
-        }
-
-        if (result.Count == 0)
-        {
-            throw Invalid($"'{path}' is required: one or more of {string.Join(", ", allowed)}, comma-separated.");
-        }
-
-        return string.Join(", ", result);
-    }
-
-    public static bool HasRight(string rights, string right) =>
-        rights.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Contains(right, StringComparer.OrdinalIgnoreCase);
 }

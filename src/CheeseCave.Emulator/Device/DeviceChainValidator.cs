@@ -19,7 +19,7 @@ internal sealed record DeviceChain(
     X509Certificate2 AnchorCertificate);
 
 /// <summary>
-/// The X.509 rules of DPS device registration (wire reference §6.3, user pain points §2.1-2.5): the leaf is a
+/// The X.509 rules of DPS device registration (docs/azure-wire.md §6.3, docs/user-pitfalls.md §2.1-2.5): the leaf is a
 /// client certificate whose CN is the registration ID, and the chain the device sent (leaf + intermediates, in any
 /// order) leads to a verified CA certificate of the DPS. Every refusal says why, with the subjects involved.
 /// </summary>

@@ -5,11 +5,11 @@ using CheeseCave.Emulator.Hosting;
 namespace CheeseCave.Emulator.Device;
 
 /// <summary>
-/// The DPS device registration API over HTTPS (wire reference §6.1): register, operation status and registration
+/// The DPS device registration API over HTTPS (docs/azure-wire.md §6.1): register, operation status and registration
 /// status, with the device identified by its TLS client chain or a symmetric-key SAS. Also maps the IoT Hub
 /// device registry, where assigned devices appear.
 /// </summary>
-public static class DeviceEndpoints
+internal static class DeviceEndpoints
 {
     public static WebApplication MapDeviceEndpoints(this WebApplication app)
     {
@@ -70,8 +70,7 @@ public static class DeviceEndpoints
         }
         catch (JsonException ex)
         {
-            return (null, new DeviceApiError(400, DeviceErrorCodes.BadRequest, $"The request body is not valid JSON: {ex.Message}",
-                new JsonObject { ["reason"] = "invalidJson", ["hint"] = "Send {\"registrationId\":\"...\",\"payload\":{...}} or no body." }));
+            return (null, DeviceErrors.BodyNotJson(ex.Message));
         }
     }
 }

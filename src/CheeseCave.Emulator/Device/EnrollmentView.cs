@@ -8,7 +8,7 @@ using CheeseCave.Pki;
 namespace CheeseCave.Emulator.Device;
 
 /// <summary>
-/// Reads what registration needs from an enrollment's service-API JSON (wire reference §5.1). Property names are
+/// Reads what registration needs from an enrollment's service-API JSON (docs/azure-wire.md §5.1). Property names are
 /// matched case-insensitively and missing values take the service defaults.
 /// </summary>
 internal sealed class EnrollmentView(EnrollmentEntity entity)

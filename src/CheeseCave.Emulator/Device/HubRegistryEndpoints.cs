@@ -11,7 +11,7 @@ namespace CheeseCave.Emulator.Device;
 /// GET /twins/{id}. The hub is the one named by the SAS token's sr ({hub}.azure-devices.net), and the token must
 /// be signed with one of its shared access policies that has RegistryRead or RegistryWrite.
 /// </summary>
-public static class HubRegistryEndpoints
+internal static class HubRegistryEndpoints
 {
     private const string NeverUtc = "0001-01-01T00:00:00Z";
 
@@ -75,7 +75,7 @@ public static class HubRegistryEndpoints
 
     internal static JsonObject TwinJson(HubDeviceEntity device)
     {
-        var updated = RegistrationEngine.Timestamp(device.Updated);
+        var updated = RegistrationJson.Timestamp(device.Updated);
         var desired = device.Desired.DeepClone().AsObject();
         desired["$metadata"] = new JsonObject { ["$lastUpdated"] = updated };
         desired["$version"] = 1;
@@ -119,7 +119,7 @@ public static class HubRegistryEndpoints
         }
 
         var host = token.Resource.Split('/')[0].ToLowerInvariant();
-        var hubName = RegistrationEngine.HubName(host);
+        var hubName = RegistrationJson.HubName(host);
         var candidates = new List<(string? Key, string Rights)>();
         var hub = context.Store.IotHubs.Get(ArmKeys.IotHub(hubName));
         if (hub is not null && string.Equals(hub.HostName, host, StringComparison.OrdinalIgnoreCase))

@@ -15,13 +15,13 @@ using MQTTnet.Server;
 namespace CheeseCave.Emulator.Device;
 
 /// <summary>
-/// DPS device registration over MQTT 3.1.1/5 on its own TLS port (wire reference §6.4): CONNECT with
+/// DPS device registration over MQTT 3.1.1/5 on its own TLS port (docs/azure-wire.md §6.4): CONNECT with
 /// clientId = registration ID and user name "{idScope}/registrations/{registrationId}/api-version=..", SUBSCRIBE
 /// $dps/registrations/res/#, PUBLISH to $dps/registrations/PUT/iotdps-register/?$rid=.. or
 /// $dps/registrations/GET/iotdps-get-operationstatus/?$rid=..&amp;operationId=.., answered on
 /// $dps/registrations/res/{status}/?$rid=.. with a JSON body (errors too). Same engine and rules as HTTPS.
 /// </summary>
-public sealed class MqttDeviceServer : IAsyncDisposable
+internal sealed class MqttDeviceServer : IAsyncDisposable
 {
     private const string SessionKey = "cheesecave.dps-device";
     private const string RegisterTopic = "$dps/registrations/PUT/iotdps-register";
@@ -165,7 +165,7 @@ public sealed class MqttDeviceServer : IAsyncDisposable
                 }
                 catch (JsonException ex)
                 {
-                    invalid = new DeviceApiError(400, DeviceErrorCodes.BadRequest, $"The request payload is not valid JSON: {ex.Message}", new JsonObject { ["reason"] = "invalidJson" });
+                    invalid = DeviceErrors.MqttPayloadNotJson(ex.Message);
                 }
             }
 
@@ -180,8 +180,7 @@ public sealed class MqttDeviceServer : IAsyncDisposable
         }
         else
         {
-            result = DeviceApiResult.Fail(400, DeviceErrorCodes.BadRequest, $"Unknown DPS topic '{path}'.",
-                new JsonObject { ["reason"] = "unknownTopic", ["hint"] = $"Publish to {RegisterTopic}/?$rid={{rid}} or {OperationTopic}/?$rid={{rid}}&operationId={{id}}." });
+            result = DeviceApiResult.Fail(DeviceErrors.UnknownTopic(path, RegisterTopic, OperationTopic));
         }
 
         if (args.CloseConnection || !session.Subscribed)
@@ -237,19 +236,19 @@ public sealed class MqttDeviceServer : IAsyncDisposable
         if (roll < _faults.DropConnectionRate)
         {
             args.CloseConnection = true;
-            return DeviceApiResult.Fail(503, DeviceErrorCodes.Unavailable, "Connection dropped (injected).");
+            return DeviceApiResult.Fail(DeviceErrors.InjectedConnectionDrop());
         }
 
         roll -= _faults.DropConnectionRate;
         if (roll < _faults.ThrottleRate)
         {
-            return DeviceApiResult.Fail(429, DeviceErrorCodes.Throttled, "Too many requests (injected by the emulator's fault settings). Retry after the retry-after delay.") with { RetryAfterSeconds = _faults.RetryAfterSeconds };
+            return DeviceApiResult.Fail(DeviceErrors.InjectedThrottling()) with { RetryAfterSeconds = _faults.RetryAfterSeconds };
         }
 
         roll -= _faults.ThrottleRate;
         if (roll < _faults.UnavailableRate)
         {
-            return DeviceApiResult.Fail(503, DeviceErrorCodes.Unavailable, "The service is unavailable (injected by the emulator's fault settings). Retry later.") with { RetryAfterSeconds = _faults.RetryAfterSeconds };
+            return DeviceApiResult.Fail(DeviceErrors.InjectedUnavailability()) with { RetryAfterSeconds = _faults.RetryAfterSeconds };
         }
 
         return null;

@@ -16,7 +16,7 @@ namespace CheeseCave.Emulator.Device;
 /// <summary>
 /// An MQTTnet server adapter that does the TLS handshake itself. MQTTnet's own TLS listener keeps only the client's
 /// leaf (SslStream.RemoteCertificate); DPS rules need the intermediates the device sent too, and those are only
-/// visible in the validation callback's chain.ChainPolicy.ExtraStore (toolchain-notes.md §8). So this adapter
+/// visible in the validation callback's chain.ChainPolicy.ExtraStore (docs/toolchain.md §8). So this adapter
 /// captures them there, asks for a client certificate without ever failing the handshake (a bad chain must get a
 /// DPS JSON error, not a TLS alert), and hands MQTTnet the finished stream.
 /// </summary>

@@ -4,7 +4,7 @@ using CheeseCave.Emulator.State;
 namespace CheeseCave.Emulator.Hosting;
 
 /// <summary>What every surface of a running emulator shares: its options, state, clock and advertised hosts.</summary>
-public sealed class EmulatorContext(EmulatorOptions options, EmulatorStore store, TimeProvider time, EmulatorTls tls, string bearerToken)
+internal sealed class EmulatorContext(EmulatorOptions options, EmulatorStore store, TimeProvider time, EmulatorTls tls, string bearerToken)
 {
     public EmulatorOptions Options { get; } = options;
 

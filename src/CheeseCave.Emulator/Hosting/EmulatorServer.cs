@@ -31,7 +31,7 @@ public sealed class EmulatorServer : IAsyncDisposable
         _temporaryDirectory = temporaryDirectory;
     }
 
-    public EmulatorContext Context { get; }
+    internal EmulatorContext Context { get; }
 
     public string DataDirectory { get; }
 
@@ -119,7 +119,7 @@ public sealed class EmulatorServer : IAsyncDisposable
         app.MapArmEndpoints();
         app.MapServiceEndpoints();
         app.MapDeviceEndpoints();
-        app.MapFallback((HttpContext http) => ErrorResponses.Arm(404, "NotFound", $"The emulator does not serve {http.Request.Method} {http.Request.Path}."));
+        app.MapFallback((HttpContext http) => ArmErrors.NoSuchRoute(http.Request.Method, http.Request.Path).ToResult());
 
         var server = new EmulatorServer(app, context, directory, temporary);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);

@@ -8,7 +8,7 @@ namespace CheeseCave.Emulator.Hosting;
 /// The emulator's own CA, created in the data folder on first start and reused after, and a server certificate
 /// for localhost and the loopback addresses issued from it at each start. The CA's PEM is the trust bundle.
 /// </summary>
-public sealed class EmulatorTls : IDisposable
+internal sealed class EmulatorTls : IDisposable
 {
     private const string CaCertFile = "emulator-ca.cert.pem";
     private const string CaKeyFile = "emulator-ca.key.pem";

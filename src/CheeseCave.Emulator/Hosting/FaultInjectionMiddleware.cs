@@ -1,3 +1,5 @@
+using CheeseCave.Emulator.Arm;
+using CheeseCave.Emulator.Service;
 using Microsoft.AspNetCore.Connections.Features;
 
 namespace CheeseCave.Emulator.Hosting;
@@ -6,7 +8,7 @@ namespace CheeseCave.Emulator.Hosting;
 /// Makes a configured share of requests fail the way Azure sometimes does: 429 with Retry-After, 503, added
 /// latency or a dropped connection, per surface, so client retry logic can be tested against real sockets.
 /// </summary>
-public sealed class FaultInjectionMiddleware(RequestDelegate next, EmulatorContext context)
+internal sealed class FaultInjectionMiddleware(RequestDelegate next, EmulatorContext context)
 {
     private readonly Random _random = context.Options.Faults.Seed is { } seed ? new Random(seed) : Random.Shared;
     private readonly object _gate = new();
@@ -49,53 +51,17 @@ public sealed class FaultInjectionMiddleware(RequestDelegate next, EmulatorConte
         if (roll < faults.ThrottleRate)
         {
             http.Response.Headers.RetryAfter = faults.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            await Respond(http, surface, 429, surface == Surface.Arm ? "TooManyRequests" : "429001", "Too many requests (injected by the emulator's fault settings). Retry after the Retry-After delay.").ConfigureAwait(false);
+            await (surface == Surface.Arm ? ArmErrors.InjectedThrottling().ToResult() : ServiceErrors.InjectedThrottling().ToResult(http)).ExecuteAsync(http).ConfigureAwait(false);
             return;
         }
 
         roll -= faults.ThrottleRate;
         if (roll < faults.UnavailableRate)
         {
-            await Respond(http, surface, 503, surface == Surface.Arm ? "ServiceUnavailable" : "503000", "The service is unavailable (injected by the emulator's fault settings). Retry later.").ConfigureAwait(false);
+            await (surface == Surface.Arm ? ArmErrors.InjectedUnavailability().ToResult() : ServiceErrors.InjectedUnavailability().ToResult(http)).ExecuteAsync(http).ConfigureAwait(false);
             return;
         }
 
         await next(http).ConfigureAwait(false);
-    }
-
-    private static Task Respond(HttpContext http, Surface surface, int status, string code, string message)
-    {
-        var result = surface == Surface.Arm
-            ? ErrorResponses.Arm(status, code, message)
-            : ErrorResponses.Dps(http, status, int.Parse(code, System.Globalization.CultureInfo.InvariantCulture), message);
-        return result.ExecuteAsync(http);
-    }
-}
-
-/// <summary>ARM calls must carry the emulator's bearer token (from endpoints.json), as Azure requires a valid Entra token.</summary>
-public sealed class ArmAuthenticationMiddleware(RequestDelegate next, EmulatorContext context)
-{
-    public Task InvokeAsync(HttpContext http)
-    {
-        if (Surfaces.Of(http.Request.Path) != Surface.Arm)
-        {
-            return next(http);
-        }
-
-        var header = http.Request.Headers.Authorization.ToString();
-        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-        {
-            http.Response.Headers.WWWAuthenticate = "Bearer";
-            return ErrorResponses.Arm(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing: send 'Bearer <bearerToken from endpoints.json>'.").ExecuteAsync(http);
-        }
-
-        var token = header["Bearer ".Length..].Trim();
-        if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
-                System.Text.Encoding.UTF8.GetBytes(token), System.Text.Encoding.UTF8.GetBytes(context.BearerToken)))
-        {
-            return ErrorResponses.Arm(401, "InvalidAuthenticationToken", "The access token is invalid: use the bearerToken from the emulator's endpoints.json (it changes at each start).").ExecuteAsync(http);
-        }
-
-        return next(http);
     }
 }

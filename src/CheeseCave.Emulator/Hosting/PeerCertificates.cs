@@ -8,7 +8,7 @@ namespace CheeseCave.Emulator.Hosting;
 /// The certificates a TLS client presented: the leaf and every intermediate it sent. HttpContext exposes only the
 /// leaf, so the chain is captured during the handshake and kept with the connection.
 /// </summary>
-public sealed record PeerCertificates(X509Certificate2 Leaf, IReadOnlyList<X509Certificate2> Sent)
+internal sealed record PeerCertificates(X509Certificate2 Leaf, IReadOnlyList<X509Certificate2> Sent)
 {
     internal const string ItemKey = "cheesecave.peer-certificates";
 
@@ -17,7 +17,7 @@ public sealed record PeerCertificates(X509Certificate2 Leaf, IReadOnlyList<X509C
 }
 
 /// <summary>The TLS settings of every endpoint that devices use (HTTPS and MQTT): one place, so both capture the same chain.</summary>
-public static class DeviceTls
+internal static class DeviceTls
 {
     /// <summary>
     /// Server options that ask every client for a certificate but never fail the handshake (ARM and service callers
@@ -36,7 +36,7 @@ public static class DeviceTls
             // How SslStream builds the client chain before the callback sees it: against no trusted root (the device
             // endpoint checks it against the DPS certificates), offline. The default policy loads and searches the
             // system trust store on every handshake, under a process-wide lock. The certificates the client sent
-            // still arrive in the callback's chain.ChainPolicy.ExtraStore (toolchain-notes.md §8).
+            // still arrive in the callback's chain.ChainPolicy.ExtraStore (docs/toolchain.md §8).
             CertificateChainPolicy = new X509ChainPolicy
             {
                 TrustMode = X509ChainTrustMode.CustomRootTrust,

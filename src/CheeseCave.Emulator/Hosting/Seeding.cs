@@ -19,7 +19,7 @@ internal static class Seeding
 }
 
 /// <summary>Store keys for ARM resources: case-insensitive, like ARM names.</summary>
-public static class ArmKeys
+internal static class ArmKeys
 {
     public static string ResourceGroup(string subscription, string group) => $"{subscription}/{group}".ToLowerInvariant();
 

@@ -1,6 +1,6 @@
 namespace CheeseCave.Emulator.Hosting;
 
-public enum Surface
+internal enum Surface
 {
     Arm,
     Service,
@@ -8,7 +8,7 @@ public enum Surface
 }
 
 /// <summary>Which API a request belongs to, from its path alone (all three share one host and port).</summary>
-public static class Surfaces
+internal static class Surfaces
 {
     public static Surface Of(PathString path)
     {

@@ -1,6 +1,3 @@
-using System.Text.Json.Nodes;
-using CheeseCave.Emulator.Hosting;
-
 namespace CheeseCave.Emulator.Service;
 
 /// <summary>
@@ -8,7 +5,7 @@ namespace CheeseCave.Emulator.Service;
 /// and in x-ms-error-code. Azure's own numbers are mostly undocumented; the emulator keeps these stable, and every
 /// message says in plain words what to change.
 /// </summary>
-public static class ErrorCodes
+internal static class ErrorCodes
 {
     /// <summary>The body is not a JSON object, or a field has the wrong JSON type.</summary>
     public const int InvalidRequestBody = 400001;
@@ -75,12 +72,10 @@ public static class ErrorCodes
 
     /// <summary>If-Match does not match the current etag (or the record does not exist).</summary>
     public const int PreconditionFailed = 412001;
-}
 
-/// <summary>A DPS service error, carried from validation code to the endpoint that returns it.</summary>
-public sealed record ServiceError(int Status, int Code, string Message, JsonObject? Info = null)
-{
-    public IResult ToResult(HttpContext http) => ErrorResponses.Dps(http, Status, Code, Message, Info);
+    /// <summary>Injected throttling (fault settings).</summary>
+    public const int Throttled = 429001;
 
-    public static ServiceError BadRequest(int code, string message, JsonObject? info = null) => new(400, code, message, info);
+    /// <summary>Injected unavailability (fault settings).</summary>
+    public const int Unavailable = 503000;
 }

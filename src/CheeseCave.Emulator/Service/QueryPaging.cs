@@ -6,7 +6,7 @@ using System.Text.Json.Nodes;
 namespace CheeseCave.Emulator.Service;
 
 /// <summary>One row of a query: its sort key (the lower-cased id) and how to render it.</summary>
-public readonly record struct PageItem(string SortKey, Func<JsonNode> Render);
+internal readonly record struct PageItem(string SortKey, Func<JsonNode> Render);
 
 /// <summary>
 /// The service API's query paging: x-ms-max-item-count asks for a page size, x-ms-continuation carries the opaque
@@ -14,7 +14,7 @@ public readonly record struct PageItem(string SortKey, Func<JsonNode> Render);
 /// Query sets hasMoreResults = continuationToken !== undefined). Rows are ordered by id, and a token means "after
 /// this id", so rows added or removed between pages never repeat or shift others.
 /// </summary>
-public static class QueryPaging
+internal static class QueryPaging
 {
     public const string ContinuationHeader = "x-ms-continuation";
     public const string MaxItemCountHeader = "x-ms-max-item-count";
@@ -33,8 +33,7 @@ public static class QueryPaging
         {
             if (!int.TryParse(requested, NumberStyles.None, CultureInfo.InvariantCulture, out size) || size < 1)
             {
-                return ServiceError.BadRequest(ErrorCodes.InvalidMaxItemCount,
-                    $"{MaxItemCountHeader} '{requested}' is not a positive whole number. Leave it out for pages of {ServiceEndpoints.DefaultPageSize}.").ToResult(http);
+                return ServiceErrors.InvalidMaxItemCount(MaxItemCountHeader, requested, ServiceEndpoints.DefaultPageSize).ToResult(http);
             }
 
             size = Math.Min(size, ServiceEndpoints.MaxPageSize);
@@ -44,8 +43,7 @@ public static class QueryPaging
         var token = http.Request.Headers[ContinuationHeader].ToString().Trim();
         if (token.Length > 0 && !TryDecode(token, scope, out after))
         {
-            return ServiceError.BadRequest(ErrorCodes.InvalidContinuationToken,
-                $"{ContinuationHeader} is not a token from the previous page of this query. Send the value of the last response's {ContinuationHeader} header unchanged, or none for the first page.").ToResult(http);
+            return ServiceErrors.InvalidContinuationToken(ContinuationHeader).ToResult(http);
         }
 
         var page = items.Where(i => after is null || string.CompareOrdinal(i.SortKey, after) > 0)

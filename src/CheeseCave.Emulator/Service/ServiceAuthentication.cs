@@ -5,7 +5,7 @@ using CheeseCave.Emulator.State;
 namespace CheeseCave.Emulator.Service;
 
 /// <summary>The rights of DPS shared access policies.</summary>
-public static class DpsRights
+internal static class DpsRights
 {
     public const string ServiceConfig = "ServiceConfig";
     public const string EnrollmentRead = "EnrollmentRead";
@@ -20,7 +20,7 @@ public static class DpsRights
 /// decides: the DPS whose policy (named by skn) has a key that made the signature. The token's sr must name the
 /// host the client addressed (the emulator's host, with or without port) or "{dps}.azure-devices-provisioning.net".
 /// </summary>
-public static class ServiceAuthentication
+internal static class ServiceAuthentication
 {
     public const string DpsHostSuffix = ".azure-devices-provisioning.net";
 

@@ -10,9 +10,9 @@ namespace CheeseCave.Emulator.Service;
 /// <see cref="RawResource"/> and <see cref="RawExpiry"/> keep the text exactly as sent, because clients sign different
 /// forms (the Node SDKs sign the un-encoded <c>sr</c>, the C# and Python ones its URL-encoded form).
 /// </summary>
-public sealed record SharedAccessToken(string RawResource, string Resource, string Signature, string? KeyName, string RawExpiry, DateTimeOffset ExpiresAt);
+internal sealed record SharedAccessToken(string RawResource, string Resource, string Signature, string? KeyName, string RawExpiry, DateTimeOffset ExpiresAt);
 
-public enum SasOutcome
+internal enum SasOutcome
 {
     Valid,
 
@@ -35,7 +35,7 @@ public enum SasOutcome
 }
 
 /// <summary>What checking a token found: the outcome, a message for people, and the policy that signed it when valid.</summary>
-public sealed record SasValidation(SasOutcome Outcome, string Message, AccessPolicy? Policy = null, SharedAccessToken? Token = null)
+internal sealed record SasValidation(SasOutcome Outcome, string Message, AccessPolicy? Policy = null, SharedAccessToken? Token = null)
 {
     public bool IsValid => Outcome == SasOutcome.Valid;
 }
@@ -45,7 +45,7 @@ public sealed record SasValidation(SasOutcome Outcome, string Message, AccessPol
 /// <c>sr + "\n" + se</c>, base64 then URL-encoded in <c>sig</c>. Reusable for DPS service policies, IoT Hub registry
 /// policies and device keys. Signatures are compared in constant time.
 /// </summary>
-public static class SharedAccessSignatures
+internal static class SharedAccessSignatures
 {
     public const string Scheme = "SharedAccessSignature";
 

@@ -7,7 +7,7 @@ using System.Threading.Channels;
 namespace CheeseCave.Emulator.State;
 
 /// <summary>One kind of record, keyed case-insensitively where Azure names are.</summary>
-public sealed class Table<T>(string name)
+internal sealed class Table<T>(string name)
     where T : class
 {
     internal ConcurrentDictionary<string, T> Rows { get; } = new(StringComparer.OrdinalIgnoreCase);
@@ -30,7 +30,7 @@ public sealed class Table<T>(string name)
 /// flushed to disk before a write is acknowledged, and compacted into a snapshot at start-up and when it grows.
 /// Writes are group-committed so many concurrent registrations share one fsync. Without a folder it is memory-only.
 /// </summary>
-public sealed class EmulatorStore : IAsyncDisposable
+internal sealed class EmulatorStore : IAsyncDisposable
 {
     private const string SnapshotFile = "state.snapshot.json";
     private const string JournalFile = "state.journal";
@@ -353,7 +353,7 @@ public sealed class EmulatorStore : IAsyncDisposable
 }
 
 /// <summary>The writes of one atomic step; reads go straight to the tables.</summary>
-public sealed class StoreTransaction
+internal sealed class StoreTransaction
 {
     private readonly EmulatorStore _store;
 

@@ -5,17 +5,17 @@ namespace CheeseCave.Emulator.State;
 // The emulator's own records of what Azure would hold. They are persisted as JSON and mapped to the wire shapes by
 // the endpoint code; they never leave the process as they are. Keys are lower-cased where Azure is case-insensitive.
 
-public sealed record ResourceGroupEntity(string SubscriptionId, string Name, string Location, Dictionary<string, string> Tags);
+internal sealed record ResourceGroupEntity(string SubscriptionId, string Name, string Location, Dictionary<string, string> Tags);
 
-public sealed record AccessPolicy(string KeyName, string PrimaryKey, string SecondaryKey, string Rights);
+internal sealed record AccessPolicy(string KeyName, string PrimaryKey, string SecondaryKey, string Rights);
 
-public sealed record LinkedHub(string ConnectionString, string Location, bool ApplyAllocationPolicy, int AllocationWeight)
+internal sealed record LinkedHub(string ConnectionString, string Location, bool ApplyAllocationPolicy, int AllocationWeight)
 {
     /// <summary>The hub host name, from the connection string's HostName.</summary>
     public string HostName => ConnectionStrings.Parse(ConnectionString).GetValueOrDefault("HostName") ?? string.Empty;
 }
 
-public sealed record ProvisioningServiceEntity(
+internal sealed record ProvisioningServiceEntity(
     string SubscriptionId,
     string ResourceGroup,
     string Name,
@@ -30,7 +30,7 @@ public sealed record ProvisioningServiceEntity(
     string Etag,
     DateTimeOffset CreatedAt);
 
-public sealed record DpsCertificateEntity(
+internal sealed record DpsCertificateEntity(
     string Dps,
     string Name,
     byte[] Der,
@@ -40,7 +40,7 @@ public sealed record DpsCertificateEntity(
     DateTimeOffset Created,
     DateTimeOffset Updated);
 
-public sealed record IotHubEntity(
+internal sealed record IotHubEntity(
     string SubscriptionId,
     string ResourceGroup,
     string Name,
@@ -56,7 +56,7 @@ public sealed record IotHubEntity(
 }
 
 /// <summary>An enrollment group or an individual enrollment, kept as the JSON the service API accepted plus what the service adds.</summary>
-public sealed record EnrollmentEntity(
+internal sealed record EnrollmentEntity(
     string Dps,
     string Id,
     bool IsGroup,
@@ -65,7 +65,7 @@ public sealed record EnrollmentEntity(
     DateTimeOffset Created,
     DateTimeOffset Updated);
 
-public sealed record RegistrationEntity(
+internal sealed record RegistrationEntity(
     string Dps,
     string RegistrationId,
     string? EnrollmentGroupId,
@@ -82,7 +82,7 @@ public sealed record RegistrationEntity(
     string? Sha256Thumbprint,
     JsonObject? Payload);
 
-public sealed record HubDeviceEntity(
+internal sealed record HubDeviceEntity(
     string Hub,
     string DeviceId,
     string AuthenticationType,
@@ -99,9 +99,9 @@ public sealed record HubDeviceEntity(
     string? SecondaryKey = null);
 
 /// <summary>A device registration operation, kept so a device can poll it.</summary>
-public sealed record RegistrationOperationEntity(string OperationId, string Dps, string RegistrationId, DateTimeOffset Created, int HttpStatus, JsonObject Response);
+internal sealed record RegistrationOperationEntity(string OperationId, string Dps, string RegistrationId, DateTimeOffset Created, int HttpStatus, JsonObject Response);
 
-public static class ConnectionStrings
+internal static class ConnectionStrings
 {
     public static Dictionary<string, string> Parse(string connectionString)
     {

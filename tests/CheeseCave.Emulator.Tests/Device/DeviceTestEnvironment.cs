@@ -72,7 +72,7 @@ public sealed class DeviceTestEnvironment : IAsyncDisposable
 
     public EmulatorHarness Harness { get; }
 
-    public EmulatorStore Store => Harness.Server.Context.Store;
+    internal EmulatorStore Store => Harness.Server.Context.Store;
 
     public string DpsName { get; }
 
@@ -186,9 +186,9 @@ public sealed class DeviceTestEnvironment : IAsyncDisposable
         return client;
     }
 
-    public HubDeviceEntity? HubDevice(string hub, string deviceId) => Store.HubDevices.Get(ArmKeys.HubDevice(hub, deviceId));
+    internal HubDeviceEntity? HubDevice(string hub, string deviceId) => Store.HubDevices.Get(ArmKeys.HubDevice(hub, deviceId));
 
-    public RegistrationEntity? Registration(string registrationId) => Store.Registrations.Get(ArmKeys.Registration(DpsName, registrationId));
+    internal RegistrationEntity? Registration(string registrationId) => Store.Registrations.Get(ArmKeys.Registration(DpsName, registrationId));
 
     public static string Sha256(X509Certificate2 certificate) => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(certificate.RawData));
 

@@ -97,7 +97,7 @@ public sealed class MqttRegistrationTests
 }
 
 /// <summary>
-/// A DPS device over MQTT as the Node SDK behaves (wire reference §6.4). MQTTnet's client TLS sends only the leaf,
+/// A DPS device over MQTT as the Node SDK behaves (docs/azure-wire.md §6.4). MQTTnet's client TLS sends only the leaf,
 /// so the TLS stream is made here with a certificate context that also sends the intermediates.
 /// </summary>
 internal sealed class DpsMqttDevice : IAsyncDisposable

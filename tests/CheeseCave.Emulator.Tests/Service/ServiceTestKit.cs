@@ -55,7 +55,7 @@ public sealed class ServiceFixture : IAsyncLifetime
 
     public HttpClient Client { get; private set; } = null!;
 
-    public EmulatorStore Store => Harness.Server.Context.Store;
+    internal EmulatorStore Store => Harness.Server.Context.Store;
 
     /// <summary>"localhost:port": the host clients connect to, and so the sr of their tokens.</summary>
     public string Host => Harness.Server.Context.HttpsHost;

@@ -1,3 +1,4 @@
+using System.Net.Http.Headers;
 using CheeseCave.Emulator.Service;
 using CheeseCave.Emulator.State;
 
@@ -29,11 +30,13 @@ public sealed class SharedAccessSignatureTests
     }
 
     [Theory]
-    [InlineData(-1, SasOutcome.Expired)]
-    [InlineData(0, SasOutcome.Expired)]
-    [InlineData(1, SasOutcome.Valid)]
-    public void The_expiry_is_exclusive(int secondsFromNow, SasOutcome expected)
+    [InlineData(-1, nameof(SasOutcome.Expired))]
+    [InlineData(0, nameof(SasOutcome.Expired))]
+    [InlineData(1, nameof(SasOutcome.Valid))]
+    public void The_expiry_is_exclusive(int secondsFromNow, string expectedOutcome)
     {
+        // The outcome comes by name: SasOutcome is internal and xUnit test methods are public.
+        var expected = Enum.Parse<SasOutcome>(expectedOutcome);
         var token = TestSas.Token("h", "iothubowner", Key, Now.AddSeconds(secondsFromNow));
         SharedAccessSignatures.TryValidate(token, Policies, "h", Now, out var result);
         Assert.Equal(expected, result.Outcome);
@@ -64,17 +67,36 @@ public sealed class SharedAccessSignatureTests
     }
 
     [Theory]
-    [InlineData(null, SasOutcome.Missing)]
-    [InlineData("Basic dXNlcjpwYXNz", SasOutcome.Missing)]
-    [InlineData("SharedAccessSignature sr=h&sig=x", SasOutcome.Malformed)]
-    [InlineData("SharedAccessSignature sr=h&sig=x&se=-1", SasOutcome.Malformed)]
-    [InlineData("SharedAccessSignature sr=h&sr=h&sig=x&se=1", SasOutcome.Malformed)]
-    [InlineData("SharedAccessSignature sr=h&sig=AAAA&se=99999999999&skn=nobody", SasOutcome.UnknownKeyName)]
-    [InlineData("SharedAccessSignature sr=h&sig=AAAA&se=99999999999&skn=iothubowner", SasOutcome.BadSignature)]
-    public void Bad_headers_say_what_is_wrong(string? header, SasOutcome expected)
+    [InlineData(null, nameof(SasOutcome.Missing))]
+    [InlineData("Basic dXNlcjpwYXNz", nameof(SasOutcome.Missing))]
+    [InlineData("SharedAccessSignature sr=h&sig=x", nameof(SasOutcome.Malformed))]
+    [InlineData("SharedAccessSignature sr=h&sig=x&se=-1", nameof(SasOutcome.Malformed))]
+    [InlineData("SharedAccessSignature sr=h&sr=h&sig=x&se=1", nameof(SasOutcome.Malformed))]
+    [InlineData("SharedAccessSignature sr=h&sig=AAAA&se=99999999999&skn=nobody", nameof(SasOutcome.UnknownKeyName))]
+    [InlineData("SharedAccessSignature sr=h&sig=AAAA&se=99999999999&skn=iothubowner", nameof(SasOutcome.BadSignature))]
+    public void Bad_headers_say_what_is_wrong(string? header, string expectedOutcome)
     {
+        var expected = Enum.Parse<SasOutcome>(expectedOutcome);
         Assert.False(SharedAccessSignatures.TryValidate(header, Policies, "h", Now, out var result));
         Assert.Equal(expected, result.Outcome);
         Assert.False(string.IsNullOrWhiteSpace(result.Message));
+    }
+
+    [Fact]
+    public void SAS_tokens_verify_over_the_raw_and_the_encoded_resource()
+    {
+        var key = Convert.ToBase64String(new byte[32]);
+        static SharedAccessToken Parse(string header) =>
+            SharedAccessSignatures.TryParse(header, out var token, out _, out _) ? token! : throw new InvalidOperationException(header);
+        var raw = Parse(SharedAccessSignatures.Create("0ne0001/registrations/dev-1", "registration", key, DateTimeOffset.UtcNow.AddHours(1)));
+        var encoded = Parse(SharedAccessSignatures.Create("0ne0001%2fregistrations%2fdev-1", "registration", key, DateTimeOffset.UtcNow.AddHours(1)));
+
+        Assert.True(SharedAccessSignatures.VerifySignature(raw, key));
+        Assert.True(SharedAccessSignatures.VerifySignature(encoded, key));
+        Assert.Equal("0ne0001/registrations/dev-1", encoded.Resource);
+        Assert.False(SharedAccessSignatures.VerifySignature(raw, Convert.ToBase64String(Enumerable.Repeat((byte)1, 32).ToArray())));
+        Assert.False(SharedAccessSignatures.TryParse("Bearer abc", out var bearer, out _, out _));
+        Assert.Null(bearer);
+        Assert.NotNull(AuthenticationHeaderValue.Parse(SharedAccessSignatures.Create("h", "p", key, DateTimeOffset.UtcNow)));
     }
 }

@@ -1,9 +1,9 @@
 using System.Net;
 using CheeseCave.Emulator.Hosting;
 
-namespace CheeseCave.Emulator.Tests;
+namespace CheeseCave.Emulator.Tests.Hosting;
 
-public sealed class HostingTests
+public sealed class EmulatorServerTests
 {
     [Fact]
     public async Task Starts_on_loopback_writes_endpoints_json_and_serves_the_seeded_resource_group()

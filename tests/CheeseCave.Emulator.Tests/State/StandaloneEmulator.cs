@@ -6,7 +6,7 @@ using System.Text;
 using System.Text.Json;
 using CheeseCave.Emulator.Hosting;
 
-namespace CheeseCave.Emulator.Tests.Resilience;
+namespace CheeseCave.Emulator.Tests.State;
 
 /// <summary>
 /// The standalone emulator as a child process (`dotnet CheeseCave.Emulator.dll --data-dir DIR --https-port 0

@@ -12,14 +12,14 @@ using MQTTnet.Channel;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
 
-namespace CheeseCave.Emulator.Tests.Resilience;
+namespace CheeseCave.Emulator.Tests.Hosting;
 
 /// <summary>One DPS answer on $dps/registrations/res/{status}/?{query}.</summary>
 internal sealed record MqttAnswer(int Status, string Query, JsonNode Body);
 
 /// <summary>
-/// A DPS device over MQTT (wire reference §6.4) that also reports when the server closes its connection, which
-/// the dropped-connection fault needs. The TLS stream sends the leaf and its intermediates (toolchain-notes §8).
+/// A DPS device over MQTT (docs/azure-wire.md §6.4) that also reports when the server closes its connection, which
+/// the dropped-connection fault needs. The TLS stream sends the leaf and its intermediates (docs/toolchain.md §8).
 /// </summary>
 internal sealed partial class MqttProbeDevice : IAsyncDisposable
 {

@@ -5,7 +5,7 @@ using CheeseCave.Emulator.State;
 using CheeseCave.Emulator.Tests.Device;
 using CheeseCave.Emulator.Tests.Service;
 
-namespace CheeseCave.Emulator.Tests.Resilience;
+namespace CheeseCave.Emulator.Tests.State;
 
 /// <summary>
 /// Crash durability of the standalone emulator: every write it acknowledged with a 2xx is still there after a

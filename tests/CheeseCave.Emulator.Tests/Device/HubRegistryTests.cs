@@ -6,8 +6,8 @@ using CheeseCave.Emulator.Service;
 
 namespace CheeseCave.Emulator.Tests.Device;
 
-/// <summary>The assigned device in the IoT Hub registry, and symmetric-key (SAS) registration.</summary>
-public sealed class HubRegistryAndSasTests
+/// <summary>The assigned device in the IoT Hub registry, read with a hub SAS.</summary>
+public sealed class HubRegistryTests
 {
     [Fact]
     public async Task The_assigned_device_is_readable_from_the_hub_registry_with_a_hub_SAS()
@@ -63,58 +63,5 @@ public sealed class HubRegistryAndSasTests
 
         using var secondaryKey = env.HubClient("cave-hub", key: DeviceTestEnvironment.HubKey("cave-hub-2"));
         Assert.Equal(HttpStatusCode.OK, (await secondaryKey.GetAsync("/devices")).StatusCode);
-    }
-
-    [Fact]
-    public async Task A_symmetric_key_group_device_registers_with_its_derived_key()
-    {
-        await using var env = await DeviceTestEnvironment.StartAsync();
-        var groupKey = Convert.ToBase64String(new byte[64]);
-        await env.PutEnrollmentAsync(new JsonObject
-        {
-            ["enrollmentGroupId"] = "sas-group",
-            ["attestation"] = new JsonObject
-            {
-                ["type"] = "symmetricKey",
-                ["symmetricKey"] = new JsonObject { ["primaryKey"] = groupKey, ["secondaryKey"] = Convert.ToBase64String(new byte[32]) },
-            },
-        });
-        var deviceKey = SharedAccessSignatures.DeriveDeviceKey(groupKey, "camembert-01");
-        string Sas(string key, string id = "camembert-01") =>
-            SharedAccessSignatures.Create($"{env.IdScope}/registrations/{id}", "registration", key, DateTimeOffset.UtcNow.AddHours(1));
-
-        using var client = env.DeviceClient(null);
-        var (status, body, _) = await env.RegisterWithAsync(client, "camembert-01", Sas(deviceKey));
-        Assert.Equal(HttpStatusCode.OK, status);
-        Assert.Equal("sas-group", body.Str("registrationState", "symmetricKey", "enrollmentGroupId"));
-        var hubDevice = env.HubDevice("cave-hub", "camembert-01")!;
-        Assert.Equal(("sas", deviceKey), (hubDevice.AuthenticationType, hubDevice.PrimaryKey));
-
-        var (wrong, wrongBody, _) = await env.RegisterWithAsync(client, "camembert-02", Sas(deviceKey, "camembert-02"));
-        Assert.Equal(HttpStatusCode.Unauthorized, wrong);
-        Assert.Equal("noEnrollment", wrongBody.Str("info", "reason"));
-
-        var (expired, expiredBody, _) = await env.RegisterWithAsync(client, "camembert-01",
-            SharedAccessSignatures.Create($"{env.IdScope}/registrations/camembert-01", "registration", deviceKey, DateTimeOffset.UtcNow.AddHours(-1)));
-        Assert.Equal(HttpStatusCode.Unauthorized, expired);
-        Assert.Equal("sasExpired", expiredBody.Str("info", "reason"));
-    }
-
-    [Fact]
-    public void SAS_tokens_verify_over_the_raw_and_the_encoded_resource()
-    {
-        var key = Convert.ToBase64String(new byte[32]);
-        static SharedAccessToken Parse(string header) =>
-            SharedAccessSignatures.TryParse(header, out var token, out _, out _) ? token! : throw new InvalidOperationException(header);
-        var raw = Parse(SharedAccessSignatures.Create("0ne0001/registrations/dev-1", "registration", key, DateTimeOffset.UtcNow.AddHours(1)));
-        var encoded = Parse(SharedAccessSignatures.Create("0ne0001%2fregistrations%2fdev-1", "registration", key, DateTimeOffset.UtcNow.AddHours(1)));
-
-        Assert.True(SharedAccessSignatures.VerifySignature(raw, key));
-        Assert.True(SharedAccessSignatures.VerifySignature(encoded, key));
-        Assert.Equal("0ne0001/registrations/dev-1", encoded.Resource);
-        Assert.False(SharedAccessSignatures.VerifySignature(raw, Convert.ToBase64String(Enumerable.Repeat((byte)1, 32).ToArray())));
-        Assert.False(SharedAccessSignatures.TryParse("Bearer abc", out var bearer, out _, out _));
-        Assert.Null(bearer);
-        Assert.NotNull(AuthenticationHeaderValue.Parse(SharedAccessSignatures.Create("h", "p", key, DateTimeOffset.UtcNow)));
     }
 }

@@ -7,7 +7,7 @@ using CheeseCave.Emulator.State;
 using CheeseCave.Emulator.Tests.Device;
 using CheeseCave.Emulator.Tests.Service;
 
-namespace CheeseCave.Emulator.Tests.Resilience;
+namespace CheeseCave.Emulator.Tests.Hosting;
 
 /// <summary>What one request to a surface got back (the body read before the connection is closed).</summary>
 internal sealed record SurfaceAnswer(HttpStatusCode Status, HttpResponseHeaders Headers, JsonNode? Body, TimeSpan Elapsed)

@@ -3,7 +3,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using CheeseCave.Emulator.Hosting;
 
-namespace CheeseCave.Emulator.Tests.Resilience;
+namespace CheeseCave.Emulator.Tests.Hosting;
 
 /// <summary>
 /// EmulatorOptions.Faults against real sockets: each surface (ARM, DPS service API, device API over HTTPS and
@@ -14,7 +14,8 @@ public sealed class FaultInjectionTests
 {
     private static readonly Surface[] All = [Surface.Arm, Surface.Service, Surface.Device];
 
-    public static TheoryData<Surface> HttpsSurfaces => new(All);
+    // By name: Surface is internal and xUnit test methods are public.
+    public static TheoryData<string> HttpsSurfaces => new(All.Select(s => s.ToString()));
 
     private static SurfaceFaults On(FaultOptions faults, Surface surface) => surface switch
     {
@@ -25,8 +26,9 @@ public sealed class FaultInjectionTests
 
     [Theory]
     [MemberData(nameof(HttpsSurfaces))]
-    public async Task Throttle_rate_1_answers_429_with_Retry_After_in_the_surface_error_shape(Surface surface)
+    public async Task Throttle_rate_1_answers_429_with_Retry_After_in_the_surface_error_shape(string surfaceName)
     {
+        var surface = Enum.Parse<Surface>(surfaceName);
         await using var probe = await SurfaceProbe.StartAsync(f => { On(f, surface).ThrottleRate = 1; On(f, surface).RetryAfterSeconds = 7; });
         var device = probe.NewDevice();
 
@@ -43,8 +45,9 @@ public sealed class FaultInjectionTests
 
     [Theory]
     [MemberData(nameof(HttpsSurfaces))]
-    public async Task Unavailable_rate_1_answers_503_in_the_surface_error_shape(Surface surface)
+    public async Task Unavailable_rate_1_answers_503_in_the_surface_error_shape(string surfaceName)
     {
+        var surface = Enum.Parse<Surface>(surfaceName);
         await using var probe = await SurfaceProbe.StartAsync(f => On(f, surface).UnavailableRate = 1);
         var device = probe.NewDevice();
 
@@ -60,8 +63,9 @@ public sealed class FaultInjectionTests
 
     [Theory]
     [MemberData(nameof(HttpsSurfaces))]
-    public async Task Added_latency_delays_the_answer_by_at_least_that_long_and_it_still_succeeds(Surface surface)
+    public async Task Added_latency_delays_the_answer_by_at_least_that_long_and_it_still_succeeds(string surfaceName)
     {
+        var surface = Enum.Parse<Surface>(surfaceName);
         const int latencyMs = 400;
         await using var probe = await SurfaceProbe.StartAsync(f => On(f, surface).AddedLatencyMs = latencyMs);
 
@@ -73,8 +77,9 @@ public sealed class FaultInjectionTests
 
     [Theory]
     [MemberData(nameof(HttpsSurfaces))]
-    public async Task Drop_connection_rate_1_closes_the_connection_without_a_response(Surface surface)
+    public async Task Drop_connection_rate_1_closes_the_connection_without_a_response(string surfaceName)
     {
+        var surface = Enum.Parse<Surface>(surfaceName);
         await using var probe = await SurfaceProbe.StartAsync(f => On(f, surface).DropConnectionRate = 1);
         var device = probe.NewDevice();
 
@@ -94,8 +99,9 @@ public sealed class FaultInjectionTests
 
     [Theory]
     [MemberData(nameof(HttpsSurfaces))]
-    public async Task Faults_on_one_surface_leave_the_other_surfaces_and_MQTT_alone(Surface faulty)
+    public async Task Faults_on_one_surface_leave_the_other_surfaces_and_MQTT_alone(string faultyName)
     {
+        var faulty = Enum.Parse<Surface>(faultyName);
         await using var probe = await SurfaceProbe.StartAsync(f =>
         {
             On(f, faulty).ThrottleRate = 0.5;
@@ -121,8 +127,9 @@ public sealed class FaultInjectionTests
 
     [Theory]
     [MemberData(nameof(HttpsSurfaces))]
-    public async Task A_seeded_rate_of_one_half_mixes_failures_and_successes(Surface surface)
+    public async Task A_seeded_rate_of_one_half_mixes_failures_and_successes(string surfaceName)
     {
+        var surface = Enum.Parse<Surface>(surfaceName);
         await using var probe = await SurfaceProbe.StartAsync(f => { On(f, surface).ThrottleRate = 0.5; f.Seed = 20240611; });
 
         var statuses = new List<HttpStatusCode>();
