@@ -8,7 +8,7 @@ namespace CheeseCave.Provisioning.Tests.Arm;
 public sealed class EmulatorIssueTests(EmulatorFixture fixture) : IClassFixture<EmulatorFixture>
 {
     /// <summary>
-    /// The emulator's ARM If-Match check (ArmJson.IfMatchAccepts) used to strip a leading "W/" from the header before comparing,
+    /// The emulator's ARM If-Match check (IfMatch.Accepts) used to strip a leading "W/" from the header before comparing,
     /// so a random base64 etag that itself starts with "W/" (1 in 4096) can never be matched: every conditional write to
     /// that DPS or certificate answers 412 until something else changes it. The service API's EtagMatches compares
     /// verbatim first and is not affected.
