@@ -140,9 +140,39 @@ public static partial class EnrollmentRules
         }
         catch (JsonException ex)
         {
-            var where = ex.LineNumber is { } line ? $" (line {line + 1}, position {(ex.BytePositionInLine ?? 0) + 1})" : "";
-            return (null, $"The {what} is not valid JSON{where}: {FirstSentence(ex.Message)}");
+            return (null, $"The {what} is not valid JSON {DescribeJsonError(text, ex)}");
         }
+    }
+
+    /// <summary>
+    /// Where a JSON text breaks and why, in plain words ("at line 1, column 12 (near 'north }'): a text value needs
+    /// double quotes, e.g. "north"."), instead of the parser's own message, which names its internals.
+    /// </summary>
+    internal static string DescribeJsonError(string text, JsonException ex)
+    {
+        var lineIndex = (int)(ex.LineNumber ?? 0);
+        var lines = text.Replace("\r\n", "\n", StringComparison.Ordinal).Split('\n');
+        var line = lineIndex < lines.Length ? lines[lineIndex] : "";
+        var column = (int)Math.Min(ex.BytePositionInLine ?? 0, line.Length);
+        while (column > 0 && column < line.Length && char.IsLetter(line[column]) && char.IsLetterOrDigit(line[column - 1]))
+        {
+            column--; // the parser stops inside a bare word ("north" read as a broken "null"): point at its start
+        }
+
+        var rest = line[column..].TrimStart();
+        var near = rest.Length == 0 ? "at the end" : $"(near '{(rest.Length > 20 ? rest[..20] + "…" : rest)}')";
+        var atEnd = string.Join('\n', lines.Skip(lineIndex + 1)).Trim().Length == 0 && rest.Length == 0;
+        var why = rest switch
+        {
+            _ when atEnd => "it ends too early: a closing brace }, a bracket ] or a quote is missing.",
+            ['\'', ..] => "JSON uses double quotes (\"), not single quotes.",
+            [var c, ..] when char.IsLetter(c) && !rest.StartsWith("true", StringComparison.Ordinal) && !rest.StartsWith("false", StringComparison.Ordinal) && !rest.StartsWith("null", StringComparison.Ordinal) =>
+                $"a text value or name needs double quotes, e.g. \"{new string([.. rest.TakeWhile(char.IsLetterOrDigit)])}\".",
+            ['}' or ']', ..] when line[..column].TrimEnd().EndsWith(',') => "there is a comma before the closing brace or bracket; remove it.",
+            [var c, ..] => $"'{c}' is not expected here (a comma, a colon or a quote may be missing before it).",
+            _ => "the text stops in the middle.",
+        };
+        return $"at line {lineIndex + 1}, column {column + 1} {near}: {why}";
     }
 
     public static string Explain(ReprovisionChoice choice) => choice switch
@@ -161,11 +191,6 @@ public static partial class EnrollmentRules
         _ => choice.ToString(),
     };
 
-    private static string FirstSentence(string message)
-    {
-        var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
-        return cut > 0 ? message[..cut] : message;
-    }
 
     [GeneratedRegex("^[A-Za-z0-9._:-]*[A-Za-z0-9-]$")]
     private static partial Regex GroupId();
