@@ -16,9 +16,6 @@ public sealed class AccessibilityAudit
     private static readonly string[] WcagTags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
     private static readonly string[] BlockingImpacts = ["serious", "critical"];
 
-    private const string FiniteAnimationsFinished =
-        "() => Promise.all(document.getAnimations().filter(a => a.effect && a.effect.getComputedTiming().endTime !== Infinity).map(a => a.finished.catch(() => null)))";
-
     private readonly List<Finding> _findings = [];
     private readonly List<string> _scanned = [];
 
@@ -39,7 +36,7 @@ public sealed class AccessibilityAudit
         ArgumentNullException.ThrowIfNull(page);
         // Let finite CSS transitions and animations (snackbar and popover fades) finish, or contrast is measured mid-fade;
         // endless ones (progress spinners) are left running.
-        await page.EvaluateAsync(FiniteAnimationsFinished);
+        await page.EvaluateAsync(Journeys.FiniteAnimationsFinished);
 
         var options = new AxeRunOptions
         {

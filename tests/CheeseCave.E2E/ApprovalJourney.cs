@@ -27,7 +27,7 @@ public sealed class ApprovalJourney
             var viewport = new ViewportSize { Width = 1366, Height = 900 };
 
             // The approver: the first administrator, on the Approvals page, with nothing waiting.
-            await using var adminContext = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = viewport, StorageStatePath = await server.AdministratorStorageStateAsync(browser) });
+            await using var adminContext = await Browser.NewContextAsync(browser, new BrowserNewContextOptions { ViewportSize = viewport, StorageStatePath = await server.AdministratorStorageStateAsync(browser) });
             var admin = await adminContext.NewPageAsync();
             var adminProblems = Journeys.CollectProblems(admin);
             var a11y = new AccessibilityAudit();
@@ -40,7 +40,7 @@ public sealed class ApprovalJourney
 
             // The requester: an Operator in a second browser context, signed in through the form.
             await CreateOperatorAsync(server);
-            await using var operatorContext = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = viewport });
+            await using var operatorContext = await Browser.NewContextAsync(browser, new BrowserNewContextOptions { ViewportSize = viewport });
             var op = await operatorContext.NewPageAsync();
             var operatorProblems = Journeys.CollectProblems(op);
             await op.GotoAsync(server.BaseAddress + "account/login");
@@ -89,14 +89,14 @@ public sealed class ApprovalJourney
             await Journeys.SaveScreenshotAsync(admin, "approval-3-approver-review.png");
             await a11y.ScanAsync(admin, "approval request (review)");
             await admin.Locator("[data-approve]").ClickAsync();
-            await Assertions.Expect(admin.Locator("[data-applied]")).ToContainTextAsync("Created the root CA", new() { Timeout = 15_000 });
+            await Assertions.Expect(admin.Locator("[data-applied]")).ToContainTextAsync("Created the root CA");
             await Assertions.Expect(admin.Locator("[data-decision=ada]")).ToContainTextAsync("Name and preset as agreed.");
             await Assertions.Expect(admin.Locator("[data-approvals-badge]")).ToHaveCountAsync(0);
             await Journeys.SaveScreenshotAsync(admin, "approval-4-approver-applied.png");
             await a11y.ScanAsync(admin, "approval request (applied)");
 
             // The operator's step changed by itself: applied, with the CA shown and the step done.
-            await Assertions.Expect(banner).ToHaveAttributeAsync("data-approval-banner", "Applied", new() { Timeout = 15_000 });
+            await Assertions.Expect(banner).ToHaveAttributeAsync("data-approval-banner", "Applied");
             await Assertions.Expect(op.Locator("[data-certificate=Root] [data-certificate-details]")).ToContainTextAsync("CN=Cave four eyes Root CA");
             await Assertions.Expect(op.Locator("[data-step=ca]")).ToHaveAttributeAsync("data-state", "Done");
             await Assertions.Expect(op.Locator("[data-approvals-badge]")).ToHaveCountAsync(0);

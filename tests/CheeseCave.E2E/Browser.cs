@@ -16,6 +16,9 @@ public static class Browser
     public static async Task<IBrowser> LaunchChromiumAsync(IPlaywright playwright)
     {
         ArgumentNullException.ThrowIfNull(playwright);
+
+        // Expectations wait on state; the 5 s default is too short for a circuit on a loaded machine.
+        Assertions.SetDefaultExpectTimeout(Journeys.StateTimeout);
         Assert.True(File.Exists(ChromiumPath),
             $"Chromium is missing at {ChromiumPath}; the E2E tests need Debian's browser. Run: apt-get install -y chromium");
 
@@ -25,6 +28,19 @@ public static class Browser
             Headless = true,
             Args = ChromiumArgs,
         });
+    }
+
+    /// <summary>
+    /// A browser context whose actions and navigations wait as long as state waits do (Playwright's defaults, 30 s,
+    /// are too short when both cores are busy).
+    /// </summary>
+    public static async Task<IBrowserContext> NewContextAsync(IBrowser browser, BrowserNewContextOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(browser);
+        var context = await browser.NewContextAsync(options);
+        context.SetDefaultTimeout(Journeys.StateTimeout);
+        context.SetDefaultNavigationTimeout(Journeys.NavigationTimeout);
+        return context;
     }
 
     /// <summary><c>test-artifacts/</c> under the repository root (git-ignored), created on demand.</summary>

@@ -73,7 +73,7 @@ public sealed partial class HomePageJourney(PortalServer server) : IClassFixture
     /// </summary>
     private async Task<(IPage Page, List<string> Problems)> OpenHomeAsync(IBrowser browser, int width, int height)
     {
-        var context = await browser.NewContextAsync(new BrowserNewContextOptions
+        var context = await Browser.NewContextAsync(browser, new BrowserNewContextOptions
         {
             ViewportSize = new ViewportSize { Width = width, Height = height },
             StorageStatePath = await server.AdministratorStorageStateAsync(browser),

@@ -79,7 +79,7 @@ public sealed class PortalServer : WebApplicationFactory<Program>, IAsyncLifetim
                 return _administratorState = await SignInStorageStateAsync(browser, AdministratorName, AdministratorPassword);
             }
 
-            await using var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1366, Height = 900 } });
+            await using var context = await Browser.NewContextAsync(browser, new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1366, Height = 900 } });
             var page = await context.NewPageAsync();
             var problems = Journeys.CollectProblems(page);
 
@@ -94,7 +94,7 @@ public sealed class PortalServer : WebApplicationFactory<Program>, IAsyncLifetim
 
             await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Create administrator and sign in" }).ClickAsync();
             await page.WaitForURLAsync(BaseAddress.ToString());
-            await page.Locator("[data-interactive=true]").WaitForAsync(new LocatorWaitForOptions { Timeout = 15_000 });
+            await Journeys.WaitForCircuitAsync(page);
             await Assertions.Expect(page.Locator($"[data-user='{AdministratorName}']")).ToBeVisibleAsync();
             Assert.Empty(problems);
 
@@ -115,7 +115,7 @@ public sealed class PortalServer : WebApplicationFactory<Program>, IAsyncLifetim
     public async Task<string> SignInStorageStateAsync(IBrowser browser, string userName, string password)
     {
         ArgumentNullException.ThrowIfNull(browser);
-        await using var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1366, Height = 900 } });
+        await using var context = await Browser.NewContextAsync(browser, new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1366, Height = 900 } });
         var page = await context.NewPageAsync();
         var problems = Journeys.CollectProblems(page);
 

@@ -101,7 +101,7 @@ public sealed partial class RestartJourney
                 // the CA from the database.
                 await page.GotoAsync($"{second.BaseAddress}setups/{setupId}/dps");
                 await Journeys.WaitForCircuitAsync(page);
-                await Assertions.Expect(page.Locator("[data-dps-ready]")).ToContainTextAsync(idScope, new() { Timeout = 20_000 }); // first ARM call of this portal
+                await Assertions.Expect(page.Locator("[data-dps-ready]")).ToContainTextAsync(idScope); // first ARM call of this portal
                 await page.GotoAsync($"{second.BaseAddress}setups/{setupId}/hubs");
                 await Journeys.WaitForCircuitAsync(page);
                 await Assertions.Expect(page.Locator("[data-linked-hubs]")).ToContainTextAsync(HubName);
@@ -110,10 +110,9 @@ public sealed partial class RestartJourney
                 await Assertions.Expect(page.Locator("[data-certificate=Root] [data-thumbprint]")).ToHaveTextAsync(thumbprint);
 
                 // One more step succeeds: the CA is uploaded to the DPS in the restarted emulator.
-                await page.Locator("[data-next-step]").ClickAsync();
-                await page.WaitForURLAsync(StepUrl(second, setupId, "upload"));
+                await Journeys.NextStepAsync(page, "upload", StepUrl(second, setupId, "upload"));
                 await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Upload to DPS" }).ClickAsync();
-                await Assertions.Expect(page.Locator("[data-uploaded]")).ToContainTextAsync("unverified", new() { Timeout = 15_000 });
+                await Assertions.Expect(page.Locator("[data-uploaded]")).ToContainTextAsync("unverified");
                 await Assertions.Expect(page.Locator("[data-step=upload]")).ToHaveAttributeAsync("data-state", "Done");
                 await Journeys.SaveScreenshotAsync(page, "restart-uploaded.png");
                 await audit.ScanAsync(page, "step 6 upload (uploaded after restart)");
@@ -128,7 +127,7 @@ public sealed partial class RestartJourney
 
     private static async Task<(IBrowserContext Context, IPage Page, List<string> Problems)> OpenAsync(IBrowser browser, PortalServer server)
     {
-        var context = await browser.NewContextAsync(new BrowserNewContextOptions
+        var context = await Browser.NewContextAsync(browser, new BrowserNewContextOptions
         {
             ViewportSize = new ViewportSize { Width = 1366, Height = 900 },
             StorageStatePath = await server.AdministratorStorageStateAsync(browser),
@@ -149,29 +148,25 @@ public sealed partial class RestartJourney
 
         await page.Locator("#dps-name").FillAsync(DpsName);
         // The first ARM call of a fresh portal pays for JIT and the emulator's first TLS handshake: slow on a busy machine.
-        await Assertions.Expect(page.GetByText($"{DpsName} is available.")).ToBeVisibleAsync(new() { Timeout = 20_000 });
+        await Assertions.Expect(page.GetByText($"{DpsName} is available.")).ToBeVisibleAsync();
         await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Create DPS" }).ClickAsync();
-        await Assertions.Expect(page.Locator("[data-dps-ready]")).ToBeVisibleAsync(new() { Timeout = 30_000 });
+        await Assertions.Expect(page.Locator("[data-dps-ready]")).ToBeVisibleAsync();
         var idScope = (await page.Locator("[data-dps-ready] [data-id-scope]").TextContentAsync())!.Trim();
 
-        await page.Locator("[data-next-step]").ClickAsync();
-        await page.WaitForURLAsync(StepUrl(server, setupId, "hubs"));
+        await Journeys.NextStepAsync(page, "hubs", StepUrl(server, setupId, "hubs"));
         await page.Locator("#hub-name").FillAsync(HubName);
         await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Create hub" }).ClickAsync();
-        await Assertions.Expect(page.Locator("[data-panel=link-hub]")).ToBeVisibleAsync(new() { Timeout = 30_000 });
+        await Assertions.Expect(page.Locator("[data-panel=link-hub]")).ToBeVisibleAsync();
         await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Link hub" }).ClickAsync();
         await Assertions.Expect(page.Locator("[data-linked-hubs]")).ToContainTextAsync(HubName);
 
-        await page.Locator("[data-next-step]").ClickAsync();
-        await page.WaitForURLAsync(StepUrl(server, setupId, "allocation"));
-        await page.Locator("[data-next-step]").ClickAsync();
-        await page.WaitForURLAsync(StepUrl(server, setupId, "endpoints"));
+        await Journeys.NextStepAsync(page, "allocation", StepUrl(server, setupId, "allocation"));
+        await Journeys.NextStepAsync(page, "endpoints", StepUrl(server, setupId, "endpoints"));
         await Assertions.Expect(page.Locator("#copy-id-scope")).ToHaveValueAsync(idScope);
-        await page.Locator("[data-next-step]").ClickAsync();
-        await page.WaitForURLAsync(StepUrl(server, setupId, "ca"));
+        await Journeys.NextStepAsync(page, "ca", StepUrl(server, setupId, "ca"));
 
         await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Generate CA" }).ClickAsync();
-        await Assertions.Expect(page.Locator("[data-certificate=Root] [data-certificate-details]")).ToContainTextAsync($"CN={SetupName} Root CA", new() { Timeout = 15_000 });
+        await Assertions.Expect(page.Locator("[data-certificate=Root] [data-certificate-details]")).ToContainTextAsync($"CN={SetupName} Root CA");
         await Assertions.Expect(page.Locator("[data-step=ca]")).ToHaveAttributeAsync("data-state", "Done");
         var thumbprint = (await page.Locator("[data-certificate=Root] [data-thumbprint]").TextContentAsync())!.Trim();
         Assert.NotEmpty(thumbprint);

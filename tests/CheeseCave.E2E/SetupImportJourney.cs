@@ -33,7 +33,7 @@ public sealed class SetupImportJourney(PortalServer server) : IClassFixture<Port
     {
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await Browser.LaunchChromiumAsync(playwright);
-        await using var context = await browser.NewContextAsync(new BrowserNewContextOptions
+        await using var context = await Browser.NewContextAsync(browser, new BrowserNewContextOptions
         {
             ViewportSize = new ViewportSize { Width = 1366, Height = 900 },
             StorageStatePath = await server.AdministratorStorageStateAsync(browser),
@@ -75,15 +75,17 @@ public sealed class SetupImportJourney(PortalServer server) : IClassFixture<Port
             await Journeys.SaveScreenshotAsync(page, "import-5-imported.png");
 
             // Step 6: upload, leaving "verified on upload" off.
-            await page.Locator("[data-next-step]").ClickAsync();
+            await Journeys.NextStepAsync(page, "upload", new Regex($"setups/{setupId}/upload$"));
             await Assertions.Expect(page.Locator("[data-verified-on-upload] input[type=checkbox]")).Not.ToBeCheckedAsync();
             await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Upload to DPS" }).ClickAsync();
-            await Assertions.Expect(page.Locator("[data-uploaded]")).ToContainTextAsync("unverified", new() { Timeout = 15_000 });
+            await Assertions.Expect(page.Locator("[data-uploaded]")).ToContainTextAsync("unverified");
 
             // Step 7 by hand: code, the page's commands run as given, the certificate uploaded through the browser.
-            await page.Locator("[data-next-step]").ClickAsync();
+            await Journeys.NextStepAsync(page, "verify", new Regex($"setups/{setupId}/verify$"));
             await page.Locator("[data-get-code]").ClickAsync();
-            var code = await page.Locator("#copy-verification-code").InputValueAsync(new() { Timeout = 15_000 });
+            var codeField = page.Locator("#copy-verification-code");
+            await Assertions.Expect(codeField).ToHaveValueAsync(new Regex("^[0-9A-Fa-f]{16,}$")); // the code arrives from the DPS
+            var code = await codeField.InputValueAsync();
             Assert.Matches("^[0-9A-Fa-f]{16,}$", code);
             var commands = await page.Locator("#copy-openssl-commands").InputValueAsync();
             await Journeys.SaveScreenshotAsync(page, "import-7-code.png");
@@ -91,7 +93,8 @@ public sealed class SetupImportJourney(PortalServer server) : IClassFixture<Port
             // Reloading (a closed browser) shows the same code.
             await page.ReloadAsync();
             await Journeys.WaitForCircuitAsync(page);
-            Assert.Equal(code, await page.Locator("#copy-verification-code").InputValueAsync(new() { Timeout = 15_000 }));
+            await Assertions.Expect(codeField).Not.ToHaveValueAsync(""); // read back from the DPS after the reload
+            Assert.Equal(code, await codeField.InputValueAsync());
 
             // The commands name the CA file as step 5's PEM download; the user's copy is the same certificate.
             var caFile = Regex.Match(commands, "CA_CERT=(\\S+)").Groups[1].Value;
@@ -101,7 +104,7 @@ public sealed class SetupImportJourney(PortalServer server) : IClassFixture<Port
             await page.Locator("#verification-file").SetInputFilesAsync(Path.Combine(folder, VerificationCommands.OutputFile));
             await Assertions.Expect(page.Locator("[data-chosen-file]")).ToContainTextAsync(VerificationCommands.OutputFile);
             await page.Locator("[data-submit-verification]").ClickAsync();
-            await Assertions.Expect(page.Locator("[data-verified]")).ToContainTextAsync("is verified on cave-outside-dps", new() { Timeout = 15_000 });
+            await Assertions.Expect(page.Locator("[data-verified]")).ToContainTextAsync("is verified on cave-outside-dps");
             await Assertions.Expect(page.Locator("[data-download=verification-pem]")).ToBeVisibleAsync();
             await Assertions.Expect(page.Locator("[data-step=verify] [data-step-status]")).ToHaveTextAsync("Verified");
             await Journeys.SaveScreenshotAsync(page, "import-7-verified.png");

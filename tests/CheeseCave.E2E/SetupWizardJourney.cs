@@ -11,7 +11,7 @@ public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixt
     {
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await Browser.LaunchChromiumAsync(playwright);
-        await using var context = await browser.NewContextAsync(new BrowserNewContextOptions
+        await using var context = await Browser.NewContextAsync(browser, new BrowserNewContextOptions
         {
             ViewportSize = new ViewportSize { Width = 1366, Height = 900 },
             StorageStatePath = await server.AdministratorStorageStateAsync(browser),
@@ -41,7 +41,7 @@ public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixt
         await Assertions.Expect(page.GetByText("cave-north-dps is available.")).ToBeVisibleAsync();
         await Journeys.SaveScreenshotAsync(page, "wizard-1-dps-form.png");
         await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Create DPS" }).ClickAsync();
-        await Assertions.Expect(page.Locator("[data-dps-ready]")).ToBeVisibleAsync(new() { Timeout = 30_000 });
+        await Assertions.Expect(page.Locator("[data-dps-ready]")).ToBeVisibleAsync();
         var idScope = (await page.Locator("[data-dps-ready] [data-id-scope]").TextContentAsync())!.Trim();
         Assert.Matches(IdScopePattern(), idScope);
         await Assertions.Expect(page.Locator("[data-step=dps]")).ToHaveAttributeAsync("data-state", "Done");
@@ -55,12 +55,11 @@ public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixt
         await Assertions.Expect(page.Locator("[data-dps-ready]")).ToContainTextAsync(idScope);
 
         // Step 2: no hub yet, so create one, then link it with iothubowner.
-        await page.Locator("[data-next-step]").ClickAsync();
-        await page.WaitForURLAsync(SetupStepUrl("hubs"));
+        await Journeys.NextStepAsync(page, "hubs", SetupStepUrl("hubs"));
         await Assertions.Expect(page.Locator("[data-no-linked-hubs]")).ToBeVisibleAsync();
         await page.Locator("#hub-name").FillAsync("cave-north-hub");
         await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Create hub" }).ClickAsync();
-        await Assertions.Expect(page.Locator("[data-panel=link-hub]")).ToBeVisibleAsync(new() { Timeout = 30_000 });
+        await Assertions.Expect(page.Locator("[data-panel=link-hub]")).ToBeVisibleAsync();
         await Assertions.Expect(page.Locator("[data-panel=link-hub]")).ToContainTextAsync("iothubowner");
         await Journeys.SaveScreenshotAsync(page, "wizard-2-hubs-form.png");
         await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Link hub" }).ClickAsync();
@@ -70,8 +69,7 @@ public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixt
         await audit.ScanAsync(page, "step 2 hubs (linked)");
 
         // Step 3: lowest latency, saved to the DPS.
-        await page.Locator("[data-next-step]").ClickAsync();
-        await page.WaitForURLAsync(SetupStepUrl("allocation"));
+        await Journeys.NextStepAsync(page, "allocation", SetupStepUrl("allocation"));
         await Assertions.Expect(page.Locator("[data-policy=Hashed] [data-current-policy]")).ToBeVisibleAsync();
         await page.Locator("[data-policy=GeoLatency] input[type=radio]").CheckAsync();
         await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Save to the DPS" }).ClickAsync();
@@ -82,8 +80,7 @@ public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixt
         await audit.ScanAsync(page, "step 3 allocation (saved)");
 
         // Step 4: the ID scope and endpoints, copied with one click.
-        await page.Locator("[data-next-step]").ClickAsync();
-        await page.WaitForURLAsync(SetupStepUrl("endpoints"));
+        await Journeys.NextStepAsync(page, "endpoints", SetupStepUrl("endpoints"));
         await Assertions.Expect(page.Locator("#copy-id-scope")).ToHaveValueAsync(idScope);
         await Assertions.Expect(page.Locator("#copy-device-endpoint")).Not.ToHaveValueAsync("");
         await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Copy ID scope" }).ClickAsync();
@@ -95,13 +92,12 @@ public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixt
         await audit.ScanAsync(page, "step 4 endpoints");
 
         // Step 5: a root and an intermediate CA, generated in the portal; details shown, PEM downloaded.
-        await page.Locator("[data-next-step]").ClickAsync();
-        await page.WaitForURLAsync(SetupStepUrl("ca"));
+        await Journeys.NextStepAsync(page, "ca", SetupStepUrl("ca"));
         await Assertions.Expect(page.Locator("#root-subject")).ToHaveValueAsync("Cave north Root CA");
         await page.GetByText("Also create an intermediate CA").ClickAsync();
         await Assertions.Expect(page.Locator("#intermediate-subject")).ToHaveValueAsync("Cave north Intermediate CA");
         await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Generate CA" }).ClickAsync();
-        await Assertions.Expect(page.Locator("[data-certificate=Root] [data-certificate-details]")).ToContainTextAsync("CN=Cave north Root CA", new() { Timeout = 15_000 });
+        await Assertions.Expect(page.Locator("[data-certificate=Root] [data-certificate-details]")).ToContainTextAsync("CN=Cave north Root CA");
         await Assertions.Expect(page.Locator("[data-certificate=Intermediate]")).ToContainTextAsync("Cave north Intermediate CA");
         await Assertions.Expect(page.Locator("[data-step=ca]")).ToHaveAttributeAsync("data-state", "Done");
         var download = await page.RunAndWaitForDownloadAsync(() => page.Locator("[data-certificate=Root] [data-download=pem]").ClickAsync());
@@ -113,8 +109,7 @@ public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixt
         await audit.ScanAsync(page, "step 5 CA (generated)");
 
         // Step 6: upload the root CA; it starts unverified.
-        await page.Locator("[data-next-step]").ClickAsync();
-        await page.WaitForURLAsync(SetupStepUrl("upload"));
+        await Journeys.NextStepAsync(page, "upload", SetupStepUrl("upload"));
         await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Upload to DPS" }).ClickAsync();
         await Assertions.Expect(page.Locator("[data-uploaded]")).ToContainTextAsync("unverified");
         await Assertions.Expect(page.Locator("[data-step=upload]")).ToHaveAttributeAsync("data-state", "Done");
@@ -122,18 +117,16 @@ public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixt
         await audit.ScanAsync(page, "step 6 upload (uploaded)");
 
         // Step 7: proof of possession in one click.
-        await page.Locator("[data-next-step]").ClickAsync();
-        await page.WaitForURLAsync(SetupStepUrl("verify"));
+        await Journeys.NextStepAsync(page, "verify", SetupStepUrl("verify"));
         await Assertions.Expect(page.Locator("[data-unverified]")).ToBeVisibleAsync();
         await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Prove possession" }).ClickAsync();
-        await Assertions.Expect(page.Locator("[data-verified]")).ToContainTextAsync("is verified on cave-north-dps", new() { Timeout = 15_000 });
+        await Assertions.Expect(page.Locator("[data-verified]")).ToContainTextAsync("is verified on cave-north-dps");
         await Assertions.Expect(page.Locator("[data-step=verify] [data-step-status]")).ToHaveTextAsync("Verified");
         await Journeys.SaveScreenshotAsync(page, "wizard-7-verified.png");
         await audit.ScanAsync(page, "step 7 verify (verified)");
 
         // Step 8: the X.509 enrollment group; bad twin JSON is flagged as it is typed, then the group is saved and read back.
-        await page.Locator("[data-next-step]").ClickAsync();
-        await page.WaitForURLAsync(SetupStepUrl("enrollment"));
+        await Journeys.NextStepAsync(page, "enrollment", SetupStepUrl("enrollment"));
         await Assertions.Expect(page.Locator("#group-id")).ToHaveValueAsync("cave-north");
         await page.Locator("#group-id").FillAsync("bad id!");
         await Assertions.Expect(page.GetByText("may contain only letters, digits, '-', '.', '_' and ':'")).ToBeVisibleAsync();
@@ -144,15 +137,14 @@ public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixt
         await page.Locator("#twin-desired").FillAsync("{ \"targetHumidity\": 92 }");
         await page.Locator("[data-reprovision=ReassignAndMigrate] input[type=radio]").CheckAsync();
         await page.Locator("[data-save-group]").ClickAsync();
-        await Assertions.Expect(page.Locator("[data-group-saved]")).ToContainTextAsync("cave-north-devices", new() { Timeout = 15_000 });
+        await Assertions.Expect(page.Locator("[data-group-saved]")).ToContainTextAsync("cave-north-devices");
         await Assertions.Expect(page.Locator("[data-group-live]")).ToContainTextAsync("enabled");
         await Assertions.Expect(page.Locator("[data-step=enrollment]")).ToHaveAttributeAsync("data-state", "Done");
         await Journeys.SaveScreenshotAsync(page, "wizard-8-enrollment.png");
         await audit.ScanAsync(page, "step 8 enrollment group (saved)");
 
         // Step 9: device certificates; a bad id blocks, upper case warns, then three devices by prefix and count.
-        await page.Locator("[data-next-step]").ClickAsync();
-        await page.WaitForURLAsync(SetupStepUrl("devices"));
+        await Journeys.NextStepAsync(page, "devices", SetupStepUrl("devices"));
         await Assertions.Expect(page.Locator("[data-issuer]")).ToContainTextAsync("Cave north Intermediate CA");
         await page.Locator("#registration-ids").FillAsync("cave-north-a\nbad id!\nCave-Upper");
         await Assertions.Expect(page.Locator("[data-id-error]")).ToContainTextAsync("bad id!");
@@ -162,7 +154,7 @@ public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixt
         await Assertions.Expect(page.Locator("#id-prefix")).ToHaveValueAsync("cave-north-");
         await Assertions.Expect(page.Locator("[data-id-checks]")).ToContainTextAsync("cave-north-001, cave-north-002, cave-north-003");
         await page.Locator("[data-issue-devices]").ClickAsync();
-        await Assertions.Expect(page.Locator("[data-batch-issued]")).ToContainTextAsync("Issued 3 certificates", new() { Timeout = 15_000 });
+        await Assertions.Expect(page.Locator("[data-batch-issued]")).ToContainTextAsync("Issued 3 certificates");
         await Assertions.Expect(page.Locator("#copy-pfx-password")).Not.ToHaveValueAsync("");
         await Assertions.Expect(page.Locator("[data-device=cave-north-002]")).ToBeVisibleAsync();
         await Assertions.Expect(page.Locator("#copy-device-settings")).ToHaveValueAsync(new Regex("\"RegistrationId\": \"cave-north-001\""));
@@ -175,16 +167,15 @@ public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixt
         await audit.ScanAsync(page, "step 9 devices (issued)");
 
         // Step 10: the leaf alone is refused with DPS's diagnosis; with its chain the device is assigned a hub.
-        await page.Locator("[data-next-step]").ClickAsync();
-        await page.WaitForURLAsync(SetupStepUrl("test"));
+        await Journeys.NextStepAsync(page, "test", SetupStepUrl("test"));
         await page.GetByText("Send only the leaf certificate").ClickAsync();
         await page.Locator("[data-register]").ClickAsync();
-        await Assertions.Expect(page.Locator("[data-registration-failed] [data-diagnosis]")).ToContainTextAsync("missingChainElements", new() { Timeout = 30_000 });
+        await Assertions.Expect(page.Locator("[data-registration-failed] [data-diagnosis]")).ToContainTextAsync("missingChainElements");
         await Assertions.Expect(page.Locator("[data-registration-failed] [data-what-to-do]")).ToContainTextAsync("-chain.pem");
         await Journeys.SaveScreenshotAsync(page, "wizard-10-test-refused.png");
         await page.GetByText("Send only the leaf certificate").ClickAsync();
         await page.Locator("[data-register]").ClickAsync();
-        await Assertions.Expect(page.Locator("[data-registration-assigned] [data-assigned-hub]")).ToContainTextAsync("cave-north-hub", new() { Timeout = 30_000 });
+        await Assertions.Expect(page.Locator("[data-registration-assigned] [data-assigned-hub]")).ToContainTextAsync("cave-north-hub");
         await Assertions.Expect(page.Locator("[data-registration-assigned] [data-device-id]")).ToHaveTextAsync("cave-north-001");
         await Assertions.Expect(page.Locator("[data-step=test]")).ToHaveAttributeAsync("data-state", "Done");
         await Journeys.SaveScreenshotAsync(page, "wizard-10-test-assigned.png");

@@ -14,7 +14,7 @@ public sealed class UsersPageJourney(PortalServer server) : IClassFixture<Portal
         await using var browser = await Browser.LaunchChromiumAsync(playwright);
 
         // The administrator creates the invitation on the (interactive) Users page.
-        await using var adminContext = await browser.NewContextAsync(new BrowserNewContextOptions
+        await using var adminContext = await Browser.NewContextAsync(browser, new BrowserNewContextOptions
         {
             ViewportSize = new ViewportSize { Width = 1366, Height = 900 },
             StorageStatePath = await server.AdministratorStorageStateAsync(browser),
@@ -29,8 +29,7 @@ public sealed class UsersPageJourney(PortalServer server) : IClassFixture<Portal
         await Assertions.Expect(admin.Locator($"[data-user-row='{PortalServer.AdministratorName}']")).ToBeVisibleAsync();
 
         await admin.Locator("#invite-user-name").FillAsync(InviteeName);
-        await admin.Locator("[data-panel=invite] .mud-select").First.ClickAsync();
-        await admin.Locator(".mud-popover-open .mud-list-item", new PageLocatorOptions { HasText = "Operator" }).ClickAsync();
+        await RoleSelect(admin).SelectOptionAsync("Operator");
         await Assertions.Expect(admin.Locator(".cc-role-help")).ToContainTextAsync("prepares setups");
         await admin.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Create invitation link" }).ClickAsync();
 
@@ -43,7 +42,7 @@ public sealed class UsersPageJourney(PortalServer server) : IClassFixture<Portal
         await audit.ScanAsync(admin, "users (invitation created)");
 
         // The invitee opens the link in their own browser, chooses a password and signs in.
-        await using var inviteeContext = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1366, Height = 900 } });
+        await using var inviteeContext = await Browser.NewContextAsync(browser, new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1366, Height = 900 } });
         var invitee = await inviteeContext.NewPageAsync();
         var inviteeProblems = Journeys.CollectProblems(invitee);
 
@@ -89,7 +88,8 @@ public sealed class UsersPageJourney(PortalServer server) : IClassFixture<Portal
         await Journeys.WaitForCircuitAsync(admin);
         var row = admin.Locator($"[data-user-row='{InviteeName}']");
         await Assertions.Expect(row).ToBeVisibleAsync();
-        await Assertions.Expect(row.Locator("input")).ToHaveValueAsync("Operator");
+        await Assertions.Expect(row.GetByRole(AriaRole.Combobox, new LocatorGetByRoleOptions { Name = $"Role of {InviteeName}", Exact = true })).ToHaveValueAsync("Operator");
+        Assert.Equal("Operator", await AccessibilityTree.ComboboxValueAsync(admin, $"Role of {InviteeName}")); // what a screen reader announces
         await Assertions.Expect(admin.Locator("[data-no-invitations]")).ToBeVisibleAsync();
         await Journeys.SaveScreenshotAsync(admin, "users.png");
         await audit.ScanAsync(admin, "users (after joining)");
@@ -104,4 +104,8 @@ public sealed class UsersPageJourney(PortalServer server) : IClassFixture<Portal
         Assert.Empty(adminProblems);
         Assert.Empty(inviteeProblems);
     }
+
+    /// <summary>The invitation form's role select, found as assistive technology finds it: a combobox named "Role".</summary>
+    internal static ILocator RoleSelect(IPage page) =>
+        page.GetByRole(AriaRole.Combobox, new PageGetByRoleOptions { Name = "Role", Exact = true });
 }

@@ -24,7 +24,7 @@ public static class PortalTheme
             DrawerIcon = "#8a6d3b",
             TextPrimary = "#2b211c",
             TextSecondary = "#6b5d52",
-            LinesDefault = "#eadfcd",
+            LinesDefault = "#eadfcd", // outlined papers and cards, app.css's --cc-line
             Divider = "#eadfcd",
 
             // WCAG 2.1 AA: text in these colours (outlined chips, text alerts, text buttons, snackbars) needs 4.5:1 on
@@ -39,9 +39,15 @@ public static class PortalTheme
             // it readable while still lighter than normal text.
             TextDisabled = "#756a61",
         },
+        // Headings are heavier than Material's defaults (400-500): the page title (h4, and h3 on the overview) bold,
+        // section and panel titles (h5, h6) semi-bold. Per-use spacing and tones stay in app.css.
         Typography = new Typography
         {
             Default = new DefaultTypography { FontFamily = SystemFonts },
+            H3 = new H3Typography { FontWeight = "700" },
+            H4 = new H4Typography { FontWeight = "700" },
+            H5 = new H5Typography { FontWeight = "600" },
+            H6 = new H6Typography { FontWeight = "600" },
         },
         LayoutProperties = new LayoutProperties
         {
