@@ -37,6 +37,29 @@ public sealed class StepAccessibilityTests(PortalFactory factory) : IClassFixtur
     }
 
     [Fact]
+    public async Task The_test_device_is_a_labelled_native_select_whose_value_is_committed_on_change()
+    {
+        await factory.CreateUserAsync("a11y-tester", PortalRoles.Operator);
+        var op = await factory.PrincipalForAsync("a11y-tester");
+        await using var scope = factory.Services.CreateAsyncScope();
+        var slices = new SetupSlices(scope.ServiceProvider);
+        var id = (await slices.Setups.CreateAsync(op, "A11y test cave")).Value!.Id;
+        Assert.True((await slices.Dps.CreateDpsAsync(op, id, "cheesecave-rg", "a11y-test-dps", "eastus")).Succeeded);
+        Assert.True((await slices.CaGeneration.GenerateCaAsync(op, id, "A11y Root", null, CheeseCave.Pki.ProfilePreset.Recommended)).Succeeded);
+        var devices = await slices.Devices.IssueDevicesAsync(op, id, ["a11y-001"]);
+        Assert.True(devices.Succeeded, devices.Error?.Message);
+        var view = (await slices.Setups.GetAsync(op, id)).Value!;
+        await using var ctx = NewContext(slices, scope.ServiceProvider);
+        var cut = ctx.Render<TestStep>(p => p.Add(s => s.View, view).Add(s => s.User, op));
+
+        var select = cut.WaitForElement("select#test-device");
+        Assert.Equal("Device", cut.Find("label[for=test-device]").TextContent.Trim());
+        Assert.StartsWith("a11y-001 (batch ", select.QuerySelector("option[selected]")!.TextContent.Trim(), StringComparison.Ordinal); // the device whose key is here
+        await cut.InvokeAsync(() => select.Change("0"));
+        Assert.Equal("A throwaway test device (issued now, never stored)", cut.Find("select#test-device option[selected]").TextContent.Trim());
+    }
+
+    [Fact]
     public void Each_step_says_its_state_in_words_and_a_step_that_cannot_be_used_yet_is_not_offered_as_next()
     {
         using var ctx = new BunitContext();
