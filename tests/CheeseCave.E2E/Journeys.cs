@@ -56,6 +56,8 @@ public static class Journeys
     {
         ArgumentNullException.ThrowIfNull(page);
         await SettleAsync(page);
+        // A full-page capture draws the fixed app bar where the viewport is: from the top it sits where it belongs.
+        await page.EvaluateAsync("() => window.scrollTo(0, 0)");
         await page.ScreenshotAsync(new PageScreenshotOptions
         {
             Path = Path.Combine(Browser.ArtifactsDirectory(), fileName),

@@ -121,6 +121,8 @@ public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixt
         await Assertions.Expect(page.Locator("[data-unverified]")).ToBeVisibleAsync();
         await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Prove possession" }).ClickAsync();
         await Assertions.Expect(page.Locator("[data-verified]")).ToContainTextAsync("is verified on cave-north-dps");
+        // The code DPS issued for the proof, as the Learn module shows it.
+        await Assertions.Expect(page.Locator("[data-verified-code] code")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^[0-9A-F]{16,}$"));
         await Assertions.Expect(page.Locator("[data-step=verify] [data-step-status]")).ToHaveTextAsync("Verified");
         await Journeys.SaveScreenshotAsync(page, "wizard-7-verified.png");
         await audit.ScanAsync(page, "step 7 verify (verified)");
