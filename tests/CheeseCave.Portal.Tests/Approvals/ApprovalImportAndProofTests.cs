@@ -25,6 +25,7 @@ using CheeseCave.Portal.Setups.ProofOfPossession;
 using CheeseCave.Portal.Setups.TestRegistration;
 using CheeseCave.Portal.Setups.Upload;
 using CheeseCave.Portal.Tests.Infrastructure;
+
 namespace CheeseCave.Portal.Tests.Approvals;
 
 /// <summary>

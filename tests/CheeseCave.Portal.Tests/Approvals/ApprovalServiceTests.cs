@@ -28,6 +28,7 @@ using CheeseCave.Portal.Setups.ProofOfPossession;
 using CheeseCave.Portal.Setups.TestRegistration;
 using CheeseCave.Portal.Setups.Upload;
 using CheeseCave.Portal.Tests.Infrastructure;
+
 namespace CheeseCave.Portal.Tests.Approvals;
 
 /// <summary>Four eyes through the real services, the real SQLite database and the embedded emulator.</summary>

@@ -17,6 +17,7 @@ using CheeseCave.Portal.Setups.Pipeline;
 using CheeseCave.Portal.Setups.ProofOfPossession;
 using CheeseCave.Portal.Setups.TestRegistration;
 using CheeseCave.Portal.Setups.Upload;
+
 namespace CheeseCave.Portal.Tests.Infrastructure;
 
 /// <summary>A portal with four eyes switched on (every action, one approver, 3 days), and helpers to act as its users.</summary>

@@ -25,6 +25,7 @@ using CheeseCave.Portal.Setups.ProofOfPossession;
 using CheeseCave.Portal.Setups.TestRegistration;
 using CheeseCave.Portal.Setups.Upload;
 using CheeseCave.Portal.Tests.Infrastructure;
+
 namespace CheeseCave.Portal.Tests.Setups.CertificateAuthority;
 
 /// <summary>Step 5 with an existing CA made by the system openssl: imported with or without its key, checked, refused in plain words.</summary>

@@ -22,6 +22,7 @@ using CheeseCave.Portal.Setups.ProofOfPossession;
 using CheeseCave.Portal.Setups.TestRegistration;
 using CheeseCave.Portal.Setups.Upload;
 using CheeseCave.Portal.Tests.Infrastructure;
+
 namespace CheeseCave.Portal.Tests.Setups.Enrollment;
 
 /// <summary>Step 8: the X.509 enrollment group, saved to and read back from the embedded emulator's DPS.</summary>

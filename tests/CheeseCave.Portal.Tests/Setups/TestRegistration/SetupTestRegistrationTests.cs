@@ -22,6 +22,7 @@ using CheeseCave.Portal.Setups.ProofOfPossession;
 using CheeseCave.Portal.Setups.TestRegistration;
 using CheeseCave.Portal.Setups.Upload;
 using CheeseCave.Portal.Tests.Infrastructure;
+
 namespace CheeseCave.Portal.Tests.Setups.TestRegistration;
 
 /// <summary>Step 10: a simulated device registers against the embedded emulator; refusals come back diagnosed.</summary>

@@ -23,6 +23,7 @@ using CheeseCave.Portal.Setups.ProofOfPossession;
 using CheeseCave.Portal.Setups.TestRegistration;
 using CheeseCave.Portal.Setups.Upload;
 using CheeseCave.Portal.Tests.Infrastructure;
+
 namespace CheeseCave.Portal.Tests.Components.Wizards.Setups;
 
 /// <summary>bUnit: step 3 (allocation policy) against the real service and the embedded emulator's DPS.</summary>

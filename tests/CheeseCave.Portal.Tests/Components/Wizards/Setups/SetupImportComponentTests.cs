@@ -23,6 +23,7 @@ using CheeseCave.Portal.Setups.ProofOfPossession;
 using CheeseCave.Portal.Setups.TestRegistration;
 using CheeseCave.Portal.Setups.Upload;
 using CheeseCave.Portal.Tests.Infrastructure;
+
 namespace CheeseCave.Portal.Tests.Components.Wizards.Setups;
 
 /// <summary>bUnit: steps 5-7 and 9 for imported CAs, rendered with the real wizard service of a running portal.</summary>

@@ -18,6 +18,7 @@ using CheeseCave.Portal.Setups.ProofOfPossession;
 using CheeseCave.Portal.Setups.TestRegistration;
 using CheeseCave.Portal.Setups.Upload;
 using CheeseCave.Portal.Tests.Infrastructure;
+
 namespace CheeseCave.Portal.Tests.Components.Wizards.Setups;
 
 /// <summary>The wizard pages: signed-in users only; Viewers see setups read-only, without any way to change them.</summary>

@@ -21,10 +21,12 @@ using CheeseCave.Portal.Setups.ProofOfPossession;
 using CheeseCave.Portal.Setups.TestRegistration;
 using CheeseCave.Portal.Setups.Upload;
 using CheeseCave.Portal.Tests.Infrastructure;
-namespace CheeseCave.Portal.Tests.Setups;
 
-/// <summary>The wizard's rules, enforced in the service, and steps 1-4 against the embedded emulator.</summary>
-public sealed class SetupWizardServiceTests(PortalFactory factory) : IClassFixture<PortalFactory>
+namespace CheeseCave.Portal.Tests.Setups.Overview;
+
+/// <summary>The overview: who may read and change a setup, and steps 1-4 against the embedded emulator, resumed from the database.</summary>
+[Collection(SetupHandlersGroup.Name)]
+public sealed class SetupOverviewHandlerTests(PortalFactory factory)
 {
     private async Task<(AsyncServiceScope Scope, SetupSlices Service)> ServiceAsync()
     {
@@ -131,52 +133,6 @@ public sealed class SetupWizardServiceTests(PortalFactory factory) : IClassFixtu
         Assert.Contains("walk-hub", stored.LinkedHubs, StringComparison.Ordinal);
         var actions = await factory.WithDbAsync(db => db.AuditEntries.AsNoTracking().Where(a => a.Actor == "wiz-walker" && a.Outcome == AuditOutcomes.Succeeded).Select(a => a.Action).ToListAsync());
         Assert.Equal([AuditActions.SetupCreated, AuditActions.SetupDpsCreated, AuditActions.SetupHubCreated, AuditActions.SetupHubLinked, AuditActions.SetupAllocationPolicy], actions);
-    }
-
-    [Fact]
-    public async Task A_policy_without_the_needed_rights_is_refused_and_the_failure_is_audited()
-    {
-        await factory.CreateUserAsync("wiz-linker", PortalRoles.Operator);
-        var op = await factory.PrincipalForAsync("wiz-linker");
-        var (scope, wizard) = await ServiceAsync();
-        await using var _ = scope;
-        wizard.PollInterval = TimeSpan.FromMilliseconds(50);
-        var id = (await wizard.Setups.CreateAsync(op, "Refused link")).Value!.Id;
-        Assert.True((await wizard.Dps.CreateDpsAsync(op, id, "cheesecave-rg", "refused-dps", "eastus")).Succeeded);
-        Assert.True((await wizard.Hubs.CreateHubAsync(op, id, "refused-hub", "eastus")).Succeeded);
-
-        var result = await wizard.Hubs.LinkHubAsync(op, id, "refused-hub", "registryRead", 1, true);
-        Assert.False(result.Succeeded);
-        Assert.Contains("RegistryWrite", result.Error!.Message, StringComparison.Ordinal);
-        Assert.True(await factory.WithDbAsync(db => db.AuditEntries.AnyAsync(a => a.Actor == "wiz-linker" && a.Action == AuditActions.SetupHubLinked && a.Outcome == AuditOutcomes.Failed)));
-    }
-
-    [Fact]
-    public async Task Service_errors_come_back_with_status_and_code_and_a_next_step()
-    {
-        await factory.CreateUserAsync("wiz-errors", PortalRoles.Operator);
-        var op = await factory.PrincipalForAsync("wiz-errors");
-        var (scope, wizard) = await ServiceAsync();
-        await using var _ = scope;
-        wizard.PollInterval = TimeSpan.FromMilliseconds(50);
-        var id = (await wizard.Setups.CreateAsync(op, "Error cave")).Value!.Id;
-
-        var missingDps = await wizard.Dps.SelectDpsAsync(op, id, "cheesecave-rg", "no-such-dps");
-        Assert.False(missingDps.Succeeded);
-        Assert.Contains("no-such-dps", missingDps.Error!.Message, StringComparison.Ordinal);
-        Assert.False(string.IsNullOrEmpty(missingDps.Error.WhatToDo));
-
-        Assert.False((await wizard.Hubs.LinkHubAsync(op, id, "no-such-hub", "iothubowner", 1, true)).Succeeded); // no DPS yet
-        Assert.True((await wizard.Dps.CreateDpsAsync(op, id, "cheesecave-rg", "error-dps", "eastus")).Succeeded);
-        var missingHub = await wizard.Hubs.LinkHubAsync(op, id, "no-such-hub", "iothubowner", 1, true);
-        Assert.False(missingHub.Succeeded);
-        Assert.Equal(404, missingHub.Error!.Status);
-        Assert.NotNull(missingHub.Error.ServiceCode);
-        Assert.False(missingHub.Error.IsTransient);
-
-        var badWeight = await wizard.Hubs.LinkHubAsync(op, id, "no-such-hub", "iothubowner", 0, true);
-        Assert.Contains("between 1 and 1000", badWeight.Error!.Message, StringComparison.Ordinal);
-        Assert.False((await wizard.Dps.CreateDpsAsync(op, id, "cheesecave-rg", "bad_name!", "eastus")).Succeeded);
     }
 
     private sealed class SyncProgress(List<string> sink) : IProgress<string>

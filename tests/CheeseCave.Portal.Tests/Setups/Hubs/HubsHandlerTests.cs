@@ -1,0 +1,55 @@
+using CheeseCave.Portal.Persistence;
+using CheeseCave.Portal.Security;
+using CheeseCave.Portal.Setups;
+using CheeseCave.Provisioning.Arm;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using CheeseCave.Portal.Auditing;
+
+using CheeseCave.Portal.Tests.Setups;
+using CheeseCave.Portal.Setups.Allocation;
+using CheeseCave.Portal.Setups.CertificateAuthority;
+using CheeseCave.Portal.Setups.Devices;
+using CheeseCave.Portal.Setups.Dps;
+using CheeseCave.Portal.Setups.Enrollment;
+using CheeseCave.Portal.Setups.Hubs;
+using CheeseCave.Portal.Setups.KeyExport;
+using CheeseCave.Portal.Setups.Operations;
+using CheeseCave.Portal.Setups.Overview;
+using CheeseCave.Portal.Setups.Pipeline;
+using CheeseCave.Portal.Setups.ProofOfPossession;
+using CheeseCave.Portal.Setups.TestRegistration;
+using CheeseCave.Portal.Setups.Upload;
+using CheeseCave.Portal.Tests.Infrastructure;
+
+namespace CheeseCave.Portal.Tests.Setups.Hubs;
+
+/// <summary>Step 2: a hub is linked only with a policy that has the rights DPS needs.</summary>
+[Collection(SetupHandlersGroup.Name)]
+public sealed class HubsHandlerTests(PortalFactory factory)
+{
+    private async Task<(AsyncServiceScope Scope, SetupSlices Service)> ServiceAsync()
+    {
+        var scope = factory.Services.CreateAsyncScope();
+        await Task.Yield();
+        return (scope, new SetupSlices(scope.ServiceProvider));
+    }
+
+    [Fact]
+    public async Task A_policy_without_the_needed_rights_is_refused_and_the_failure_is_audited()
+    {
+        await factory.CreateUserAsync("wiz-linker", PortalRoles.Operator);
+        var op = await factory.PrincipalForAsync("wiz-linker");
+        var (scope, wizard) = await ServiceAsync();
+        await using var _ = scope;
+        wizard.PollInterval = TimeSpan.FromMilliseconds(50);
+        var id = (await wizard.Setups.CreateAsync(op, "Refused link")).Value!.Id;
+        Assert.True((await wizard.Dps.CreateDpsAsync(op, id, "cheesecave-rg", "refused-dps", "eastus")).Succeeded);
+        Assert.True((await wizard.Hubs.CreateHubAsync(op, id, "refused-hub", "eastus")).Succeeded);
+
+        var result = await wizard.Hubs.LinkHubAsync(op, id, "refused-hub", "registryRead", 1, true);
+        Assert.False(result.Succeeded);
+        Assert.Contains("RegistryWrite", result.Error!.Message, StringComparison.Ordinal);
+        Assert.True(await factory.WithDbAsync(db => db.AuditEntries.AnyAsync(a => a.Actor == "wiz-linker" && a.Action == AuditActions.SetupHubLinked && a.Outcome == AuditOutcomes.Failed)));
+    }
+}
