@@ -1,6 +1,5 @@
 using CheeseCave.Pki;
 using CheeseCave.Portal.Accounts;
-using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Security;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,11 +1,9 @@
 using System.Net;
 using CheeseCave.Portal.Accounts;
 using CheeseCave.Portal.Persistence;
-using CheeseCave.Portal.Security;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using CheeseCave.Portal.Auditing;
 using CheeseCave.Portal.Tests.Infrastructure;
 
 namespace CheeseCave.Portal.Tests.Accounts;

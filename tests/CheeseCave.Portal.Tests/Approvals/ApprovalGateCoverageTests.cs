@@ -1,19 +1,14 @@
 using CheeseCave.Pki;
 using CheeseCave.Portal.Approvals;
 using CheeseCave.Portal.Persistence;
-using CheeseCave.Portal.Security;
 using CheeseCave.Portal.Setups;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
-using CheeseCave.Portal.Auditing;
-
 using CheeseCave.Portal.Tests.Setups;
-using CheeseCave.Portal.Setups.Allocation;
 using CheeseCave.Portal.Setups.CertificateAuthority;
-using CheeseCave.Portal.Setups.Devices;
 using CheeseCave.Portal.Setups.Dps;
 using CheeseCave.Portal.Setups.Enrollment;
 using CheeseCave.Portal.Setups.Hubs;

@@ -1,4 +1,3 @@
-using CheeseCave.Portal.Accounts;
 using CheeseCave.Portal.Persistence;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;

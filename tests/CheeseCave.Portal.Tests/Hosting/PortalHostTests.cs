@@ -1,9 +1,7 @@
 using System.Net;
 using System.Text.RegularExpressions;
 using CheeseCave.Portal.Hosting;
-using CheeseCave.Portal.Security;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using CheeseCave.Portal.Configuration;

@@ -1,10 +1,7 @@
 using System.Security.Claims;
 using CheeseCave.Portal.Approvals;
-using CheeseCave.Portal.Setups;
 using Microsoft.Extensions.DependencyInjection;
-
 using CheeseCave.Portal.Tests.Setups;
-using CheeseCave.Portal.Setups.Allocation;
 using CheeseCave.Portal.Setups.CertificateAuthority;
 using CheeseCave.Portal.Setups.Devices;
 using CheeseCave.Portal.Setups.Dps;

@@ -1,6 +1,5 @@
 using System.Security.Claims;
 using CheeseCave.Pki;
-using CheeseCave.Portal.Setups;
 using CheeseCave.Portal.Tests.Setups;
 
 namespace CheeseCave.Portal.Tests.Infrastructure;

@@ -1,12 +1,10 @@
 using System.Net;
 using CheeseCave.Portal.Accounts;
-using CheeseCave.Portal.Hosting;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Security;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using CheeseCave.Portal.Auditing;
 using CheeseCave.Portal.Configuration;
 using CheeseCave.Portal.Tests.Infrastructure;
 

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using CheeseCave.Pki;
-using CheeseCave.Portal.Accounts;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Security;
 using Microsoft.AspNetCore.DataProtection;

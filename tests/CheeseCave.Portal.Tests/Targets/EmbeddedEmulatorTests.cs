@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography.X509Certificates;
 using CheeseCave.Emulator.Hosting;
-using CheeseCave.Portal.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using CheeseCave.Portal.Targets;
 using CheeseCave.Portal.Tests.Infrastructure;

@@ -1,11 +1,9 @@
 using System.Net;
 using System.Reflection;
 using System.Security.Claims;
-using System.Security.Cryptography;
 using System.Text;
 using CheeseCave.Pki;
 using CheeseCave.Portal.Accounts;
-using CheeseCave.Portal.Approvals;
 using CheeseCave.Portal.Audit;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Security;
@@ -13,16 +11,11 @@ using CheeseCave.Portal.Setups;
 using CheeseCave.Provisioning.DeviceRegistration;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Endpoints;
-using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.StaticAssets;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using Xunit.Abstractions;
 using CheeseCave.Portal.Auditing;
-using CheeseCave.Portal.Targets;
-
 using CheeseCave.Portal.Tests.Setups;
 using CheeseCave.Portal.Setups.Allocation;
 using CheeseCave.Portal.Setups.CertificateAuthority;

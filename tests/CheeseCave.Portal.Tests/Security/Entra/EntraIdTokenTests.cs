@@ -3,15 +3,12 @@ using System.Security.Claims;
 using Azure.Core;
 using Azure.Core.Pipeline;
 using Azure.ResourceManager;
-using CheeseCave.Portal.Hosting;
 using CheeseCave.Portal.Security.Entra;
-using CheeseCave.Provisioning.Configuration;
 using CheeseCave.Provisioning.Errors;
 using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Identity.Client;
 using Microsoft.Identity.Web;
-using CheeseCave.Portal.Configuration;
 using CheeseCave.Portal.Targets;
 using CheeseCave.Portal.Tests.Infrastructure;
 

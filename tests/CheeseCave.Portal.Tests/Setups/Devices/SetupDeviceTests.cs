@@ -3,17 +3,13 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using CheeseCave.Pki;
 using CheeseCave.Portal.Persistence;
-using CheeseCave.Portal.Security;
 using CheeseCave.Portal.Setups;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using CheeseCave.Portal.Auditing;
-
 using CheeseCave.Portal.Tests.Setups;
 using CheeseCave.Portal.Setups.Allocation;
 using CheeseCave.Portal.Setups.CertificateAuthority;
 using CheeseCave.Portal.Setups.Devices;
-using CheeseCave.Portal.Setups.Dps;
 using CheeseCave.Portal.Setups.Enrollment;
 using CheeseCave.Portal.Setups.Hubs;
 using CheeseCave.Portal.Setups.KeyExport;

@@ -1,11 +1,8 @@
-using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Security;
 using CheeseCave.Portal.Setups;
 using CheeseCave.Provisioning.Arm;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using CheeseCave.Portal.Auditing;
-
 using CheeseCave.Portal.Tests.Setups;
 using CheeseCave.Portal.Setups.Allocation;
 using CheeseCave.Portal.Setups.CertificateAuthority;

@@ -1,19 +1,13 @@
 using CheeseCave.Portal.Persistence;
-using CheeseCave.Portal.Security;
 using CheeseCave.Portal.Setups;
 using CheeseCave.Provisioning.DeviceRegistration;
-using CheeseCave.Provisioning.DpsService;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using CheeseCave.Portal.Auditing;
-
 using CheeseCave.Portal.Tests.Setups;
 using CheeseCave.Portal.Setups.Allocation;
 using CheeseCave.Portal.Setups.CertificateAuthority;
 using CheeseCave.Portal.Setups.Devices;
-using CheeseCave.Portal.Setups.Dps;
 using CheeseCave.Portal.Setups.Enrollment;
-using CheeseCave.Portal.Setups.Hubs;
 using CheeseCave.Portal.Setups.KeyExport;
 using CheeseCave.Portal.Setups.Operations;
 using CheeseCave.Portal.Setups.Overview;

@@ -1,15 +1,11 @@
-using System.Security.Claims;
 using Bunit;
 using CheeseCave.Portal.Components.Wizards.Setups;
-using CheeseCave.Portal.Security;
 using CheeseCave.Portal.Setups;
 using CheeseCave.Provisioning.Arm;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor.Services;
-
 using CheeseCave.Portal.Tests.Setups;
-using CheeseCave.Portal.Setups.Allocation;
 using CheeseCave.Portal.Setups.CertificateAuthority;
 using CheeseCave.Portal.Setups.Devices;
 using CheeseCave.Portal.Setups.Dps;

@@ -1,14 +1,10 @@
-using System.Security.Claims;
 using System.Text;
 using Bunit;
-using CheeseCave.Pki;
 using CheeseCave.Portal.Components.Wizards.Setups;
 using CheeseCave.Portal.Security;
 using CheeseCave.Portal.Setups;
 using Microsoft.AspNetCore.Components;
-using Microsoft.Extensions.DependencyInjection;
 using MudBlazor.Services;
-
 using CheeseCave.Portal.Tests.Setups;
 using CheeseCave.Portal.Setups.Allocation;
 using CheeseCave.Portal.Setups.CertificateAuthority;

@@ -1,10 +1,7 @@
 using System.Net;
-using CheeseCave.Portal.Security;
 using CheeseCave.Portal.Setups;
 using Microsoft.Extensions.DependencyInjection;
-
 using CheeseCave.Portal.Tests.Setups;
-using CheeseCave.Portal.Setups.Allocation;
 using CheeseCave.Portal.Setups.CertificateAuthority;
 using CheeseCave.Portal.Setups.Devices;
 using CheeseCave.Portal.Setups.Dps;

@@ -1,21 +1,13 @@
-using System.Security.Claims;
 using System.Text;
 using Bunit;
-using CheeseCave.Pki;
 using CheeseCave.Portal.Components.Wizards.Setups;
-using CheeseCave.Portal.Security;
 using CheeseCave.Portal.Setups;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
-using MudBlazor.Services;
-
 using CheeseCave.Portal.Tests.Setups;
-using CheeseCave.Portal.Setups.Allocation;
 using CheeseCave.Portal.Setups.CertificateAuthority;
 using CheeseCave.Portal.Setups.Devices;
-using CheeseCave.Portal.Setups.Dps;
 using CheeseCave.Portal.Setups.Enrollment;
-using CheeseCave.Portal.Setups.Hubs;
 using CheeseCave.Portal.Setups.KeyExport;
 using CheeseCave.Portal.Setups.Operations;
 using CheeseCave.Portal.Setups.Overview;
