@@ -1,0 +1,34 @@
+using System.Net;
+using System.Security.Claims;
+using Azure.Core;
+using Azure.Core.Pipeline;
+using Azure.ResourceManager;
+using CheeseCave.Portal.Security.Entra;
+using CheeseCave.Provisioning.Errors;
+using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Identity.Client;
+using Microsoft.Identity.Web;
+using CheeseCave.Portal.Targets;
+using CheeseCave.Portal.Tests.Infrastructure;
+
+namespace CheeseCave.Portal.Tests.Security.Entra;
+
+/// <summary>The real Microsoft.Identity.Web token acquisition (no stand-in), offline, with an empty token cache.</summary>
+public sealed class EntraRealTokenAcquisitionTests
+{
+    [Fact]
+    public async Task With_no_cached_account_the_wizard_gets_sign_in_again_and_the_session_is_ended()
+    {
+        await using var factory = new EntraPortalFactory { Target = "Azure" };
+        var user = EntraPortalFactory.EntraUser("olga@contoso.example", "Operator");
+        var connection = factory.Services.GetRequiredService<ProvisioningConnectionFactory>().GetConnection(user);
+
+        var error = await Assert.ThrowsAsync<ProvisioningException>(() =>
+            connection.Credential.GetTokenAsync(new TokenRequestContext(["https://management.azure.com//.default"]), CancellationToken.None).AsTask());
+        Assert.Equal("SignInRequired", error.ServiceErrorCode);
+
+        var check = factory.Services.GetRequiredService<EntraSessionCheck>();
+        Assert.False(await check.HasTokenCacheAccountAsync(user, CancellationToken.None));
+    }
+}

@@ -1,0 +1,90 @@
+using System.Security.Claims;
+using System.Text.RegularExpressions;
+using Bunit;
+using CheeseCave.Portal.Components.Wizards.Setups;
+using CheeseCave.Portal.Persistence;
+using CheeseCave.Portal.Setups;
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using MudBlazor.Services;
+using CheeseCave.Portal.Setups.Allocation;
+using CheeseCave.Portal.Setups.CertificateAuthority;
+using CheeseCave.Portal.Setups.Devices;
+using CheeseCave.Portal.Setups.Dps;
+using CheeseCave.Portal.Setups.Hubs;
+using CheeseCave.Portal.Setups.Operations;
+using CheeseCave.Portal.Setups.Pipeline;
+using CheeseCave.Portal.Setups.ProofOfPossession;
+using CheeseCave.Portal.Setups.TestRegistration;
+using CheeseCave.Portal.Setups.Upload;
+using CheeseCave.Portal.Tests.Infrastructure;
+
+namespace CheeseCave.Portal.Tests.Setups.Operations;
+
+/// <summary>Waits for what <see cref="SetupOperations.Changed"/> reports about one setup's operation.</summary>
+internal sealed class OperationProbe : IDisposable
+{
+    private readonly SetupOperations _operations;
+    private readonly int _setupId;
+    private readonly List<SetupOperationStatus> _seen = [];
+    private readonly List<(Func<SetupOperationStatus, bool> Match, TaskCompletionSource<SetupOperationStatus> Done)> _waits = [];
+
+    public OperationProbe(SetupOperations operations, int setupId)
+    {
+        (_operations, _setupId) = (operations, setupId);
+        operations.Changed += OnChanged;
+    }
+
+    public IReadOnlyList<SetupOperationStatus> Seen
+    {
+        get
+        {
+            lock (_seen)
+            {
+                return [.. _seen];
+            }
+        }
+    }
+
+    public async Task<SetupOperationStatus> WaitForAsync(Func<SetupOperationStatus, bool> match)
+    {
+        var done = new TaskCompletionSource<SetupOperationStatus>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_seen)
+        {
+            if (_seen.FirstOrDefault(match) is { } already)
+            {
+                return already;
+            }
+
+            _waits.Add((match, done));
+        }
+
+        return await done.Task.WaitAsync(TimeSpan.FromSeconds(60));
+    }
+
+    public Task<SetupOperationStatus> EndedAsync() => WaitForAsync(s => !s.IsRunning);
+
+    private void OnChanged(SetupOperationStatus status)
+    {
+        if (status.SetupId != _setupId)
+        {
+            return;
+        }
+
+        lock (_seen)
+        {
+            _seen.Add(status);
+            foreach (var wait in _waits.Where(w => w.Match(status)).ToList())
+            {
+                _waits.Remove(wait);
+                wait.Done.TrySetResult(status);
+            }
+        }
+    }
+
+    public void Dispose() => _operations.Changed -= OnChanged;
+}
