@@ -1,7 +1,6 @@
 using CheeseCave.Pki;
 using CheeseCave.Portal.Approvals;
 using CheeseCave.Portal.Persistence;
-using CheeseCave.Portal.Setups;
 using Microsoft.EntityFrameworkCore;
 using CheeseCave.Portal.Tests.Infrastructure;
 

@@ -1,7 +1,6 @@
 using CheeseCave.Pki;
 using CheeseCave.Portal.Approvals;
 using CheeseCave.Portal.Persistence;
-using CheeseCave.Portal.Setups;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.EntityFrameworkCore;
@@ -9,16 +8,6 @@ using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using CheeseCave.Portal.Tests.Setups;
 using CheeseCave.Portal.Setups.CertificateAuthority;
-using CheeseCave.Portal.Setups.Dps;
-using CheeseCave.Portal.Setups.Enrollment;
-using CheeseCave.Portal.Setups.Hubs;
-using CheeseCave.Portal.Setups.KeyExport;
-using CheeseCave.Portal.Setups.Operations;
-using CheeseCave.Portal.Setups.Overview;
-using CheeseCave.Portal.Setups.Pipeline;
-using CheeseCave.Portal.Setups.ProofOfPossession;
-using CheeseCave.Portal.Setups.TestRegistration;
-using CheeseCave.Portal.Setups.Upload;
 using CheeseCave.Portal.Tests.Infrastructure;
 
 namespace CheeseCave.Portal.Tests.Approvals;

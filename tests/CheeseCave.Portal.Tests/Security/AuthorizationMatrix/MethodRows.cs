@@ -1,35 +1,13 @@
-using System.Reflection;
 using System.Security.Claims;
-using System.Text;
 using CheeseCave.Pki;
 using CheeseCave.Portal.Approvals;
 using CheeseCave.Portal.Audit;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Setups;
 using CheeseCave.Provisioning.DeviceRegistration;
-using Microsoft.AspNetCore.Components.Endpoints;
-using Microsoft.AspNetCore.Identity;
-using Microsoft.AspNetCore.Routing;
-using Microsoft.AspNetCore.StaticAssets;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
-using Xunit.Abstractions;
-using CheeseCave.Portal.Auditing;
-using CheeseCave.Portal.Targets;
-using CheeseCave.Portal.Tests.Setups;
-using CheeseCave.Portal.Setups.Allocation;
 using CheeseCave.Portal.Setups.CertificateAuthority;
 using CheeseCave.Portal.Setups.Devices;
-using CheeseCave.Portal.Setups.Enrollment;
-using CheeseCave.Portal.Setups.Hubs;
-using CheeseCave.Portal.Setups.KeyExport;
-using CheeseCave.Portal.Setups.Operations;
-using CheeseCave.Portal.Setups.Overview;
-using CheeseCave.Portal.Setups.Pipeline;
 using CheeseCave.Portal.Setups.ProofOfPossession;
-using CheeseCave.Portal.Setups.Upload;
-using CheeseCave.Portal.Tests.Infrastructure;
 
 namespace CheeseCave.Portal.Tests.Security.AuthorizationMatrix;
 

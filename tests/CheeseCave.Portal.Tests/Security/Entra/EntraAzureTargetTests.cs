@@ -1,11 +1,6 @@
 using System.Net;
-using System.Security.Claims;
 using Azure.Core;
-using Azure.Core.Pipeline;
-using Azure.ResourceManager;
 using CheeseCave.Portal.Security.Entra;
-using CheeseCave.Provisioning.Errors;
-using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Identity.Client;
 using Microsoft.Identity.Web;

@@ -1,16 +1,7 @@
-using System.Net;
-using System.Security.Claims;
 using Azure.Core;
-using Azure.Core.Pipeline;
-using Azure.ResourceManager;
 using CheeseCave.Portal.Security.Entra;
-using CheeseCave.Provisioning.Errors;
 using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Identity.Client;
-using Microsoft.Identity.Web;
-using CheeseCave.Portal.Targets;
-using CheeseCave.Portal.Tests.Infrastructure;
 
 namespace CheeseCave.Portal.Tests.Security.Entra;
 

@@ -1,22 +1,4 @@
-using CheeseCave.Portal.Security;
-using CheeseCave.Portal.Setups;
-using CheeseCave.Provisioning.Arm;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using CheeseCave.Portal.Tests.Setups;
-using CheeseCave.Portal.Setups.Allocation;
-using CheeseCave.Portal.Setups.CertificateAuthority;
-using CheeseCave.Portal.Setups.Devices;
-using CheeseCave.Portal.Setups.Dps;
-using CheeseCave.Portal.Setups.Enrollment;
-using CheeseCave.Portal.Setups.Hubs;
-using CheeseCave.Portal.Setups.KeyExport;
-using CheeseCave.Portal.Setups.Operations;
-using CheeseCave.Portal.Setups.Overview;
-using CheeseCave.Portal.Setups.Pipeline;
-using CheeseCave.Portal.Setups.ProofOfPossession;
-using CheeseCave.Portal.Setups.TestRegistration;
-using CheeseCave.Portal.Setups.Upload;
 using CheeseCave.Portal.Tests.Infrastructure;
 
 namespace CheeseCave.Portal.Tests.Setups.Dps;

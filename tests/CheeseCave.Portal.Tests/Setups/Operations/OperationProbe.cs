@@ -1,27 +1,4 @@
-using System.Security.Claims;
-using System.Text.RegularExpressions;
-using Bunit;
-using CheeseCave.Portal.Components.Wizards.Setups;
-using CheeseCave.Portal.Persistence;
-using CheeseCave.Portal.Setups;
-using Microsoft.AspNetCore.Components;
-using Microsoft.AspNetCore.Identity;
-using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using MudBlazor.Services;
-using CheeseCave.Portal.Setups.Allocation;
-using CheeseCave.Portal.Setups.CertificateAuthority;
-using CheeseCave.Portal.Setups.Devices;
-using CheeseCave.Portal.Setups.Dps;
-using CheeseCave.Portal.Setups.Hubs;
 using CheeseCave.Portal.Setups.Operations;
-using CheeseCave.Portal.Setups.Pipeline;
-using CheeseCave.Portal.Setups.ProofOfPossession;
-using CheeseCave.Portal.Setups.TestRegistration;
-using CheeseCave.Portal.Setups.Upload;
-using CheeseCave.Portal.Tests.Infrastructure;
 
 namespace CheeseCave.Portal.Tests.Setups.Operations;
 

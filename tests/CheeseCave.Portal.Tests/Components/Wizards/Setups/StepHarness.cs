@@ -1,23 +1,12 @@
 using System.Security.Claims;
 using System.Text;
 using Bunit;
-using CheeseCave.Portal.Components.Wizards.Setups;
-using CheeseCave.Portal.Security;
-using CheeseCave.Portal.Setups;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor.Services;
 using CheeseCave.Portal.Tests.Setups;
-using CheeseCave.Portal.Setups.CertificateAuthority;
 using CheeseCave.Portal.Setups.Devices;
-using CheeseCave.Portal.Setups.Enrollment;
-using CheeseCave.Portal.Setups.Hubs;
-using CheeseCave.Portal.Setups.KeyExport;
 using CheeseCave.Portal.Setups.Operations;
-using CheeseCave.Portal.Setups.Pipeline;
-using CheeseCave.Portal.Setups.ProofOfPossession;
-using CheeseCave.Portal.Setups.TestRegistration;
-using CheeseCave.Portal.Setups.Upload;
 using CheeseCave.Portal.Tests.Infrastructure;
 
 namespace CheeseCave.Portal.Tests.Components.Wizards.Setups;
