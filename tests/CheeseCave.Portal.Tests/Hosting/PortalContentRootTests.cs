@@ -7,7 +7,7 @@ public sealed class PortalContentRootTests : IDisposable
     private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("cheesecave-root-");
 
     [Fact]
-    public void BuildOutputInsideACheckoutUsesTheRepositoryRoot()
+    public void Build_output_inside_a_checkout_uses_the_repository_root()
     {
         File.WriteAllText(Path.Combine(_root.FullName, PortalContentRoot.SolutionFileName), "");
         var bin = Directory.CreateDirectory(Path.Combine(_root.FullName, "src", "CheeseCave.Portal", "bin", "Debug", "net10.0"));
@@ -17,7 +17,7 @@ public sealed class PortalContentRootTests : IDisposable
     }
 
     [Fact]
-    public void PublishedAppUsesItsOwnFolderEvenInsideACheckout()
+    public void A_published_app_uses_its_own_folder_even_inside_a_checkout()
     {
         File.WriteAllText(Path.Combine(_root.FullName, PortalContentRoot.SolutionFileName), "");
         var publish = Directory.CreateDirectory(Path.Combine(_root.FullName, "publish"));
@@ -26,7 +26,7 @@ public sealed class PortalContentRootTests : IDisposable
     }
 
     [Fact]
-    public void ProjectFolderGivenByWebApplicationFactoryIsRedirectedToTheRepositoryRoot()
+    public void The_project_folder_given_by_WebApplicationFactory_is_redirected_to_the_repository_root()
     {
         File.WriteAllText(Path.Combine(_root.FullName, PortalContentRoot.SolutionFileName), "");
         var project = Directory.CreateDirectory(Path.Combine(_root.FullName, "src", "CheeseCave.Portal"));
@@ -35,7 +35,7 @@ public sealed class PortalContentRootTests : IDisposable
     }
 
     [Fact]
-    public void ExplicitContentRootHoldingAppsettingsIsKept()
+    public void An_explicit_content_root_holding_appsettings_is_kept()
     {
         File.WriteAllText(Path.Combine(_root.FullName, "appsettings.json"), "{}");
 

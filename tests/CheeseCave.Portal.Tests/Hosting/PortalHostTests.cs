@@ -12,7 +12,7 @@ namespace CheeseCave.Portal.Tests.Hosting;
 public sealed partial class PortalHostTests(PortalFactory factory) : IClassFixture<PortalFactory>
 {
     [Fact]
-    public async Task HomePageNamesTheProductLinksMudBlazorAndSendsSecurityHeaders()
+    public async Task The_home_page_names_the_product_links_MudBlazor_and_sends_security_headers()
     {
         await factory.CreateUserAsync("host-viewer", PortalRoles.Viewer);
         using var client = await factory.SignedInClientAsync("host-viewer");
@@ -35,7 +35,7 @@ public sealed partial class PortalHostTests(PortalFactory factory) : IClassFixtu
     }
 
     [Fact]
-    public async Task MudBlazorAndSiteStylesLinkedFromThePageAreServed()
+    public async Task MudBlazor_and_site_styles_linked_from_the_page_are_served()
     {
         // Anonymous: the sign-in page and its styles must load before anyone has signed in.
         using var client = factory.CreateClient();
@@ -54,7 +54,7 @@ public sealed partial class PortalHostTests(PortalFactory factory) : IClassFixtu
     }
 
     [Fact]
-    public async Task HealthzReturnsOk()
+    public async Task Healthz_returns_ok()
     {
         using var client = factory.CreateClient();
 
@@ -65,7 +65,7 @@ public sealed partial class PortalHostTests(PortalFactory factory) : IClassFixtu
     }
 
     [Fact]
-    public async Task UnknownUrlReturns404WithSecurityHeaders()
+    public async Task An_unknown_url_returns_404_with_security_headers()
     {
         await factory.CreateUserAsync("host-lost", PortalRoles.Viewer);
         using var client = await factory.SignedInClientAsync("host-lost");
@@ -78,7 +78,7 @@ public sealed partial class PortalHostTests(PortalFactory factory) : IClassFixtu
     }
 
     [Fact]
-    public void UsesTheTopLevelAppsettingsJsonAndWwwroot()
+    public void The_portal_uses_the_top_level_appsettings_json_and_wwwroot()
     {
         var environment = factory.Services.GetRequiredService<IWebHostEnvironment>();
         var repositoryRoot = PortalContentRoot.FindRepositoryRoot(AppContext.BaseDirectory);

@@ -23,7 +23,7 @@ public sealed class HomePageTests
     }
 
     [Fact]
-    public async Task LayoutShowsTheSignedInUserTheirRoleAndASignOutFormWithAntiforgery()
+    public async Task The_layout_shows_the_signed_in_user_their_role_and_a_sign_out_form_with_antiforgery()
     {
         await using var ctx = NewContext(auth =>
         {
@@ -41,7 +41,7 @@ public sealed class HomePageTests
     }
 
     [Fact]
-    public async Task NavigationOffersTheUsersPageToAdministratorsOnly()
+    public async Task The_navigation_offers_the_users_page_to_administrators_only()
     {
         await using var ctx = NewContext(auth =>
         {
@@ -56,7 +56,7 @@ public sealed class HomePageTests
     }
 
     [Fact]
-    public async Task SaysWhatTheProductIsAndListsItsCapabilities()
+    public async Task The_home_page_says_what_the_product_is_and_lists_its_capabilities()
     {
         await using var ctx = NewContext();
         var cut = ctx.Render<HomePage>();
@@ -74,7 +74,7 @@ public sealed class HomePageTests
     }
 
     [Fact]
-    public async Task ShowsTheCheesecaveCommandsAndTheTenSetupSteps()
+    public async Task The_home_page_shows_the_cheesecave_commands_and_the_ten_setup_steps()
     {
         await using var ctx = NewContext();
         var cut = ctx.Render<HomePage>();
@@ -97,7 +97,7 @@ public sealed class HomePageTests
     }
 
     [Fact]
-    public async Task LayoutMarksInteractivityAndTogglesTheNavigationDrawer()
+    public async Task The_layout_marks_interactivity_and_toggles_the_navigation_drawer()
     {
         await using var ctx = NewContext(auth => auth.SetAuthorized("alice"));
         var cut = ctx.Render<MainLayout>(p => p.Add(l => l.Body, (RenderFragment)(b => b.AddContent(0, "page body"))));

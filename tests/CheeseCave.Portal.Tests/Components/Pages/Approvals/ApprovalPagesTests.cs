@@ -15,7 +15,7 @@ namespace CheeseCave.Portal.Tests.Components.Pages.Approvals;
 /// bUnit: the approval pages rendered against the real portal services (real database, real event hub), one
 /// context per user, as two browsers would be. Changes made elsewhere show up without re-rendering by hand.
 /// </summary>
-public sealed class ApprovalComponentTests(ApprovalTestPortal portal) : IClassFixture<ApprovalTestPortal>
+public sealed class ApprovalPagesTests(ApprovalTestPortal portal) : IClassFixture<ApprovalTestPortal>
 {
     private static readonly TimeSpan Live = TimeSpan.FromSeconds(10);
 

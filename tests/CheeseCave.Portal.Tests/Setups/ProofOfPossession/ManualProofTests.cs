@@ -16,7 +16,7 @@ namespace CheeseCave.Portal.Tests.Setups.ProofOfPossession;
 /// "verified on upload", and the verification certificate download after either kind of proof. Against the
 /// embedded emulator's DPS.
 /// </summary>
-public sealed class SetupManualProofTests(PortalFactory factory) : IClassFixture<PortalFactory>
+public sealed class ManualProofTests(PortalFactory factory) : IClassFixture<PortalFactory>
 {
     /// <summary>A setup with a DPS and an openssl-made root imported without its key, uploaded unverified.</summary>
     private async Task<(ClaimsPrincipal Op, int SetupId)> UploadedExternalRootAsync(ExternalCa ca, string name, bool verifiedOnUpload = false)

@@ -14,7 +14,7 @@ using CheeseCave.Portal.Tests.Infrastructure;
 namespace CheeseCave.Portal.Tests.Setups.CertificateAuthority;
 
 /// <summary>Step 5 with an existing CA made by the system openssl: imported with or without its key, checked, refused in plain words.</summary>
-public sealed class SetupImportTests(PortalFactory factory) : IClassFixture<PortalFactory>
+public sealed class CaImportTests(PortalFactory factory) : IClassFixture<PortalFactory>
 {
     private async Task<(SetupSlices Wizard, System.Security.Claims.ClaimsPrincipal Op, int SetupId, AsyncServiceScope Scope)> NewSetupAsync(string name)
     {

@@ -10,7 +10,7 @@ using CheeseCave.Portal.Tests.Infrastructure;
 namespace CheeseCave.Portal.Tests.Setups.TestRegistration;
 
 /// <summary>Step 10: a simulated device registers against the embedded emulator; refusals come back diagnosed.</summary>
-public sealed class SetupTestRegistrationTests(PortalFactory factory) : IClassFixture<PortalFactory>
+public sealed class TestRegistrationHandlerTests(PortalFactory factory) : IClassFixture<PortalFactory>
 {
     [Fact]
     public async Task An_issued_device_registers_and_a_leaf_only_device_is_refused_with_the_diagnosis()

@@ -14,7 +14,7 @@ using CheeseCave.Portal.Tests.Infrastructure;
 namespace CheeseCave.Portal.Tests.Components.Wizards.Setups;
 
 /// <summary>bUnit: steps 5-7 and 9 for imported CAs, rendered with the real wizard service of a running portal.</summary>
-public sealed class SetupImportComponentTests(PortalFactory factory) : IClassFixture<PortalFactory>
+public sealed class ImportedCaStepsTests(PortalFactory factory) : IClassFixture<PortalFactory>
 {
     /// <summary>The antiforgery token the import form embeds; the real provider needs an HTTP request.</summary>
     private sealed class FixedAntiforgeryState : AntiforgeryStateProvider

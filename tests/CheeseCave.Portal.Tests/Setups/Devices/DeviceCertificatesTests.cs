@@ -11,7 +11,7 @@ using CheeseCave.Portal.Tests.Infrastructure;
 namespace CheeseCave.Portal.Tests.Setups.Devices;
 
 /// <summary>Step 9: device certificates from the setup's CA, keys only in the short download window, authorized downloads.</summary>
-public sealed class SetupDeviceTests(PortalFactory factory) : IClassFixture<PortalFactory>
+public sealed class DeviceCertificatesTests(PortalFactory factory) : IClassFixture<PortalFactory>
 {
     [Fact]
     public async Task Devices_are_issued_from_the_intermediate_and_only_public_material_is_stored()

@@ -9,7 +9,7 @@ using CheeseCave.Portal.Tests.Infrastructure;
 namespace CheeseCave.Portal.Tests.Setups.Enrollment;
 
 /// <summary>Step 8: the X.509 enrollment group, saved to and read back from the embedded emulator's DPS.</summary>
-public sealed class SetupEnrollmentTests(PortalFactory factory) : IClassFixture<PortalFactory>
+public sealed class EnrollmentHandlerTests(PortalFactory factory) : IClassFixture<PortalFactory>
 {
     [Fact]
     public async Task The_enrollment_group_is_created_updated_and_read_back_live()
