@@ -10,7 +10,7 @@ using CheeseCave.Portal.Setups.Operations;
 
 namespace CheeseCave.Portal.Tests.Setups.Operations;
 
-public sealed partial class SetupOperationsTests(SlowArmPortal portal) : IClassFixture<SlowArmPortal>
+public sealed class SetupOperationsTests(SlowArmPortal portal) : IClassFixture<SlowArmPortal>
 {
     private static string Unique(string prefix) => $"{prefix}{Guid.NewGuid().ToString("N")[..6]}";
 
