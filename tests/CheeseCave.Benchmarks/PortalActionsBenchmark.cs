@@ -6,6 +6,9 @@ using CheeseCave.Pki;
 using CheeseCave.Portal.Hosting;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Setups;
+using CheeseCave.Portal.Setups.Devices;
+using CheeseCave.Portal.Setups.Enrollment;
+using CheeseCave.Portal.Tests.Setups;
 using CheeseCave.Provisioning.Arm;
 using CheeseCave.Provisioning.DeviceRegistration;
 using Microsoft.AspNetCore.Builder;
@@ -14,10 +17,6 @@ using Microsoft.AspNetCore.Identity;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-
-using CheeseCave.Portal.Tests.Setups;
-using CheeseCave.Portal.Setups.Devices;
-using CheeseCave.Portal.Setups.Enrollment;
 using static CheeseCave.Benchmarks.BenchmarkFigures;
 
 namespace CheeseCave.Benchmarks;

@@ -1,6 +1,5 @@
 using System.Globalization;
 using CheeseCave.Portal.Hosting;
-
 using CheeseCave.Portal.Tests.Setups;
 using static CheeseCave.Benchmarks.BenchmarkFigures;
 

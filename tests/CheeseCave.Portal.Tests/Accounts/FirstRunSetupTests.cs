@@ -3,10 +3,10 @@ using System.Security.Cryptography;
 using System.Text;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Security;
+using CheeseCave.Portal.Tests.Infrastructure;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using CheeseCave.Portal.Tests.Infrastructure;
 
 namespace CheeseCave.Portal.Tests.Accounts;
 

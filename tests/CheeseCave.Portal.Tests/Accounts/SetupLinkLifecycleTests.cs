@@ -1,10 +1,10 @@
 using CheeseCave.Pki;
 using CheeseCave.Portal.Accounts;
 using CheeseCave.Portal.Security;
+using CheeseCave.Portal.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using CheeseCave.Portal.Tests.Infrastructure;
 
 namespace CheeseCave.Portal.Tests.Accounts;
 

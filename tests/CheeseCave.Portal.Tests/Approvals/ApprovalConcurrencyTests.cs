@@ -1,8 +1,8 @@
 using CheeseCave.Pki;
 using CheeseCave.Portal.Approvals;
 using CheeseCave.Portal.Persistence;
-using Microsoft.EntityFrameworkCore;
 using CheeseCave.Portal.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
 
 namespace CheeseCave.Portal.Tests.Approvals;
 

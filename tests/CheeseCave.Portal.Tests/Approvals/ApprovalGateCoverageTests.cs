@@ -1,14 +1,14 @@
 using CheeseCave.Pki;
 using CheeseCave.Portal.Approvals;
 using CheeseCave.Portal.Persistence;
+using CheeseCave.Portal.Setups.CertificateAuthority;
+using CheeseCave.Portal.Tests.Infrastructure;
+using CheeseCave.Portal.Tests.Setups;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
-using CheeseCave.Portal.Tests.Setups;
-using CheeseCave.Portal.Setups.CertificateAuthority;
-using CheeseCave.Portal.Tests.Infrastructure;
 
 namespace CheeseCave.Portal.Tests.Approvals;
 

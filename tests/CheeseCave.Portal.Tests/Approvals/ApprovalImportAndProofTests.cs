@@ -5,13 +5,13 @@ using CheeseCave.Pki;
 using CheeseCave.Portal.Approvals;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Setups;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
-using CheeseCave.Portal.Tests.Setups;
 using CheeseCave.Portal.Setups.CertificateAuthority;
 using CheeseCave.Portal.Setups.Devices;
 using CheeseCave.Portal.Setups.ProofOfPossession;
 using CheeseCave.Portal.Tests.Infrastructure;
+using CheeseCave.Portal.Tests.Setups;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CheeseCave.Portal.Tests.Approvals;
 

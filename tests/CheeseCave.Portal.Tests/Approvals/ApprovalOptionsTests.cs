@@ -1,7 +1,7 @@
 using CheeseCave.Portal.Approvals;
+using CheeseCave.Portal.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using CheeseCave.Portal.Tests.Infrastructure;
 
 namespace CheeseCave.Portal.Tests.Approvals;
 

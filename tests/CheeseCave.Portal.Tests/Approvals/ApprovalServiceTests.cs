@@ -2,9 +2,9 @@ using System.Net;
 using CheeseCave.Pki;
 using CheeseCave.Portal.Approvals;
 using CheeseCave.Portal.Persistence;
+using CheeseCave.Portal.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using CheeseCave.Portal.Tests.Infrastructure;
 
 namespace CheeseCave.Portal.Tests.Approvals;
 

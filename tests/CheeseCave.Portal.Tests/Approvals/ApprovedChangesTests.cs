@@ -5,11 +5,11 @@ using System.Security.Cryptography.X509Certificates;
 using CheeseCave.Pki;
 using CheeseCave.Portal.Approvals;
 using CheeseCave.Portal.Persistence;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
-using CheeseCave.Portal.Tests.Setups;
 using CheeseCave.Portal.Setups.Enrollment;
 using CheeseCave.Portal.Tests.Infrastructure;
+using CheeseCave.Portal.Tests.Setups;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CheeseCave.Portal.Tests.Approvals;
 

@@ -2,18 +2,18 @@ using System.Net;
 using System.Text;
 using Bunit;
 using CheeseCave.Portal.Accounts;
+using CheeseCave.Portal.Approvals;
 using CheeseCave.Portal.Audit;
+using CheeseCave.Portal.Auditing;
 using CheeseCave.Portal.Components.Pages.Audit;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Security;
+using CheeseCave.Portal.Tests.Infrastructure;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor.Services;
-using CheeseCave.Portal.Auditing;
-using CheeseCave.Portal.Tests.Infrastructure;
-using CheeseCave.Portal.Approvals;
 
 namespace CheeseCave.Portal.Tests.Audit;
 

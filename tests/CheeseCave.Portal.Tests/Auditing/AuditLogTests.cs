@@ -1,9 +1,9 @@
+using CheeseCave.Portal.Auditing;
 using CheeseCave.Portal.Persistence;
+using CheeseCave.Portal.Tests.Infrastructure;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using CheeseCave.Portal.Auditing;
-using CheeseCave.Portal.Tests.Infrastructure;
 
 namespace CheeseCave.Portal.Tests.Auditing;
 

@@ -1,11 +1,11 @@
 using System.Net;
 using System.Text.RegularExpressions;
+using CheeseCave.Portal.Configuration;
 using CheeseCave.Portal.Hosting;
+using CheeseCave.Portal.Tests.Infrastructure;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using CheeseCave.Portal.Configuration;
-using CheeseCave.Portal.Tests.Infrastructure;
 
 namespace CheeseCave.Portal.Tests.Hosting;
 

@@ -1,7 +1,7 @@
 using System.Security.Claims;
 using CheeseCave.Portal.Approvals;
-using Microsoft.Extensions.DependencyInjection;
 using CheeseCave.Portal.Tests.Setups;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CheeseCave.Portal.Tests.Infrastructure;
 

@@ -1,12 +1,12 @@
 using System.Net;
 using CheeseCave.Portal.Accounts;
+using CheeseCave.Portal.Configuration;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Security;
+using CheeseCave.Portal.Tests.Infrastructure;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using CheeseCave.Portal.Configuration;
-using CheeseCave.Portal.Tests.Infrastructure;
 
 namespace CheeseCave.Portal.Tests.Security;
 

@@ -1,12 +1,12 @@
 using System.Security.Cryptography;
 using CheeseCave.Pki;
+using CheeseCave.Portal.Auditing;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Security;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using CheeseCave.Portal.Auditing;
 
 namespace CheeseCave.Portal.Tests.Security;
 

@@ -2,9 +2,9 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography.X509Certificates;
 using CheeseCave.Emulator.Hosting;
-using Microsoft.Extensions.DependencyInjection;
 using CheeseCave.Portal.Targets;
 using CheeseCave.Portal.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CheeseCave.Portal.Tests.Targets;
 

@@ -2,14 +2,14 @@ using System.Net;
 using System.Reflection;
 using System.Security.Claims;
 using CheeseCave.Portal.Accounts;
+using CheeseCave.Portal.Auditing;
+using CheeseCave.Portal.Tests.Infrastructure;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Endpoints;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.StaticAssets;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
-using CheeseCave.Portal.Auditing;
-using CheeseCave.Portal.Tests.Infrastructure;
 
 namespace CheeseCave.Portal.Tests.Security.AuthorizationMatrix;
 

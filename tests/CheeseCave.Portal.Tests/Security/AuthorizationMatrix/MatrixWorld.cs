@@ -5,16 +5,16 @@ using CheeseCave.Pki;
 using CheeseCave.Portal.Accounts;
 using CheeseCave.Portal.Approvals;
 using CheeseCave.Portal.Audit;
+using CheeseCave.Portal.Auditing;
 using CheeseCave.Portal.Persistence;
+using CheeseCave.Portal.Setups.CertificateAuthority;
+using CheeseCave.Portal.Setups.Enrollment;
+using CheeseCave.Portal.Tests.Infrastructure;
+using CheeseCave.Portal.Tests.Setups;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using CheeseCave.Portal.Auditing;
-using CheeseCave.Portal.Tests.Setups;
-using CheeseCave.Portal.Setups.CertificateAuthority;
-using CheeseCave.Portal.Setups.Enrollment;
-using CheeseCave.Portal.Tests.Infrastructure;
 
 namespace CheeseCave.Portal.Tests.Security.AuthorizationMatrix;
 

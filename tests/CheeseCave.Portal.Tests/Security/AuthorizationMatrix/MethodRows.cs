@@ -4,10 +4,10 @@ using CheeseCave.Portal.Approvals;
 using CheeseCave.Portal.Audit;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Setups;
-using CheeseCave.Provisioning.DeviceRegistration;
 using CheeseCave.Portal.Setups.CertificateAuthority;
 using CheeseCave.Portal.Setups.Devices;
 using CheeseCave.Portal.Setups.ProofOfPossession;
+using CheeseCave.Provisioning.DeviceRegistration;
 
 namespace CheeseCave.Portal.Tests.Security.AuthorizationMatrix;
 

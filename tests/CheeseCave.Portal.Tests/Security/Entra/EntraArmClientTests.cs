@@ -3,9 +3,9 @@ using Azure.Core;
 using Azure.Core.Pipeline;
 using Azure.ResourceManager;
 using CheeseCave.Portal.Security.Entra;
-using Microsoft.Extensions.DependencyInjection;
 using CheeseCave.Portal.Targets;
 using CheeseCave.Portal.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CheeseCave.Portal.Tests.Security.Entra;
 

@@ -1,11 +1,11 @@
 using System.Net;
 using Azure.Core;
 using CheeseCave.Portal.Security.Entra;
+using CheeseCave.Portal.Targets;
+using CheeseCave.Portal.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Identity.Client;
 using Microsoft.Identity.Web;
-using CheeseCave.Portal.Targets;
-using CheeseCave.Portal.Tests.Infrastructure;
 
 namespace CheeseCave.Portal.Tests.Security.Entra;
 

@@ -1,7 +1,7 @@
 using CheeseCave.Portal.Security.Entra;
+using CheeseCave.Portal.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Identity.Web;
-using CheeseCave.Portal.Tests.Infrastructure;
 
 namespace CheeseCave.Portal.Tests.Security.Entra;
 

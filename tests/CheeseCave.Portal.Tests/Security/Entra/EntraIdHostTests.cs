@@ -2,13 +2,13 @@ using System.Net;
 using System.Security.Claims;
 using CheeseCave.Portal.Security;
 using CheeseCave.Portal.Security.Entra;
+using CheeseCave.Portal.Tests.Infrastructure;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Microsoft.Identity.Web.TokenCacheProviders.Distributed;
-using CheeseCave.Portal.Tests.Infrastructure;
 
 namespace CheeseCave.Portal.Tests.Security.Entra;
 

@@ -1,9 +1,9 @@
 using Azure.Core;
 using CheeseCave.Portal.Security.Entra;
-using CheeseCave.Provisioning.Errors;
-using Microsoft.Extensions.DependencyInjection;
 using CheeseCave.Portal.Targets;
 using CheeseCave.Portal.Tests.Infrastructure;
+using CheeseCave.Provisioning.Errors;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CheeseCave.Portal.Tests.Security.Entra;
 

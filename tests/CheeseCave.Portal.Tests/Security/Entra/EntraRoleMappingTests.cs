@@ -1,8 +1,8 @@
 using System.Security.Claims;
 using Azure.Core;
 using CheeseCave.Portal.Security.Entra;
-using Microsoft.Extensions.DependencyInjection;
 using CheeseCave.Portal.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CheeseCave.Portal.Tests.Security.Entra;
 

@@ -1,11 +1,11 @@
 using System.Security.Claims;
 using Azure.Core;
 using CheeseCave.Portal.Security.Entra;
+using CheeseCave.Portal.Tests.Infrastructure;
 using CheeseCave.Provisioning.Errors;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Identity.Client;
 using Microsoft.Identity.Web;
-using CheeseCave.Portal.Tests.Infrastructure;
 
 namespace CheeseCave.Portal.Tests.Security.Entra;
 

@@ -1,5 +1,5 @@
-using Microsoft.Extensions.DependencyInjection;
 using CheeseCave.Portal.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CheeseCave.Portal.Tests.Security.Entra;
 

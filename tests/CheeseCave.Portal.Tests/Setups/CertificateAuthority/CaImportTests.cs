@@ -5,11 +5,11 @@ using System.Text;
 using CheeseCave.Pki;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Setups;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 using CheeseCave.Portal.Setups.CertificateAuthority;
 using CheeseCave.Portal.Setups.Devices;
 using CheeseCave.Portal.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CheeseCave.Portal.Tests.Setups.CertificateAuthority;
 

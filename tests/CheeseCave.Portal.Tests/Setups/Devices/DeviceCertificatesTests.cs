@@ -3,10 +3,10 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using CheeseCave.Pki;
 using CheeseCave.Portal.Persistence;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 using CheeseCave.Portal.Setups.Devices;
 using CheeseCave.Portal.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CheeseCave.Portal.Tests.Setups.Devices;
 

@@ -1,10 +1,10 @@
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Setups;
+using CheeseCave.Portal.Setups.Enrollment;
+using CheeseCave.Portal.Tests.Infrastructure;
 using CheeseCave.Provisioning.DpsService;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using CheeseCave.Portal.Setups.Enrollment;
-using CheeseCave.Portal.Tests.Infrastructure;
 
 namespace CheeseCave.Portal.Tests.Setups.Enrollment;
 

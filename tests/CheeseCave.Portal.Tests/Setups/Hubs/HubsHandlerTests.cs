@@ -1,7 +1,7 @@
 using CheeseCave.Portal.Persistence;
+using CheeseCave.Portal.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using CheeseCave.Portal.Tests.Infrastructure;
 
 namespace CheeseCave.Portal.Tests.Setups.Hubs;
 

@@ -2,11 +2,11 @@ using System.Security.Claims;
 using System.Text.RegularExpressions;
 using Bunit;
 using CheeseCave.Portal.Components.Wizards.Setups;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using CheeseCave.Portal.Setups.Dps;
 using CheeseCave.Portal.Setups.Hubs;
 using CheeseCave.Portal.Setups.Operations;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace CheeseCave.Portal.Tests.Setups.Operations;
 

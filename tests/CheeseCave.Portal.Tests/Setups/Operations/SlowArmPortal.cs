@@ -1,14 +1,14 @@
 using System.Security.Claims;
 using Bunit;
 using CheeseCave.Portal.Persistence;
+using CheeseCave.Portal.Setups.Operations;
+using CheeseCave.Portal.Tests.Infrastructure;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor.Services;
-using CheeseCave.Portal.Setups.Operations;
-using CheeseCave.Portal.Tests.Infrastructure;
 
 namespace CheeseCave.Portal.Tests.Setups.Operations;
 

@@ -3,11 +3,11 @@ using System.Security.Claims;
 using System.Security.Cryptography.X509Certificates;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Setups;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 using CheeseCave.Portal.Setups.CertificateAuthority;
 using CheeseCave.Portal.Setups.ProofOfPossession;
 using CheeseCave.Portal.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CheeseCave.Portal.Tests.Setups.ProofOfPossession;
 

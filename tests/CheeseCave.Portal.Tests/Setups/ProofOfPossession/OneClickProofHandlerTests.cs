@@ -1,9 +1,9 @@
 using CheeseCave.Pki;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Setups;
+using CheeseCave.Portal.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using CheeseCave.Portal.Tests.Infrastructure;
 
 namespace CheeseCave.Portal.Tests.Setups.ProofOfPossession;
 

@@ -1,11 +1,11 @@
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Setups;
-using CheeseCave.Provisioning.DeviceRegistration;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 using CheeseCave.Portal.Setups.Devices;
 using CheeseCave.Portal.Setups.Enrollment;
 using CheeseCave.Portal.Tests.Infrastructure;
+using CheeseCave.Provisioning.DeviceRegistration;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CheeseCave.Portal.Tests.Setups.TestRegistration;
 

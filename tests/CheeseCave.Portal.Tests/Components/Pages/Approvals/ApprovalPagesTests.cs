@@ -3,11 +3,11 @@ using Bunit;
 using CheeseCave.Pki;
 using CheeseCave.Portal.Approvals;
 using CheeseCave.Portal.Components.Pages.Approvals;
+using CheeseCave.Portal.Tests.Infrastructure;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor.Services;
-using CheeseCave.Portal.Tests.Infrastructure;
 
 namespace CheeseCave.Portal.Tests.Components.Pages.Approvals;
 

@@ -1,11 +1,11 @@
 using Bunit;
 using CheeseCave.Portal.Components.Wizards.Setups;
+using CheeseCave.Portal.Tests.Infrastructure;
+using CheeseCave.Portal.Tests.Setups;
 using CheeseCave.Provisioning.Arm;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor.Services;
-using CheeseCave.Portal.Tests.Setups;
-using CheeseCave.Portal.Tests.Infrastructure;
 
 namespace CheeseCave.Portal.Tests.Components.Wizards.Setups;
 

@@ -1,10 +1,10 @@
 using Bunit;
 using CheeseCave.Pki;
 using CheeseCave.Portal.Components.Wizards.Setups;
-using Microsoft.Extensions.DependencyInjection;
-using CheeseCave.Portal.Tests.Setups;
 using CheeseCave.Portal.Setups.Devices;
 using CheeseCave.Portal.Tests.Infrastructure;
+using CheeseCave.Portal.Tests.Setups;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CheeseCave.Portal.Tests.Components.Wizards.Setups;
 

@@ -1,15 +1,15 @@
 using System.Security.Claims;
 using Bunit;
 using CheeseCave.Portal.Components.Wizards.Setups;
-using Microsoft.AspNetCore.Components;
-using Microsoft.AspNetCore.Components.Forms;
-using Microsoft.Extensions.DependencyInjection;
-using MudBlazor.Services;
-using CheeseCave.Portal.Tests.Setups;
 using CheeseCave.Portal.Setups.CertificateAuthority;
 using CheeseCave.Portal.Setups.Operations;
 using CheeseCave.Portal.Setups.ProofOfPossession;
 using CheeseCave.Portal.Tests.Infrastructure;
+using CheeseCave.Portal.Tests.Setups;
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Forms;
+using Microsoft.Extensions.DependencyInjection;
+using MudBlazor.Services;
 
 namespace CheeseCave.Portal.Tests.Components.Wizards.Setups;
 

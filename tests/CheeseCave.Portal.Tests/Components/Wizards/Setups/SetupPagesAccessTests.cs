@@ -1,7 +1,7 @@
 using System.Net;
-using Microsoft.Extensions.DependencyInjection;
-using CheeseCave.Portal.Tests.Setups;
 using CheeseCave.Portal.Tests.Infrastructure;
+using CheeseCave.Portal.Tests.Setups;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CheeseCave.Portal.Tests.Components.Wizards.Setups;
 

@@ -1,13 +1,13 @@
 using System.Security.Claims;
 using System.Text;
 using Bunit;
-using Microsoft.AspNetCore.Components;
-using Microsoft.Extensions.DependencyInjection;
-using MudBlazor.Services;
-using CheeseCave.Portal.Tests.Setups;
 using CheeseCave.Portal.Setups.Devices;
 using CheeseCave.Portal.Setups.Operations;
 using CheeseCave.Portal.Tests.Infrastructure;
+using CheeseCave.Portal.Tests.Setups;
+using Microsoft.AspNetCore.Components;
+using Microsoft.Extensions.DependencyInjection;
+using MudBlazor.Services;
 
 namespace CheeseCave.Portal.Tests.Components.Wizards.Setups;
 
