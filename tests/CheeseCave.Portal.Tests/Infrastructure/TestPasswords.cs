@@ -1,0 +1,6 @@
+namespace CheeseCave.Portal.Tests.Infrastructure;
+
+public static class TestPasswords
+{
+    public const string Default = "cave-aged gruyere 42";
+}

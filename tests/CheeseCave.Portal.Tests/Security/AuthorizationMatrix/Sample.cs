@@ -1,0 +1,6 @@
+using System.Net;
+
+namespace CheeseCave.Portal.Tests.Security.AuthorizationMatrix;
+
+/// <param name="Owner">Set for another user's material: the only caller allowed; other allowed roles get <see cref="Outcome.NotOwner"/>.</param>
+public sealed record Sample(string Method, string Path, Access Least, HttpStatusCode? AllowedStatus = null, Caller? Owner = null);
