@@ -1,3 +1,4 @@
+using CheeseCave.Portal.Tests.Infrastructure;
 using System.Security.Claims;
 using Bunit;
 using CheeseCave.Portal.Components.Pages.Admin;

@@ -1,3 +1,4 @@
+using CheeseCave.Portal.Tests.Infrastructure;
 using CheeseCave.Pki;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Tests.Setups;

@@ -1,3 +1,4 @@
+using CheeseCave.Portal.Tests.Infrastructure;
 using Bunit;
 using CheeseCave.Portal.Components.Wizards.Setups;
 using CheeseCave.Portal.Setups;

@@ -6,7 +6,7 @@ using CheeseCave.Portal.Security;
 using Microsoft.AspNetCore.Components;
 using MudBlazor.Services;
 
-namespace CheeseCave.Portal.Tests.Layout;
+namespace CheeseCave.Portal.Tests.Components.Layout;
 
 public sealed class OverviewAndMenuTests
 {

@@ -2,7 +2,7 @@ using Bunit;
 using CheeseCave.Portal.Components.Shared;
 using Microsoft.AspNetCore.Components;
 
-namespace CheeseCave.Portal.Tests.Layout;
+namespace CheeseCave.Portal.Tests.Components.Shared;
 
 public sealed class AccessibleSelectTests
 {
