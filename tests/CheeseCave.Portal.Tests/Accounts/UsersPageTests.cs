@@ -15,7 +15,7 @@ namespace CheeseCave.Portal.Tests.Accounts;
 /// <summary>bUnit: the Users page against the real portal services (real database), as the administrator's circuit runs it.</summary>
 public sealed class UsersPageTests(PortalFactory factory) : IClassFixture<PortalFactory>
 {
-    private static readonly TimeSpan Live = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Live = TimeSpan.FromSeconds(30);
 
     private static BunitContext NewContext(AsyncServiceScope scope)
     {

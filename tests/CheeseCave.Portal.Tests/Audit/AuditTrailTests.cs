@@ -246,11 +246,11 @@ public sealed class AuditTrailTests(PortalFactory factory) : IClassFixture<Porta
 
         await using var ctx = PageContext(approver);
         var cut = ctx.Render<AuditPage>();
-        cut.WaitForAssertion(() => Assert.NotEmpty(cut.FindAll("[data-audit-row]")), TimeSpan.FromSeconds(10));
+        cut.WaitForAssertion(() => Assert.NotEmpty(cut.FindAll("[data-audit-row]")), TimeSpan.FromSeconds(30));
 
         // Narrow to this entry through the search box, open its details, then follow its correlation id.
         await cut.InvokeAsync(() => cut.Find("#audit-text").Input(action));
-        cut.WaitForAssertion(() => Assert.Equal(entry.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), Assert.Single(cut.FindAll("[data-audit-row]")).GetAttribute("data-audit-row")), TimeSpan.FromSeconds(10));
+        cut.WaitForAssertion(() => Assert.Equal(entry.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), Assert.Single(cut.FindAll("[data-audit-row]")).GetAttribute("data-audit-row")), TimeSpan.FromSeconds(30));
         Assert.Empty(cut.FindAll("[data-audit-details]"));
         await cut.InvokeAsync(() => cut.Find($"[data-expand=\"{entry.Id}\"]").Click());
         var details = cut.Find($"[data-audit-details=\"{entry.Id}\"]").TextContent;
@@ -270,14 +270,14 @@ public sealed class AuditTrailTests(PortalFactory factory) : IClassFixture<Porta
         await using var ctx = PageContext(approver);
         var cut = ctx.Render<AuditPage>();
         await cut.InvokeAsync(() => cut.Find("#audit-text").Input(Unique("nothing-matches")));
-        cut.WaitForAssertion(() => Assert.Contains("No entries match these filters.", cut.Find("[data-audit-empty]").TextContent, StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+        cut.WaitForAssertion(() => Assert.Contains("No entries match these filters.", cut.Find("[data-audit-empty]").TextContent, StringComparison.Ordinal), TimeSpan.FromSeconds(30));
 
         // Demoted while the page is open: the next load is refused by the service, and the page says so.
         var admin = await UserAsync(PortalRoles.Administrator);
         var userId = approver.FindFirst(System.Security.Claims.ClaimTypes.NameIdentifier)!.Value;
         Assert.True((await factory.Services.GetRequiredService<UserAdministration>().ChangeRoleAsync(admin, userId, PortalRoles.Viewer)).Succeeded);
         await cut.InvokeAsync(() => cut.Find("#audit-text").Input(Unique("after-demotion")));
-        cut.WaitForAssertion(() => Assert.NotNull(cut.Find("[data-access-denied]")), TimeSpan.FromSeconds(10));
+        cut.WaitForAssertion(() => Assert.NotNull(cut.Find("[data-access-denied]")), TimeSpan.FromSeconds(30));
         Assert.Empty(cut.FindAll("[data-audit-row]"));
     }
 }

@@ -38,8 +38,10 @@ public sealed class SetupOperationsTests(SlowArmPortal portal) : IClassFixture<S
             cut.WaitForAssertion(() => Assert.NotEmpty(cut.FindAll("[data-field=resource-group]")), TimeSpan.FromSeconds(30));
             await cut.InvokeAsync(() => cut.Find("#dps-name").Input(name));
             cut.WaitForAssertion(() => Assert.Contains($"{name} is available", cut.Markup, StringComparison.Ordinal), TimeSpan.FromSeconds(30));
-            await cut.InvokeAsync(() => cut.FindAll("button").Single(b => b.TextContent.Contains("Create DPS", StringComparison.Ordinal)).Click());
-            cut.WaitForAssertion(() => Assert.Contains("Creating the DPS", cut.Find("[data-progress-status]").TextContent, StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+            // Wait until the button may be used (the resource groups and the name check both answered), then click.
+            cut.WaitForAssertion(() => Assert.False(CreateDps(cut).HasAttribute("disabled")), TimeSpan.FromSeconds(30));
+            await cut.InvokeAsync(() => CreateDps(cut).Click());
+            cut.WaitForAssertion(() => Assert.Contains("Creating the DPS", cut.Find("[data-progress-status]").TextContent, StringComparison.Ordinal), TimeSpan.FromSeconds(30));
 
             // Close the tab: the component, its renderer and the scope it got its service from all go away.
             await ctx.DisposeAsync();
@@ -83,8 +85,8 @@ public sealed class SetupOperationsTests(SlowArmPortal portal) : IClassFixture<S
         // When it ends the page asks for its view again (the wizard page's OnChanged) and the progress goes away.
         var ended = await probe.EndedAsync();
         Assert.True(ended.Succeeded, ended.Error?.Message);
-        cut.WaitForAssertion(() => Assert.Equal(1, changed), TimeSpan.FromSeconds(10));
-        cut.WaitForAssertion(() => Assert.Empty(cut.FindAll("[data-progress]")), TimeSpan.FromSeconds(10));
+        cut.WaitForAssertion(() => Assert.Equal(1, changed), TimeSpan.FromSeconds(30));
+        cut.WaitForAssertion(() => Assert.Empty(cut.FindAll("[data-progress]")), TimeSpan.FromSeconds(30));
         var fresh = (await wizard.Setups.GetAsync(grace, id)).Value!;
         cut.Render(p => p.Add(s => s.View, fresh));
         Assert.Contains(name, cut.Find("[data-dps-ready]").TextContent, StringComparison.Ordinal);
@@ -152,14 +154,14 @@ public sealed class SetupOperationsTests(SlowArmPortal portal) : IClassFixture<S
         Assert.False(ended.Succeeded);
         Assert.Contains(taken, ended.Error!.Message, StringComparison.Ordinal);
         Assert.Contains("DPS names are global", ended.Error.WhatToDo, StringComparison.Ordinal);
-        cut.WaitForAssertion(() => Assert.Contains(ended.Error.Message, cut.Find("[data-setup-error]").TextContent, StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+        cut.WaitForAssertion(() => Assert.Contains(ended.Error.Message, cut.Find("[data-setup-error]").TextContent, StringComparison.Ordinal), TimeSpan.FromSeconds(30));
         Assert.Equal(0, changed); // nothing changed, so the page does not reload its view
         Assert.Null((await portal.SetupRowAsync(id)).DpsName);
 
         // A page opened within the retention period still learns how it ended.
         await using var later = portal.NewContext(wizard);
         var reopened = later.Render<DpsStep>(p => p.Add(s => s.View, view).Add(s => s.User, op));
-        reopened.WaitForAssertion(() => Assert.Contains(ended.Error.Message, reopened.Find("[data-setup-error]").TextContent, StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+        reopened.WaitForAssertion(() => Assert.Contains(ended.Error.Message, reopened.Find("[data-setup-error]").TextContent, StringComparison.Ordinal), TimeSpan.FromSeconds(30));
     }
 
     [Fact]
@@ -182,13 +184,13 @@ public sealed class SetupOperationsTests(SlowArmPortal portal) : IClassFixture<S
         cut.WaitForAssertion(() => Assert.NotEmpty(cut.FindAll("[data-unverified]")), TimeSpan.FromSeconds(30));
 
         await cut.InvokeAsync(() => cut.FindAll("button").Single(b => b.TextContent.Contains("Prove possession", StringComparison.Ordinal)).Click());
-        cut.WaitForAssertion(() => Assert.StartsWith("Proving possession", cut.Find("[data-progress-status]").TextContent.Trim(), StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+        cut.WaitForAssertion(() => Assert.StartsWith("Proving possession", cut.Find("[data-progress-status]").TextContent.Trim(), StringComparison.Ordinal), TimeSpan.FromSeconds(30));
         Assert.NotNull(cut.FindAll("button").Single(b => b.TextContent.Contains("Prove possession", StringComparison.Ordinal)).GetAttribute("disabled"));
 
         var ended = await probe.EndedAsync();
         Assert.True(ended.Succeeded, ended.Error?.Message);
         Assert.Contains(probe.Seen, s => s.Progress == "Signing the verification certificate");
-        cut.WaitForAssertion(() => Assert.Equal(1, changed), TimeSpan.FromSeconds(10));
+        cut.WaitForAssertion(() => Assert.Equal(1, changed), TimeSpan.FromSeconds(30));
         var fresh = (await wizard.Setups.GetAsync(op, id)).Value!;
         cut.Render(p => p.Add(s => s.View, fresh));
         cut.WaitForAssertion(() => Assert.NotEmpty(cut.FindAll("[data-verified]")), TimeSpan.FromSeconds(30));
@@ -217,13 +219,14 @@ public sealed class SetupOperationsTests(SlowArmPortal portal) : IClassFixture<S
         }
 
         await cut.InvokeAsync(() => cut.Find("#hub-name").Input(hub));
-        await cut.InvokeAsync(() => cut.FindAll("button").Single(b => b.TextContent.Trim() == "Create hub").Click());
-        cut.WaitForAssertion(() => Assert.StartsWith("Creating the hub", cut.Find("[data-progress-status]").TextContent.Trim(), StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+        cut.WaitForAssertion(() => Assert.False(CreateHub(cut).HasAttribute("disabled")), TimeSpan.FromSeconds(30));
+        await cut.InvokeAsync(() => CreateHub(cut).Click());
+        cut.WaitForAssertion(() => Assert.StartsWith("Creating the hub", cut.Find("[data-progress-status]").TextContent.Trim(), StringComparison.Ordinal), TimeSpan.FromSeconds(30));
 
         var ended = await probe.EndedAsync();
         Assert.True(ended.Succeeded, ended.Error?.Message);
         Assert.Equal(hub, ended.Subject);
-        cut.WaitForAssertion(() => Assert.Equal(1, changed), TimeSpan.FromSeconds(10));
+        cut.WaitForAssertion(() => Assert.Equal(1, changed), TimeSpan.FromSeconds(30));
         cut.WaitForAssertion(() => Assert.Contains(hub, cut.Find("[data-panel=link-hub]").TextContent, StringComparison.Ordinal), TimeSpan.FromSeconds(30));
         Assert.Empty(cut.FindAll("[data-panel=create-hub]"));
         Assert.Empty(cut.FindAll("[data-progress]"));
@@ -247,7 +250,13 @@ public sealed class SetupOperationsTests(SlowArmPortal portal) : IClassFixture<S
         Assert.False(ended.Succeeded);
         Assert.Equal("Creating the DPS was stopped because the portal shut down.", ended.Error!.Message);
         Assert.Contains("start it again", ended.Error.WhatToDo, StringComparison.Ordinal);
-        await operations.WhenIdleAsync().WaitAsync(TimeSpan.FromSeconds(10)); // nothing left running, nothing faulted
+        await operations.WhenIdleAsync().WaitAsync(TimeSpan.FromSeconds(30)); // nothing left running, nothing faulted
         Assert.Null((await own.SetupRowAsync(id)).DpsName); // nothing half-written to the setup
     }
+
+    private static AngleSharp.Dom.IElement CreateDps(IRenderedComponent<DpsStep> cut) =>
+        cut.FindAll("button").Single(b => b.TextContent.Contains("Create DPS", StringComparison.Ordinal));
+
+    private static AngleSharp.Dom.IElement CreateHub(IRenderedComponent<HubsStep> cut) =>
+        cut.FindAll("button").Single(b => b.TextContent.Trim() == "Create hub");
 }

@@ -17,7 +17,7 @@ namespace CheeseCave.Portal.Tests.Components.Pages.Approvals;
 /// </summary>
 public sealed class ApprovalPagesTests(ApprovalTestPortal portal) : IClassFixture<ApprovalTestPortal>
 {
-    private static readonly TimeSpan Live = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Live = TimeSpan.FromSeconds(30);
 
     private static BunitContext NewContext(AsyncServiceScope scope)
     {

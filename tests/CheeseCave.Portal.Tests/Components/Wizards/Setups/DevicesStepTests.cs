@@ -75,7 +75,7 @@ public sealed class DevicesStepTests(PortalFactory factory) : IAsyncDisposable
         var other = await factory.PrincipalForAsync("bu-dev-op2");
         var otherView = (await wizard.Setups.GetAsync(other, id)).Value!;
         var othersPage = ctx.Render<DevicesStep>(p => p.Add(s => s.View, otherView).Add(s => s.User, other));
-        othersPage.WaitForAssertion(() => Assert.Equal(2, othersPage.FindAll("[data-key-owner=bu-dev-op]").Count), TimeSpan.FromSeconds(10));
+        othersPage.WaitForAssertion(() => Assert.Equal(2, othersPage.FindAll("[data-key-owner=bu-dev-op]").Count), TimeSpan.FromSeconds(30));
         Assert.Empty(othersPage.FindAll("[data-download=key]"));
         Assert.Contains("key: only bu-dev-op, who issued this batch", othersPage.Markup, StringComparison.Ordinal);
     }
