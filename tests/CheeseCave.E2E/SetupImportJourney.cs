@@ -2,11 +2,6 @@ using System.Diagnostics;
 using System.Text.RegularExpressions;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Setups;
-using Microsoft.AspNetCore.Identity;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Playwright;
-
-using CheeseCave.Portal.Tests.Setups;
 using CheeseCave.Portal.Setups.Allocation;
 using CheeseCave.Portal.Setups.CertificateAuthority;
 using CheeseCave.Portal.Setups.Devices;
@@ -20,6 +15,11 @@ using CheeseCave.Portal.Setups.Pipeline;
 using CheeseCave.Portal.Setups.ProofOfPossession;
 using CheeseCave.Portal.Setups.TestRegistration;
 using CheeseCave.Portal.Setups.Upload;
+using CheeseCave.Portal.Tests.Setups;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+
 namespace CheeseCave.E2E;
 
 /// <summary>

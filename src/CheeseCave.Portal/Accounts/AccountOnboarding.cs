@@ -1,8 +1,8 @@
+using CheeseCave.Portal.Auditing;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Security;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
-using CheeseCave.Portal.Auditing;
 
 namespace CheeseCave.Portal.Accounts;
 

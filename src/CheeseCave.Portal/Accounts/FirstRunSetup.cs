@@ -1,3 +1,5 @@
+using CheeseCave.Portal.Auditing;
+using CheeseCave.Portal.Configuration;
 using CheeseCave.Portal.Hosting;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Security;
@@ -5,8 +7,6 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using CheeseCave.Portal.Auditing;
-using CheeseCave.Portal.Configuration;
 
 namespace CheeseCave.Portal.Accounts;
 

@@ -1,10 +1,10 @@
 using System.Security.Claims;
+using CheeseCave.Portal.Auditing;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Security;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using CheeseCave.Portal.Auditing;
 
 namespace CheeseCave.Portal.Accounts;
 

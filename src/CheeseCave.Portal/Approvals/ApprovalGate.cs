@@ -1,8 +1,8 @@
 using CheeseCave.Portal.Accounts;
+using CheeseCave.Portal.Auditing;
 using CheeseCave.Portal.Persistence;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using CheeseCave.Portal.Auditing;
 
 namespace CheeseCave.Portal.Approvals;
 

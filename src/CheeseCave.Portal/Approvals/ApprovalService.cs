@@ -1,10 +1,10 @@
 using System.Security.Claims;
 using System.Text;
 using CheeseCave.Portal.Accounts;
+using CheeseCave.Portal.Auditing;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Security;
 using Microsoft.EntityFrameworkCore;
-using CheeseCave.Portal.Auditing;
 
 namespace CheeseCave.Portal.Approvals;
 

@@ -1,7 +1,7 @@
 using CheeseCave.Portal.Accounts;
+using CheeseCave.Portal.Auditing;
 using CheeseCave.Portal.Persistence;
 using Microsoft.EntityFrameworkCore;
-using CheeseCave.Portal.Auditing;
 
 namespace CheeseCave.Portal.Approvals;
 

@@ -1,11 +1,11 @@
 using System.Globalization;
 using System.Text;
 using CheeseCave.Portal.Accounts;
+using CheeseCave.Portal.Auditing;
 using CheeseCave.Portal.Persistence;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.Components.Endpoints;
-using CheeseCave.Portal.Auditing;
 
 namespace CheeseCave.Portal.Audit;
 

@@ -2,10 +2,10 @@ using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Security.Claims;
 using CheeseCave.Portal.Accounts;
+using CheeseCave.Portal.Auditing;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Security;
 using Microsoft.EntityFrameworkCore;
-using CheeseCave.Portal.Auditing;
 
 namespace CheeseCave.Portal.Audit;
 

@@ -1,6 +1,6 @@
+using CheeseCave.Portal.Configuration;
 using CheeseCave.Portal.Persistence;
 using Microsoft.EntityFrameworkCore;
-using CheeseCave.Portal.Configuration;
 
 namespace CheeseCave.Portal.Hosting;
 

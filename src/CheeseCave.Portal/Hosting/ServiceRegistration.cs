@@ -1,9 +1,11 @@
 using CheeseCave.Pki;
 using CheeseCave.Portal.Accounts;
-using CheeseCave.Portal.Audit;
 using CheeseCave.Portal.Approvals;
+using CheeseCave.Portal.Audit;
+using CheeseCave.Portal.Auditing;
 using CheeseCave.Portal.Components;
 using CheeseCave.Portal.Components.Account;
+using CheeseCave.Portal.Configuration;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Security;
 using CheeseCave.Portal.Security.Entra;
@@ -20,19 +22,17 @@ using CheeseCave.Portal.Setups.Pipeline;
 using CheeseCave.Portal.Setups.ProofOfPossession;
 using CheeseCave.Portal.Setups.TestRegistration;
 using CheeseCave.Portal.Setups.Upload;
+using CheeseCave.Portal.Targets;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using MudBlazor.Services;
-using CheeseCave.Portal.Auditing;
-using CheeseCave.Portal.Configuration;
-using CheeseCave.Portal.Targets;
 
 namespace CheeseCave.Portal.Hosting;
 

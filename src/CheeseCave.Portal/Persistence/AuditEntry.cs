@@ -1,4 +1,5 @@
 using CheeseCave.Portal.Auditing;
+
 namespace CheeseCave.Portal.Persistence;
 
 /// <summary>

@@ -1,12 +1,12 @@
 using System.Globalization;
+using CheeseCave.Portal.Auditing;
+using CheeseCave.Portal.Configuration;
 using CheeseCave.Portal.Security;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Design;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
-using CheeseCave.Portal.Auditing;
-using CheeseCave.Portal.Configuration;
 
 namespace CheeseCave.Portal.Persistence;
 

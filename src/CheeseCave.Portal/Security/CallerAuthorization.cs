@@ -1,9 +1,9 @@
 using System.Security.Claims;
 using CheeseCave.Portal.Accounts;
+using CheeseCave.Portal.Auditing;
 using CheeseCave.Portal.Persistence;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
-using CheeseCave.Portal.Auditing;
 
 namespace CheeseCave.Portal.Security;
 

@@ -1,10 +1,10 @@
 using System.Security.Cryptography;
 using CheeseCave.Pki;
 using CheeseCave.Portal.Accounts;
+using CheeseCave.Portal.Auditing;
 using CheeseCave.Portal.Persistence;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
-using CheeseCave.Portal.Auditing;
 
 namespace CheeseCave.Portal.Security;
 

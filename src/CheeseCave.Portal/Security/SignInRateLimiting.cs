@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
+using CheeseCave.Portal.Configuration;
 using CheeseCave.Portal.Hosting;
 using Microsoft.AspNetCore.RateLimiting;
-using CheeseCave.Portal.Configuration;
 
 namespace CheeseCave.Portal.Security;
 

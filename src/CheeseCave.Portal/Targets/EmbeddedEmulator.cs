@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using CheeseCave.Emulator.Hosting;
-using Microsoft.Extensions.Options;
 using CheeseCave.Portal.Configuration;
+using Microsoft.Extensions.Options;
 
 namespace CheeseCave.Portal.Targets;
 

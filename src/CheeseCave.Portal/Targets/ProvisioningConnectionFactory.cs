@@ -1,11 +1,11 @@
 using Azure.Identity;
+using CheeseCave.Portal.Configuration;
 using CheeseCave.Portal.Security.Entra;
 using CheeseCave.Provisioning.Arm;
 using CheeseCave.Provisioning.Configuration;
 using CheeseCave.Provisioning.Errors;
 using Microsoft.Extensions.Options;
 using Microsoft.Identity.Web;
-using CheeseCave.Portal.Configuration;
 
 namespace CheeseCave.Portal.Targets;
 

@@ -1,8 +1,8 @@
-using CheeseCave.Portal.Tests.Infrastructure;
 using System.Security.Claims;
 using Bunit;
 using CheeseCave.Portal.Components.Pages.Admin;
 using CheeseCave.Portal.Security;
+using CheeseCave.Portal.Tests.Infrastructure;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.Components.Web;

@@ -1,8 +1,8 @@
 using CheeseCave.Portal.Accounts;
+using CheeseCave.Portal.Auditing;
 using CheeseCave.Portal.Persistence;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
-using CheeseCave.Portal.Auditing;
 
 namespace CheeseCave.Portal.Components.Account;
 

@@ -1,7 +1,9 @@
 using System.Security.Claims;
 using CheeseCave.Portal.Accounts;
-using CheeseCave.Portal.Persistence;
+using CheeseCave.Portal.Auditing;
+using CheeseCave.Portal.Configuration;
 using CheeseCave.Portal.Hosting;
+using CheeseCave.Portal.Persistence;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
@@ -11,8 +13,6 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Identity.Client;
 using Microsoft.Identity.Web;
 using Microsoft.Identity.Web.TokenCacheProviders.Distributed;
-using CheeseCave.Portal.Auditing;
-using CheeseCave.Portal.Configuration;
 
 namespace CheeseCave.Portal.Security.Entra;
 

@@ -1,5 +1,5 @@
-using CheeseCave.Portal.Hosting;
 using CheeseCave.Portal.Configuration;
+using CheeseCave.Portal.Hosting;
 
 namespace CheeseCave.Portal.Security.Entra;
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
-using CheeseCave.Portal.Hosting;
 using CheeseCave.Portal.Configuration;
+using CheeseCave.Portal.Hosting;
 
 namespace CheeseCave.Portal.Setups.ProofOfPossession;
 

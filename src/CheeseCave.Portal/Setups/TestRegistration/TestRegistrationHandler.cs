@@ -2,15 +2,15 @@ using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using CheeseCave.Pki;
+using CheeseCave.Portal.Auditing;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Security;
+using CheeseCave.Portal.Setups.Devices;
+using CheeseCave.Portal.Setups.Pipeline;
 using CheeseCave.Provisioning.DeviceRegistration;
 using CheeseCave.Provisioning.DpsService;
 using CheeseCave.Provisioning.Errors;
 using Microsoft.EntityFrameworkCore;
-using CheeseCave.Portal.Auditing;
-using CheeseCave.Portal.Setups.Devices;
-using CheeseCave.Portal.Setups.Pipeline;
 
 namespace CheeseCave.Portal.Setups.TestRegistration;
 

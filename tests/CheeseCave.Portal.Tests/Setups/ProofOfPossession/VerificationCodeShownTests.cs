@@ -1,6 +1,6 @@
-using CheeseCave.Portal.Tests.Infrastructure;
 using CheeseCave.Pki;
 using CheeseCave.Portal.Persistence;
+using CheeseCave.Portal.Tests.Infrastructure;
 using CheeseCave.Portal.Tests.Setups;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;

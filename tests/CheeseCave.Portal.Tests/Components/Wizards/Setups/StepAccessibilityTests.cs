@@ -1,9 +1,9 @@
-using CheeseCave.Portal.Tests.Infrastructure;
 using Bunit;
 using CheeseCave.Portal.Components.Wizards.Setups;
 using CheeseCave.Portal.Setups;
 using CheeseCave.Portal.Setups.Enrollment;
 using CheeseCave.Portal.Setups.Operations;
+using CheeseCave.Portal.Tests.Infrastructure;
 using CheeseCave.Portal.Tests.Setups;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor.Services;
