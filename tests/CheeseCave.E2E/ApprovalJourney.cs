@@ -52,7 +52,11 @@ public sealed class ApprovalJourney
             await Assertions.Expect(op.Locator($"[data-user='{OperatorName}']")).ToContainTextAsync("Operator");
 
             await op.GetByRole(AriaRole.Link, new PageGetByRoleOptions { Name = "Setup wizard" }).ClickAsync();
+            // The setups page is the one on screen and has loaded its list (nothing re-renders the form under the typing).
+            await Assertions.Expect(op.GetByRole(AriaRole.Heading, new PageGetByRoleOptions { Name = "DPS setups", Level = 1 })).ToBeVisibleAsync();
+            await Assertions.Expect(op.Locator("[data-no-setups]")).ToBeVisibleAsync();
             await op.Locator("#setup-name").FillAsync("Cave four eyes");
+            await Assertions.Expect(op.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Create and start" })).ToBeEnabledAsync();
             await op.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Create and start" }).ClickAsync();
             await op.WaitForURLAsync(new System.Text.RegularExpressions.Regex("/setups/\\d+/dps$"));
             await op.Locator("[data-step=ca]").ClickAsync();
