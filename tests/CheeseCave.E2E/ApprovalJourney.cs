@@ -1,6 +1,5 @@
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Security;
-using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
@@ -39,7 +38,7 @@ public sealed class ApprovalJourney
             await Assertions.Expect(admin.Locator("[data-approvals-badge]")).ToHaveCountAsync(0);
 
             // The requester: an Operator in a second browser context, signed in through the form.
-            await CreateOperatorAsync(server);
+            await server.CreateUserAsync(OperatorName, OperatorPassword, PortalRoles.Operator);
             await using var operatorContext = await Browser.NewContextAsync(browser, new BrowserNewContextOptions { ViewportSize = viewport });
             var op = await operatorContext.NewPageAsync();
             var operatorProblems = Journeys.CollectProblems(op);
@@ -139,15 +138,5 @@ public sealed class ApprovalJourney
         {
             await ((IAsyncLifetime)server).DisposeAsync();
         }
-    }
-
-    private static async Task CreateOperatorAsync(PortalServer server)
-    {
-        await using var scope = server.Services.CreateAsyncScope();
-        var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
-        var user = new PortalUser { UserName = OperatorName, CreatedAt = DateTimeOffset.UtcNow };
-        var created = await users.CreateAsync(user, OperatorPassword);
-        Assert.True(created.Succeeded, string.Join(" ", created.Errors.Select(e => e.Description)));
-        Assert.True((await users.AddToRoleAsync(user, PortalRoles.Operator)).Succeeded);
     }
 }

@@ -1,9 +1,7 @@
-using System.Security.Claims;
 using CheeseCave.Pki;
 using CheeseCave.Portal.Approvals;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Tests.Setups;
-using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
@@ -29,9 +27,9 @@ public sealed class ApprovedBatchJourney
             using var playwright = await Playwright.CreateAsync();
             await using var browser = await Browser.LaunchChromiumAsync(playwright);
             await server.AdministratorStorageStateAsync(browser); // creates ada, the approver
-            await CreateOperatorAsync(server);
-            var op = await PrincipalAsync(server, OperatorName);
-            var approver = await PrincipalAsync(server, PortalServer.AdministratorName);
+            await server.CreateUserAsync(OperatorName, OperatorPassword, PortalRoles.Operator);
+            var op = await server.PrincipalForAsync(OperatorName);
+            var approver = await server.PrincipalForAsync(PortalServer.AdministratorName);
 
             int setupId;
             await using (var scope = server.Services.CreateAsyncScope())
@@ -86,23 +84,5 @@ public sealed class ApprovedBatchJourney
         {
             await ((IAsyncLifetime)server).DisposeAsync();
         }
-    }
-
-    private static async Task CreateOperatorAsync(PortalServer server)
-    {
-        await using var scope = server.Services.CreateAsyncScope();
-        var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
-        var user = new PortalUser { UserName = OperatorName, CreatedAt = DateTimeOffset.UtcNow };
-        var created = await users.CreateAsync(user, OperatorPassword);
-        Assert.True(created.Succeeded, string.Join(" ", created.Errors.Select(e => e.Description)));
-        Assert.True((await users.AddToRoleAsync(user, PortalRoles.Operator)).Succeeded);
-    }
-
-    private static async Task<ClaimsPrincipal> PrincipalAsync(PortalServer server, string userName)
-    {
-        await using var scope = server.Services.CreateAsyncScope();
-        var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
-        var signIn = scope.ServiceProvider.GetRequiredService<SignInManager<PortalUser>>();
-        return await signIn.CreateUserPrincipalAsync(await users.FindByNameAsync(userName) ?? throw new InvalidOperationException(userName));
     }
 }

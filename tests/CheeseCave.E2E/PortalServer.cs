@@ -1,4 +1,6 @@
 using System.Net;
+using System.Security.Claims;
+using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Accounts;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -106,6 +108,26 @@ public sealed class PortalServer : WebApplicationFactory<Program>, IAsyncLifetim
         {
             _setupOnce.Release();
         }
+    }
+
+    /// <summary>A local user with one role, made directly in the store (the journey under test is not about accounts).</summary>
+    public async Task CreateUserAsync(string userName, string password, string role)
+    {
+        await using var scope = Services.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Identity.UserManager<PortalUser>>();
+        var user = new PortalUser { UserName = userName, CreatedAt = DateTimeOffset.UtcNow };
+        var created = await users.CreateAsync(user, password);
+        Assert.True(created.Succeeded, string.Join(" ", created.Errors.Select(e => e.Description)));
+        Assert.True((await users.AddToRoleAsync(user, role)).Succeeded);
+    }
+
+    /// <summary>The user as the portal's services see a signed-in caller, for preparing state through the handlers.</summary>
+    public async Task<ClaimsPrincipal> PrincipalForAsync(string userName)
+    {
+        await using var scope = Services.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Identity.UserManager<PortalUser>>();
+        var signIn = scope.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Identity.SignInManager<PortalUser>>();
+        return await signIn.CreateUserPrincipalAsync(await users.FindByNameAsync(userName) ?? throw new InvalidOperationException($"No user {userName}."));
     }
 
     /// <summary>

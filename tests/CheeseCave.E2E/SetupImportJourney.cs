@@ -2,21 +2,8 @@ using System.Diagnostics;
 using System.Text.RegularExpressions;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Setups;
-using CheeseCave.Portal.Setups.Allocation;
-using CheeseCave.Portal.Setups.CertificateAuthority;
-using CheeseCave.Portal.Setups.Devices;
-using CheeseCave.Portal.Setups.Dps;
-using CheeseCave.Portal.Setups.Enrollment;
-using CheeseCave.Portal.Setups.Hubs;
-using CheeseCave.Portal.Setups.KeyExport;
-using CheeseCave.Portal.Setups.Operations;
-using CheeseCave.Portal.Setups.Overview;
-using CheeseCave.Portal.Setups.Pipeline;
 using CheeseCave.Portal.Setups.ProofOfPossession;
-using CheeseCave.Portal.Setups.TestRegistration;
-using CheeseCave.Portal.Setups.Upload;
 using CheeseCave.Portal.Tests.Setups;
-using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
@@ -49,11 +36,9 @@ public sealed class SetupImportJourney(PortalServer server) : IClassFixture<Port
 
             // Steps 1-4 are covered by the other journey: a setup with a DPS, made through the service.
             int setupId;
+            var ada = await server.PrincipalForAsync(PortalServer.AdministratorName);
             await using (var scope = server.Services.CreateAsyncScope())
             {
-                var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
-                var signIn = scope.ServiceProvider.GetRequiredService<SignInManager<PortalUser>>();
-                var ada = await signIn.CreateUserPrincipalAsync((await users.FindByNameAsync(PortalServer.AdministratorName))!);
                 var wizard = new SetupSlices(scope.ServiceProvider);
                 wizard.PollInterval = TimeSpan.FromMilliseconds(100);
                 setupId = (await wizard.Setups.CreateAsync(ada, "Cave outside")).Value!.Id;
