@@ -136,6 +136,11 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options) :
             certificate.Property(c => c.KeyId).HasMaxLength(200);
             certificate.Property(c => c.DpsCertificateName).HasMaxLength(128);
             certificate.Property(c => c.CreatedBy).HasMaxLength(256);
+            certificate.Property(c => c.SerialNumber).HasMaxLength(64);
+            certificate.Property(c => c.Issuer).HasMaxLength(512);
+            certificate.Property(c => c.KeyType).HasMaxLength(32);
+            certificate.Property(c => c.ApprovedBy).HasMaxLength(512);
+            certificate.Property(c => c.RetiredBy).HasMaxLength(256);
         });
 
         builder.Entity<SetupDevice>(device =>
@@ -150,6 +155,16 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options) :
             device.Property(d => d.IssuedBy).HasMaxLength(256);
             device.HasIndex(d => new { d.SetupId, d.BatchId });
             device.HasIndex(d => new { d.SetupId, d.RegistrationId });
+            device.Property(d => d.SerialNumber).HasMaxLength(64);
+            device.Property(d => d.Issuer).HasMaxLength(512);
+            device.Property(d => d.KeyType).HasMaxLength(32);
+            device.Property(d => d.Source).HasConversion<string>().HasMaxLength(16);
+            device.Property(d => d.RequestedBy).HasMaxLength(256);
+            device.Property(d => d.ApprovedBy).HasMaxLength(512);
+            device.Property(d => d.RevokedBy).HasMaxLength(256);
+            device.Property(d => d.RevocationReason).HasMaxLength(512);
+            device.HasIndex(d => d.NotAfter);
+            device.HasIndex(d => d.ThumbprintSha1);
         });
 
         ApprovalModel.Configure(builder);

@@ -443,6 +443,10 @@ namespace CheeseCave.Portal.Persistence.Migrations
                         .ValueGeneratedOnAdd()
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("ApprovedBy")
+                        .HasMaxLength(512)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("CreatedAt")
                         .IsRequired()
                         .HasMaxLength(28)
@@ -457,11 +461,24 @@ namespace CheeseCave.Portal.Persistence.Migrations
                         .HasMaxLength(128)
                         .HasColumnType("TEXT");
 
+                    b.Property<bool>("IsImported")
+                        .HasColumnType("INTEGER");
+
                     b.Property<bool>("IsVerified")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("Issuer")
+                        .IsRequired()
+                        .HasMaxLength(512)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("KeyId")
                         .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("KeyType")
+                        .IsRequired()
+                        .HasMaxLength(32)
                         .HasColumnType("TEXT");
 
                     b.Property<string>("Kind")
@@ -481,6 +498,19 @@ namespace CheeseCave.Portal.Persistence.Migrations
 
                     b.Property<string>("Pem")
                         .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("RetiredAt")
+                        .HasMaxLength(28)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("RetiredBy")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("SerialNumber")
+                        .IsRequired()
+                        .HasMaxLength(64)
                         .HasColumnType("TEXT");
 
                     b.Property<int>("SetupId")
@@ -514,6 +544,10 @@ namespace CheeseCave.Portal.Persistence.Migrations
                         .ValueGeneratedOnAdd()
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("ApprovedBy")
+                        .HasMaxLength(512)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("BatchId")
                         .IsRequired()
                         .HasMaxLength(64)
@@ -527,6 +561,9 @@ namespace CheeseCave.Portal.Persistence.Migrations
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<int?>("GrantId")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("IssuedAt")
                         .IsRequired()
                         .HasMaxLength(28)
@@ -535,6 +572,16 @@ namespace CheeseCave.Portal.Persistence.Migrations
                     b.Property<string>("IssuedBy")
                         .IsRequired()
                         .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Issuer")
+                        .IsRequired()
+                        .HasMaxLength(512)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("KeyType")
+                        .IsRequired()
+                        .HasMaxLength(32)
                         .HasColumnType("TEXT");
 
                     b.Property<string>("NotAfter")
@@ -552,7 +599,44 @@ namespace CheeseCave.Portal.Persistence.Migrations
                         .HasMaxLength(128)
                         .HasColumnType("TEXT");
 
+                    b.Property<int?>("RenewsDeviceId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("RequestedBy")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("RevocationReason")
+                        .HasMaxLength(512)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("RevokedAt")
+                        .HasMaxLength(28)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("RevokedBy")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("SerialNumber")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
                     b.Property<int>("SetupId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Source")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("SupersededAt")
+                        .HasMaxLength(28)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int?>("SupersededByDeviceId")
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("ThumbprintSha1")
@@ -566,6 +650,10 @@ namespace CheeseCave.Portal.Persistence.Migrations
                         .HasColumnType("TEXT");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("NotAfter");
+
+                    b.HasIndex("ThumbprintSha1");
 
                     b.HasIndex("SetupId", "BatchId");
 

@@ -48,7 +48,7 @@ public sealed class CaGenerationHandler(SetupPipeline pipeline, IKeyStore keys)
 
             using (root)
             {
-                var rootEntity = await StoreAsync(db, setup, SetupCertificateKind.Root, root, actor, cancellationToken).ConfigureAwait(false);
+                var rootEntity = await StoreAsync(db, setup, SetupCertificateKind.Root, root, actor, grant, cancellationToken).ConfigureAwait(false);
                 if (!string.IsNullOrWhiteSpace(intermediateSubject))
                 {
                     using var credential = root.ToCaCredential();
@@ -64,7 +64,7 @@ public sealed class CaGenerationHandler(SetupPipeline pipeline, IKeyStore keys)
 
                     using (intermediate)
                     {
-                        await StoreAsync(db, setup, SetupCertificateKind.Intermediate, intermediate, actor, cancellationToken).ConfigureAwait(false);
+                        await StoreAsync(db, setup, SetupCertificateKind.Intermediate, intermediate, actor, grant, cancellationToken).ConfigureAwait(false);
                     }
                 }
 
@@ -76,7 +76,7 @@ public sealed class CaGenerationHandler(SetupPipeline pipeline, IKeyStore keys)
         }) { Request = payload, Grant = grant }, cancellationToken);
     }
 
-    private async Task<SetupCertificate> StoreAsync(PortalDbContext db, DpsSetup setup, SetupCertificateKind kind, IssuedCertificate issued, Actor actor, CancellationToken cancellationToken)
+    private async Task<SetupCertificate> StoreAsync(PortalDbContext db, DpsSetup setup, SetupCertificateKind kind, IssuedCertificate issued, Actor actor, ApprovalGrant? grant, CancellationToken cancellationToken)
     {
         var keyId = $"setup-{setup.Id}/{kind.ToString().ToLowerInvariant()}-{Guid.NewGuid():N}";
         await keys.SaveAsync(keyId, issued.Key!, cancellationToken).ConfigureAwait(false);
@@ -85,16 +85,12 @@ public sealed class CaGenerationHandler(SetupPipeline pipeline, IKeyStore keys)
         {
             SetupId = setup.Id,
             Kind = kind,
-            Subject = certificate.Subject,
-            ThumbprintSha1 = certificate.Thumbprint,
-            ThumbprintSha256 = Convert.ToHexString(certificate.GetCertHash(HashAlgorithmName.SHA256)),
-            NotBefore = new DateTimeOffset(certificate.NotBefore.ToUniversalTime()),
-            NotAfter = new DateTimeOffset(certificate.NotAfter.ToUniversalTime()),
-            Pem = CertificateExport.ToPem(certificate),
             KeyId = keyId,
-            CreatedBy = actor.Name,
+            CreatedBy = grant?.RequestedBy ?? actor.Name,
             CreatedAt = pipeline.Time.GetUtcNow(),
+            ApprovedBy = CertificateFacts.ApproversOf(grant),
         };
+        CertificateFacts.Fill(entity, issued.Certificate);
         db.SetupCertificates.Add(entity);
         return entity;
     }

@@ -74,25 +74,24 @@ public sealed class CaImportHandler(SetupPipeline pipeline, IKeyStore keys)
             var ca = material.Certificate;
             var path = plan.Path;
             var actor = Actor.From(caller);
-            var note = grant?.AuditNote;
             SetupCertificate imported;
             if (plan.ExistingRoot is null && path.Count == 1)
             {
-                imported = await StoreImportedAsync(db, setup, SetupCertificateKind.Root, ca, material, actor, note, cancellationToken).ConfigureAwait(false);
+                imported = await StoreImportedAsync(db, setup, SetupCertificateKind.Root, ca, material, actor, grant, cancellationToken).ConfigureAwait(false);
                 await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
                 setup.RootCertificateId = imported.Id;
             }
             else if (plan.ExistingRoot is null)
             {
                 // The root comes from the chain (public only); the portal holds at most the intermediate's key.
-                var root = await StoreImportedAsync(db, setup, SetupCertificateKind.Root, path[1], null, actor, note, cancellationToken).ConfigureAwait(false);
-                imported = await StoreImportedAsync(db, setup, SetupCertificateKind.Intermediate, ca, material, actor, note, cancellationToken).ConfigureAwait(false);
+                var root = await StoreImportedAsync(db, setup, SetupCertificateKind.Root, path[1], null, actor, grant, cancellationToken).ConfigureAwait(false);
+                imported = await StoreImportedAsync(db, setup, SetupCertificateKind.Intermediate, ca, material, actor, grant, cancellationToken).ConfigureAwait(false);
                 await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
                 setup.RootCertificateId = root.Id;
             }
             else
             {
-                imported = await StoreImportedAsync(db, setup, SetupCertificateKind.Intermediate, ca, material, actor, note, cancellationToken).ConfigureAwait(false);
+                imported = await StoreImportedAsync(db, setup, SetupCertificateKind.Intermediate, ca, material, actor, grant, cancellationToken).ConfigureAwait(false);
                 await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
             }
 
@@ -186,8 +185,9 @@ public sealed class CaImportHandler(SetupPipeline pipeline, IKeyStore keys)
 
     private static string ImportedKeyId(int setupId, SetupCertificateKind kind) => $"setup-{setupId}/{kind.ToString().ToLowerInvariant()}-imported-{Guid.NewGuid():N}";
 
-    private async Task<SetupCertificate> StoreImportedAsync(PortalDbContext db, DpsSetup setup, SetupCertificateKind kind, X509Certificate2 certificate, ImportMaterial? material, Actor actor, string? note, CancellationToken cancellationToken)
+    private async Task<SetupCertificate> StoreImportedAsync(PortalDbContext db, DpsSetup setup, SetupCertificateKind kind, X509Certificate2 certificate, ImportMaterial? material, Actor actor, ApprovalGrant? grant, CancellationToken cancellationToken)
     {
+        var note = grant?.AuditNote;
         // An approved request brings the id its key was stored under when it was requested; an import now stores it here.
         var keyId = material?.StoredKeyId;
         if (material?.Key is { } key)
@@ -200,16 +200,13 @@ public sealed class CaImportHandler(SetupPipeline pipeline, IKeyStore keys)
         {
             SetupId = setup.Id,
             Kind = kind,
-            Subject = certificate.Subject,
-            ThumbprintSha1 = certificate.Thumbprint,
-            ThumbprintSha256 = Convert.ToHexString(certificate.GetCertHash(HashAlgorithmName.SHA256)),
-            NotBefore = new DateTimeOffset(certificate.NotBefore.ToUniversalTime()),
-            NotAfter = new DateTimeOffset(certificate.NotAfter.ToUniversalTime()),
-            Pem = CertificateExport.ToPem(certificate),
             KeyId = keyId,
-            CreatedBy = actor.Name,
+            CreatedBy = grant?.RequestedBy ?? actor.Name,
             CreatedAt = pipeline.Time.GetUtcNow(),
+            IsImported = true,
+            ApprovedBy = CertificateFacts.ApproversOf(grant),
         };
+        CertificateFacts.Fill(entity, certificate);
         db.SetupCertificates.Add(entity);
         var detail = $"{kind} '{certificate.Subject}' SHA-1 {certificate.Thumbprint}, {(keyId is null ? "without key" : "key stored encrypted")}";
         await pipeline.Audit.WriteAsync(actor, CaImportAuditActions.CaImported, SetupPipeline.Target(setup), AuditOutcomes.Succeeded,

@@ -109,16 +109,15 @@ public sealed class DeviceIssuanceHandler(SetupPipeline pipeline, IKeyStore keys
                     {
                         SetupId = setup.Id,
                         RegistrationId = registrationId,
-                        ThumbprintSha1 = issued.Certificate.Thumbprint,
-                        ThumbprintSha256 = Convert.ToHexString(issued.Certificate.GetCertHash(HashAlgorithmName.SHA256)),
-                        NotBefore = new DateTimeOffset(issued.Certificate.NotBefore.ToUniversalTime()),
-                        NotAfter = new DateTimeOffset(issued.Certificate.NotAfter.ToUniversalTime()),
-                        CertificatePem = CertificateExport.ToPem(issued.Certificate),
                         ChainPem = CertificateExport.ToPem(issued.DeviceChain),
                         BatchId = batchId,
                         IssuedBy = actor.Name,
                         IssuedAt = now,
+                        Source = DeviceCertificateSource.PortalKey,
+                        RequestedBy = grant?.RequestedBy ?? actor.Name,
+                        ApprovedBy = CertificateFacts.ApproversOf(grant),
                     };
+                    CertificateFacts.Fill(device, issued.Certificate);
                     db.SetupDevices.Add(device);
                     pending.Add((device, issued.Key!.ExportPkcs8ForProtectedStore(), CertificateExport.ToPfx(issued, password)));
                 }
