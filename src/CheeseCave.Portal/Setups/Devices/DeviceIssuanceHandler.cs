@@ -71,9 +71,8 @@ public sealed class DeviceIssuanceHandler(SetupPipeline pipeline, IKeyStore keys
             }
 
             var cas = await db.SetupCertificates.AsNoTracking().Where(c => c.SetupId == setup.Id).ToListAsync(cancellationToken).ConfigureAwait(false);
-            var root = cas.FirstOrDefault(c => c.Id == setup.RootCertificateId) ?? cas.FirstOrDefault(c => c.Kind == SetupCertificateKind.Root);
             // An imported CA may come without its key (the root's, or both): only a CA whose key the portal holds can sign.
-            var issuer = cas.FirstOrDefault(c => c.Kind == SetupCertificateKind.Intermediate && c.KeyId is not null) ?? (root?.KeyId is not null ? root : null);
+            var (root, issuer) = SetupCertificates.SigningCa(setup, cas);
             if (root is null || issuer is null)
             {
                 return PortalResult.Fail<DeviceBatchView>(root is null

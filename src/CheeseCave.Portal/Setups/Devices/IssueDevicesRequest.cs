@@ -41,7 +41,7 @@ public sealed record IssueDevicesPayload(IReadOnlyList<string> RegistrationIds, 
             return SetupRequestPlan.Refuse(string.Join(" ", invalid.Take(3).SelectMany(c => c.Errors)), "Correct the registration ids and try again.");
         }
 
-        var issuer = setup.Certificates.FirstOrDefault(c => c.Kind == SetupCertificateKind.Intermediate && c.KeyId is not null) ?? (root is { KeyId: not null } ? root : null);
+        var (_, issuer) = SetupCertificates.SigningCa(setup, setup.Certificates);
         if (issuer is null)
         {
             return SetupRequestPlan.Refuse("This setup has no CA whose key the portal holds.", "Generate the CA in step 5 first.");

@@ -14,6 +14,31 @@ public static class SetupCertificates
         return setup.Certificates.FirstOrDefault(c => c.Id == setup.RootCertificateId) ?? setup.Certificates.FirstOrDefault(c => c.Kind == SetupCertificateKind.Root);
     }
 
+    /// <summary>
+    /// The setup's current root and the CA that signs its devices: the newest intermediate below that root whose key
+    /// the portal holds and that is not retired, else the root itself when the portal holds its key. After a CA
+    /// rollover several generations live side by side; only the current root's generation signs.
+    /// </summary>
+    public static (SetupCertificate? Root, SetupCertificate? Issuer) SigningCa(DpsSetup setup, IReadOnlyCollection<SetupCertificate> cas)
+    {
+        ArgumentNullException.ThrowIfNull(setup);
+        ArgumentNullException.ThrowIfNull(cas);
+        var root = cas.FirstOrDefault(c => c.Id == setup.RootCertificateId) ?? cas.FirstOrDefault(c => c.Kind == SetupCertificateKind.Root && c.RetiredAt is null);
+        if (root is null)
+        {
+            return (null, null);
+        }
+
+        var intermediate = cas
+            .Where(c => c.Kind == SetupCertificateKind.Intermediate && c.KeyId is not null && c.RetiredAt is null && IssuedBy(c, root))
+            .OrderByDescending(c => c.CreatedAt)
+            .FirstOrDefault();
+        return (root, intermediate ?? (root.KeyId is not null && root.RetiredAt is null ? root : null));
+    }
+
+    private static bool IssuedBy(SetupCertificate certificate, SetupCertificate root) =>
+        string.IsNullOrEmpty(certificate.Issuer) || string.Equals(certificate.Issuer, root.Subject, StringComparison.Ordinal);
+
     /// <summary>The CN of a subject, or the whole subject when it has none.</summary>
     public static string ShortName(string subject) =>
         subject.Split(',').Select(p => p.Trim()).FirstOrDefault(p => p.StartsWith("CN=", StringComparison.OrdinalIgnoreCase))?[3..] ?? subject;

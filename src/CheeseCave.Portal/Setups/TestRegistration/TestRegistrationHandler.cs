@@ -81,15 +81,14 @@ public sealed class TestRegistrationHandler(SetupPipeline pipeline, IKeyStore ke
             else
             {
                 var cas = await db.SetupCertificates.AsNoTracking().Where(c => c.SetupId == setupId).ToListAsync(cancellationToken).ConfigureAwait(false);
-                var root = cas.FirstOrDefault(c => c.Id == setup.RootCertificateId) ?? cas.FirstOrDefault(c => c.Kind == SetupCertificateKind.Root);
-                if (root is not { KeyId: not null })
+                var (root, issuer) = SetupCertificates.SigningCa(setup, cas);
+                if (root is null || issuer is null)
                 {
                     return PortalResult.Fail<TestRegistrationView>(new PortalError("This setup has no CA whose key the portal holds.", "Generate the CA in step 5 first."));
                 }
 
                 registrationId = ThrowawayId(setup.Name);
                 progress?.Report($"Issuing the throwaway test device {registrationId}");
-                var issuer = cas.FirstOrDefault(c => c.Kind == SetupCertificateKind.Intermediate && c.KeyId is not null) ?? root;
                 using var credential = await DeviceCa.OpenAsync(keys, issuer, root, cancellationToken).ConfigureAwait(false);
                 using var issued = new Pki.CertificateAuthority(pipeline.Time).IssueDeviceCertificate(new DeviceCertificateRequest(registrationId), credential);
                 withKey = issued.Key!.AttachToCertificate(issued.Certificate);
