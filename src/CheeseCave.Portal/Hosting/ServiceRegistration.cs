@@ -21,6 +21,7 @@ using CheeseCave.Portal.Setups.Overview;
 using CheeseCave.Portal.Setups.Pipeline;
 using CheeseCave.Portal.Setups.ProofOfPossession;
 using CheeseCave.Portal.Setups.TestRegistration;
+using CheeseCave.Portal.Setups.Rollover;
 using CheeseCave.Portal.Setups.Upload;
 using CheeseCave.Portal.Targets;
 using Microsoft.AspNetCore.Components.Authorization;
@@ -128,7 +129,8 @@ public static class ServiceRegistration
             .AddDevicesStep()
             .AddTestRegistrationStep()
             .AddKeyExport()
-            .AddSetupOperations();
+            .AddSetupOperations()
+            .AddCaRollover();
     }
 
     private static void AddAccounts(IServiceCollection services, bool entra)

@@ -188,6 +188,84 @@ namespace CheeseCave.Portal.Persistence.Migrations
                     b.ToTable("AuditEntries", (string)null);
                 });
 
+            modelBuilder.Entity("CheeseCave.Portal.Persistence.CaRollover", b =>
+                {
+                    b.Property<int>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("FinishedAt")
+                        .HasMaxLength(28)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("FinishedBy")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("GroupMode")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("NewGroupId")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("NewRootId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("OldGroupId")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("OldRootId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("ReissuedCount")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("RunningSince")
+                        .HasMaxLength(28)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("RunningStep")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("SetupId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Stage")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("StartedAt")
+                        .IsRequired()
+                        .HasMaxLength(28)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("StartedBy")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("UpdatedAt")
+                        .IsRequired()
+                        .HasMaxLength(28)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("SetupId")
+                        .IsUnique()
+                        .HasDatabaseName("IX_CaRollovers_OpenPerSetup")
+                        .HasFilter("\"FinishedAt\" IS NULL");
+
+                    b.ToTable("CaRollovers", (string)null);
+                });
+
             modelBuilder.Entity("CheeseCave.Portal.Persistence.DpsSetup", b =>
                 {
                     b.Property<int>("Id")
@@ -857,6 +935,15 @@ namespace CheeseCave.Portal.Persistence.Migrations
                     b.HasOne("CheeseCave.Portal.Persistence.ApprovalRequest", null)
                         .WithMany("Decisions")
                         .HasForeignKey("RequestId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("CheeseCave.Portal.Persistence.CaRollover", b =>
+                {
+                    b.HasOne("CheeseCave.Portal.Persistence.DpsSetup", null)
+                        .WithMany()
+                        .HasForeignKey("SetupId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });

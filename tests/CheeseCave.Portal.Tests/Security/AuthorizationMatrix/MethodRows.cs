@@ -7,6 +7,8 @@ using CheeseCave.Portal.Setups;
 using CheeseCave.Portal.Setups.CertificateAuthority;
 using CheeseCave.Portal.Setups.Devices;
 using CheeseCave.Portal.Setups.ProofOfPossession;
+using CheeseCave.Portal.Setups.Rollover;
+using CheeseCave.Portal.Tests.Setups.Rollover;
 using CheeseCave.Provisioning.DeviceRegistration;
 
 namespace CheeseCave.Portal.Tests.Security.AuthorizationMatrix;
@@ -123,6 +125,26 @@ internal static class MethodRows
         ["TestRegistrationHandler.TestRegistrationAsync"] = MethodRule.Change(Access.Operator, AuditActions.SetupTestRegistration,
             refused: (w, c) => w.Wizard(s => s.Testing.TestRegistrationAsync(c, w.SetupId, w.DeviceId, DeviceTransport.Https)),
             allowed: (w, c) => w.Wizard(s => s.Testing.TestRegistrationAsync(c, MatrixWorld.MissingId, null, DeviceTransport.Https))),
+
+        ["RolloverReader.GetRolloverAsync"] = MethodRule.Read(Access.Viewer, (w, c) => RolloverMatrixCalls.Call<RolloverReader, PortalResult<RolloverOverview>>(w, r => r.GetRolloverAsync(c, w.SetupId))),
+        ["RolloverStartHandler.StartRolloverAsync"] = MethodRule.Change(Access.Operator, RolloverAuditActions.Started,
+            refused: (w, c) => RolloverMatrixCalls.Call<RolloverStartHandler, PortalResult<int>>(w, h => h.StartRolloverAsync(c, w.SetupId, new RolloverStartForm { RootSubject = "mxcave Root 2" })),
+            allowed: (w, c) => RolloverMatrixCalls.Call<RolloverStartHandler, PortalResult<int>>(w, h => h.StartRolloverAsync(c, MatrixWorld.MissingId, new RolloverStartForm { RootSubject = "mxcave Root 2" }))),
+        ["RolloverCaSteps.UploadNewCaAsync"] = MethodRule.Change(Access.Operator, RolloverAuditActions.Uploaded,
+            refused: (w, c) => RolloverMatrixCalls.Call<RolloverCaSteps, PortalResult<RolloverStage>>(w, h => h.UploadNewCaAsync(c, w.SetupId)),
+            allowed: (w, c) => RolloverMatrixCalls.Call<RolloverCaSteps, PortalResult<RolloverStage>>(w, h => h.UploadNewCaAsync(c, MatrixWorld.MissingId))),
+        ["RolloverCaSteps.ProveNewCaAsync"] = MethodRule.Change(Access.Operator, RolloverAuditActions.Verified,
+            refused: (w, c) => RolloverMatrixCalls.Call<RolloverCaSteps, PortalResult<RolloverStage>>(w, h => h.ProveNewCaAsync(c, w.SetupId)),
+            allowed: (w, c) => RolloverMatrixCalls.Call<RolloverCaSteps, PortalResult<RolloverStage>>(w, h => h.ProveNewCaAsync(c, MatrixWorld.MissingId))),
+        ["RolloverGroupSteps.TrustNewCaAsync"] = MethodRule.Change(Access.Operator, RolloverAuditActions.Trusted,
+            refused: (w, c) => RolloverMatrixCalls.Call<RolloverGroupSteps, PortalResult<RolloverStage>>(w, h => h.TrustNewCaAsync(c, w.SetupId)),
+            allowed: (w, c) => RolloverMatrixCalls.Call<RolloverGroupSteps, PortalResult<RolloverStage>>(w, h => h.TrustNewCaAsync(c, MatrixWorld.MissingId))),
+        ["RolloverGroupSteps.RetireOldCaAsync"] = MethodRule.Change(Access.Operator, RolloverAuditActions.Retired,
+            refused: (w, c) => RolloverMatrixCalls.Call<RolloverGroupSteps, PortalResult<RolloverStage>>(w, h => h.RetireOldCaAsync(c, w.SetupId)),
+            allowed: (w, c) => RolloverMatrixCalls.Call<RolloverGroupSteps, PortalResult<RolloverStage>>(w, h => h.RetireOldCaAsync(c, MatrixWorld.MissingId))),
+        ["RolloverReissue.ReissueDevicesAsync"] = MethodRule.Change(Access.Operator, RolloverAuditActions.Reissued,
+            refused: (w, c) => RolloverMatrixCalls.Call<RolloverReissue, PortalResult<RolloverReissueView>>(w, h => h.ReissueDevicesAsync(c, w.SetupId)),
+            allowed: (w, c) => RolloverMatrixCalls.Call<RolloverReissue, PortalResult<RolloverReissueView>>(w, h => h.ReissueDevicesAsync(c, MatrixWorld.MissingId))),
 
         ["UserAdministration.ListUsersAsync"] = MethodRule.Read(Access.Administrator, (w, c) => w.Users(u => u.ListUsersAsync(c))),
         ["UserAdministration.ListOpenInvitationsAsync"] = MethodRule.Read(Access.Administrator, (w, c) => w.Users(u => u.ListOpenInvitationsAsync(c))),

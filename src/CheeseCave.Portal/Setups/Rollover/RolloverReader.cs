@@ -1,0 +1,53 @@
+using System.Security.Claims;
+using CheeseCave.Portal.Persistence;
+using CheeseCave.Portal.Setups.Pipeline;
+using Microsoft.EntityFrameworkCore;
+
+namespace CheeseCave.Portal.Setups.Rollover;
+
+/// <summary>A setup's rollover as stored: where it stands, both CA generations, the devices still to re-issue, and whether a step was cut off.</summary>
+public sealed class RolloverReader(SetupPipeline pipeline, RolloverRuns runs)
+{
+    public async Task<PortalResult<RolloverOverview>> GetRolloverAsync(ClaimsPrincipal caller, int setupId, CancellationToken cancellationToken = default)
+    {
+        if (await pipeline.RequireAsync(caller, PortalRoles.Viewer, cancellationToken).ConfigureAwait(false) is null)
+        {
+            return PortalResult.Fail<RolloverOverview>(PortalError.NotAllowed("read setups"));
+        }
+
+        await using var db = await pipeline.Contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        var setup = await db.Setups.AsNoTracking().Include(s => s.Certificates).FirstOrDefaultAsync(s => s.Id == setupId, cancellationToken).ConfigureAwait(false);
+        if (setup is null)
+        {
+            return PortalResult.Fail<RolloverOverview>(PortalError.NotFound);
+        }
+
+        var rollovers = await db.CaRollovers.AsNoTracking().Where(r => r.SetupId == setupId).ToListAsync(cancellationToken).ConfigureAwait(false);
+        var open = rollovers.FirstOrDefault(r => r.FinishedAt is null);
+        var last = rollovers.Where(r => r.FinishedAt is not null).OrderByDescending(r => r.FinishedAt).FirstOrDefault();
+        var root = SetupCertificates.RootOf(setup);
+        string? whyNot = open is not null ? "A rollover is under way."
+            : root is not { IsVerified: true } || setup.EnrollmentGroupId is null ? "The setup needs a verified CA trusted by an enrollment group first (steps 5 to 8)."
+            : null;
+        var openView = open is null ? null : View(setup, open, (await RolloverReissue.PendingAsync(db, setupId, open, cancellationToken).ConfigureAwait(false)).Count);
+        return PortalResult.Ok(new RolloverOverview(setup.Id, setup.Name, whyNot is null, whyNot, openView, last is null ? null : View(setup, last, 0)));
+    }
+
+    private RolloverView View(DpsSetup setup, CaRollover rollover, int pendingDevices)
+    {
+        var runningHere = runs.IsRunning(setup.Id);
+        return new RolloverView(rollover.Id, rollover.Stage, rollover.GroupMode, rollover.StartedBy, rollover.StartedAt,
+            Generation(setup, rollover.OldRootId), Generation(setup, rollover.NewRootId), rollover.OldGroupId, rollover.NewGroupId,
+            rollover.ReissuedCount, pendingDevices, RolloverRules.Interrupted(rollover, runningHere), runningHere && rollover.RunningStep is not null,
+            rollover.FinishedAt, rollover.FinishedBy);
+    }
+
+    private static RolloverCaView Generation(DpsSetup setup, int rootId)
+    {
+        var root = setup.Certificates.First(c => c.Id == rootId);
+        var issuer = setup.Certificates
+            .Where(c => c.Kind == SetupCertificateKind.Intermediate && string.Equals(c.Issuer, root.Subject, StringComparison.Ordinal))
+            .OrderByDescending(c => c.CreatedAt).FirstOrDefault();
+        return new RolloverCaView(root.Id, root.Subject, root.ThumbprintSha1, root.DpsCertificateName, root.IsVerified, issuer?.Subject, root.NotAfter, root.RetiredAt);
+    }
+}

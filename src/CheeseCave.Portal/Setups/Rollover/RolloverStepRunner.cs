@@ -1,0 +1,167 @@
+using System.Security.Claims;
+using CheeseCave.Portal.Approvals;
+using CheeseCave.Portal.Auditing;
+using CheeseCave.Portal.Persistence;
+using CheeseCave.Portal.Setups.Pipeline;
+using CheeseCave.Provisioning.Arm;
+using Microsoft.EntityFrameworkCore;
+
+namespace CheeseCave.Portal.Setups.Rollover;
+
+/// <summary>What a rollover step works with: the setup and its open rollover (both tracked), the setup's CAs (tracked).</summary>
+public sealed record RolloverContext(
+    DpsSetup Setup,
+    CaRollover Rollover,
+    IReadOnlyList<SetupCertificate> Cas,
+    ArmProvisioningClient Arm,
+    PortalDbContext Db,
+    ClaimsPrincipal Caller,
+    ApprovalGrant? Grant)
+{
+    public SetupCertificate OldRoot => this.Cas.First(c => c.Id == this.Rollover.OldRootId);
+
+    public SetupCertificate NewRoot => this.Cas.First(c => c.Id == this.Rollover.NewRootId);
+
+    public string ResourceGroup => this.Setup.ResourceGroup!;
+
+    public string DpsName => this.Setup.DpsName!;
+}
+
+/// <summary>
+/// Runs one step of a rollover through the setup pipeline: refuses a step asked for at the wrong time with one sentence
+/// (before a request is recorded, and again when it runs), records it for approval when required, marks it running in
+/// the database before it touches the DPS (so a restart mid-step is detected), moves the rollover on when it succeeds
+/// and clears the mark when it fails. One step per setup at a time in this process.
+/// </summary>
+public sealed class RolloverStepRunner(SetupPipeline pipeline, RolloverRuns runs)
+{
+    public SetupPipeline Pipeline => pipeline;
+
+    internal async Task<PortalResult<T>> RunAsync<T>(ClaimsPrincipal caller, int setupId, RolloverStepPayload request, ApprovalGrant? grant,
+        Func<RolloverContext, Task<PortalResult<T>>> step, CancellationToken cancellationToken)
+    {
+        var auditAction = RolloverAuditActions.For(request.Step);
+        var what = RolloverSteps.Title(request.Step).ToLowerInvariant();
+        if (grant is null)
+        {
+            // Refused at once, with why, rather than recorded for approval and failing after it.
+            if (await pipeline.RequireChangeAsync(caller, auditAction, $"setup {setupId}", cancellationToken).ConfigureAwait(false) is not { } actor)
+            {
+                return PortalResult.Fail<T>(PortalError.NotAllowed(what));
+            }
+
+            var (pinned, problem) = await PinAsync(setupId, request.Step, cancellationToken).ConfigureAwait(false);
+            if (problem is not null)
+            {
+                await pipeline.Audit.WriteAsync(actor, auditAction, $"setup {setupId}", AuditOutcomes.Failed, SetupPipeline.Trim(problem.Message), cancellationToken).ConfigureAwait(false);
+                return PortalResult.Fail<T>(problem);
+            }
+
+            request = pinned!;
+        }
+
+        if (!runs.TryEnter(setupId))
+        {
+            return PortalResult.Fail<T>(new PortalError("Another step of this setup's rollover is running right now.", "Wait until it has finished; the page shows its progress."));
+        }
+
+        int? marked = null;
+        try
+        {
+            var result = await pipeline.RunAsync(new SetupChange<T>(caller, setupId, auditAction, what, $"rollover #{request.RolloverId}: {request.Step}", async (setup, arm, db) =>
+            {
+                var rollover = await db.CaRollovers.FirstOrDefaultAsync(r => r.SetupId == setup.Id && r.FinishedAt == null, cancellationToken).ConfigureAwait(false);
+                if (rollover is null || (grant is not null && rollover.Id != request.RolloverId))
+                {
+                    return PortalResult.Fail<T>(new PortalError("This setup has no open rollover (any more).", "Start a rollover first."));
+                }
+
+                if (RolloverRules.Check(rollover, request.Step) is { } problem)
+                {
+                    return PortalResult.Fail<T>(problem);
+                }
+
+                var cas = await db.SetupCertificates.Where(c => c.SetupId == setup.Id).ToListAsync(cancellationToken).ConfigureAwait(false);
+                var context = new RolloverContext(setup, rollover, cas, arm, db, caller, grant);
+                if (SetupCertificates.CaChanged(context.NewRoot, grant is null ? null : request.NewRootSha1) is { } changed)
+                {
+                    return PortalResult.Fail<T>(changed);
+                }
+
+                if (setup.ResourceGroup is null || setup.DpsName is null)
+                {
+                    return PortalResult.Fail<T>(new PortalError("This setup has no DPS any more.", "Create or pick one in step 1 first."));
+                }
+
+                rollover.RunningStep = request.Step.ToString();
+                rollover.RunningSince = pipeline.Time.GetUtcNow();
+                await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+                marked = rollover.Id;
+                var outcome = await step(context).ConfigureAwait(false);
+                if (outcome.Succeeded)
+                {
+                    Advance(rollover, request.Step, pipeline.Time.GetUtcNow());
+                }
+
+                return outcome;
+            }) { Request = request, Grant = grant }, cancellationToken).ConfigureAwait(false);
+            if (marked is { } id && !result.Succeeded)
+            {
+                await ClearMarkAsync(id).ConfigureAwait(false);
+            }
+
+            return result;
+        }
+        catch (Exception) when (marked is not null)
+        {
+            // A failure is no interruption: only a stop of the process leaves the mark behind.
+            await ClearMarkAsync(marked.Value).ConfigureAwait(false);
+            throw;
+        }
+        finally
+        {
+            runs.Exit(setupId);
+        }
+    }
+
+    /// <summary>The step is done: the rollover moves on and no step is marked running.</summary>
+    internal static void Advance(CaRollover rollover, RolloverStep step, DateTimeOffset now)
+    {
+        rollover.Stage = (RolloverStage)((int)step + 1);
+        rollover.RunningStep = null;
+        rollover.RunningSince = null;
+        rollover.UpdatedAt = now;
+    }
+
+    /// <summary>The request pinned to the open rollover and its CAs, or why the step cannot be asked for now.</summary>
+    private async Task<(RolloverStepPayload? Pinned, PortalError? Problem)> PinAsync(int setupId, RolloverStep step, CancellationToken cancellationToken)
+    {
+        await using var db = await pipeline.Contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        var rollover = await db.CaRollovers.AsNoTracking().FirstOrDefaultAsync(r => r.SetupId == setupId && r.FinishedAt == null, cancellationToken).ConfigureAwait(false);
+        if (rollover is null)
+        {
+            return (null, await db.Setups.AnyAsync(s => s.Id == setupId, cancellationToken).ConfigureAwait(false)
+                ? new PortalError("This setup has no open rollover.", "Start a rollover first.")
+                : PortalError.NotFound);
+        }
+
+        if (RolloverRules.Check(rollover, step) is { } problem)
+        {
+            return (null, problem);
+        }
+
+        var roots = await db.SetupCertificates.AsNoTracking().Where(c => c.Id == rollover.OldRootId || c.Id == rollover.NewRootId)
+            .ToDictionaryAsync(c => c.Id, c => c.ThumbprintSha1, cancellationToken).ConfigureAwait(false);
+        var groups = rollover.NewGroupId is null ? rollover.OldGroupId : $"{rollover.OldGroupId} and {rollover.NewGroupId}";
+        var devices = step == RolloverStep.Reissue ? (await RolloverReissue.PendingAsync(db, setupId, rollover, cancellationToken).ConfigureAwait(false)).Count : 0;
+        return (new RolloverStepPayload(step, rollover.Id, roots[rollover.NewRootId], roots[rollover.OldRootId], groups, devices), null);
+    }
+
+    private async Task ClearMarkAsync(int rolloverId)
+    {
+        // Not the caller's token: the mark must go even when the request was cancelled.
+        await using var db = await pipeline.Contexts.CreateDbContextAsync(CancellationToken.None).ConfigureAwait(false);
+        await db.CaRollovers.Where(r => r.Id == rolloverId)
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.RunningStep, (string?)null).SetProperty(r => r.RunningSince, (DateTimeOffset?)null), CancellationToken.None).ConfigureAwait(false);
+    }
+}
