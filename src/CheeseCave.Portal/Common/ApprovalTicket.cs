@@ -10,6 +10,10 @@ public enum ApprovalAction
     EnrollmentGroup,
     IssueDevices,
     ExportPrivateKey,
+    RenewDevice,
+    RevokeDevice,
+    RestoreDevice,
+    RevokeCa,
 }
 
 /// <summary>Pending → Approved (being applied) → Applied or Failed; or Pending → Rejected, Expired or Cancelled.</summary>

@@ -21,6 +21,8 @@ using CheeseCave.Portal.Setups.Overview;
 using CheeseCave.Portal.Setups.Pipeline;
 using CheeseCave.Portal.Setups.ProofOfPossession;
 using CheeseCave.Portal.Setups.TestRegistration;
+using CheeseCave.Portal.Setups.Renewal;
+using CheeseCave.Portal.Setups.Revocation;
 using CheeseCave.Portal.Setups.Upload;
 using CheeseCave.Portal.Targets;
 using Microsoft.AspNetCore.Components.Authorization;
@@ -129,6 +131,8 @@ public static class ServiceRegistration
             .AddTestRegistrationStep()
             .AddKeyExport()
             .AddSetupOperations();
+        services.AddRenewal();
+        services.AddRevocation();
     }
 
     private static void AddAccounts(IServiceCollection services, bool entra)
