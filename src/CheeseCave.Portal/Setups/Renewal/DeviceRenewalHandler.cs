@@ -32,9 +32,7 @@ public sealed class DeviceRenewalHandler(SetupPipeline pipeline, IKeyStore keys,
         var device = await db.SetupDevices.AsNoTracking().FirstOrDefaultAsync(d => d.Id == deviceId, cancellationToken).ConfigureAwait(false);
         if (device is null)
         {
-            return PortalResult.Fail<DeviceRenewalView>(await pipeline.RequireAsync(caller, PortalRoles.Operator, cancellationToken).ConfigureAwait(false) is null
-                ? PortalError.NotAllowed("renew devices")
-                : DeviceRevocationHandler.DeviceNotFound);
+            return PortalResult.Fail<DeviceRenewalView>(await DeviceRevocationHandler.MissingAsync(pipeline, caller, LifecycleAuditActions.DeviceRenewed, "renew devices", deviceId, cancellationToken).ConfigureAwait(false));
         }
 
         var csr = string.IsNullOrWhiteSpace(csrPem) ? null : csrPem.Trim();

@@ -55,6 +55,11 @@ public sealed class CaRevocationHandler(SetupPipeline pipeline)
     /// <summary>Revokes the CA, or records the request (with the warning the requester saw) when approvals are on. Operator.</summary>
     public async Task<PortalResult<CaRevocationView>> RevokeCaAsync(ClaimsPrincipal caller, int certificateId, CancellationToken cancellationToken = default)
     {
+        if (await pipeline.RequireChangeAsync(caller, LifecycleAuditActions.CaRevoked, $"CA certificate {certificateId}", cancellationToken).ConfigureAwait(false) is null)
+        {
+            return PortalResult.Fail<CaRevocationView>(PortalError.NotAllowed("revoke a CA"));
+        }
+
         var impact = await ImpactAsync(caller, certificateId, cancellationToken).ConfigureAwait(false);
         if (impact.Value is not { } seen)
         {

@@ -25,7 +25,7 @@ public sealed class DeviceRevocationHandler(SetupPipeline pipeline)
     {
         var device = await FindAsync(deviceId, cancellationToken).ConfigureAwait(false);
         return device is null
-            ? PortalResult.Fail<DeviceRevocationView>(await MissingAsync(caller, "revoke devices", cancellationToken).ConfigureAwait(false))
+            ? PortalResult.Fail<DeviceRevocationView>(await MissingAsync(caller, LifecycleAuditActions.DeviceRevoked, "revoke devices", deviceId, cancellationToken).ConfigureAwait(false))
             : await RevokeAsync(caller, device.SetupId, new RevokeDevicePayload(device.Id, device.RegistrationId, reason?.Trim() ?? "", device.ThumbprintSha1), null, cancellationToken).ConfigureAwait(false);
     }
 
@@ -34,7 +34,7 @@ public sealed class DeviceRevocationHandler(SetupPipeline pipeline)
     {
         var device = await FindAsync(deviceId, cancellationToken).ConfigureAwait(false);
         return device is null
-            ? PortalResult.Fail<DeviceRevocationView>(await MissingAsync(caller, "restore devices", cancellationToken).ConfigureAwait(false))
+            ? PortalResult.Fail<DeviceRevocationView>(await MissingAsync(caller, LifecycleAuditActions.DeviceRestored, "restore devices", deviceId, cancellationToken).ConfigureAwait(false))
             : await RestoreAsync(caller, device.SetupId, new RestoreDevicePayload(device.Id, device.RegistrationId), null, cancellationToken).ConfigureAwait(false);
     }
 
@@ -198,11 +198,14 @@ public sealed class DeviceRevocationHandler(SetupPipeline pipeline)
     internal static Task<List<SetupDevice>> RowsAsync(PortalDbContext db, int setupId, string registrationId, CancellationToken cancellationToken) =>
         db.SetupDevices.Where(d => d.SetupId == setupId && d.RegistrationId == registrationId).OrderBy(d => d.Id).ToListAsync(cancellationToken);
 
-    /// <summary>No such certificate: said only to someone allowed to act at all.</summary>
-    private async Task<PortalError> MissingAsync(ClaimsPrincipal caller, string what, CancellationToken cancellationToken) =>
-        await pipeline.RequireAsync(caller, PortalRoles.Operator, cancellationToken).ConfigureAwait(false) is null
+    /// <summary>No such certificate: said only to someone allowed to act at all (a refusal is audited).</summary>
+    internal static async Task<PortalError> MissingAsync(SetupPipeline pipeline, ClaimsPrincipal caller, string auditAction, string what, int deviceId, CancellationToken cancellationToken) =>
+        await pipeline.RequireChangeAsync(caller, auditAction, $"device certificate {deviceId}", cancellationToken).ConfigureAwait(false) is null
             ? PortalError.NotAllowed(what)
             : DeviceNotFound;
+
+    private Task<PortalError> MissingAsync(ClaimsPrincipal caller, string auditAction, string what, int deviceId, CancellationToken cancellationToken) =>
+        MissingAsync(pipeline, caller, auditAction, what, deviceId, cancellationToken);
 
     public static PortalError DeviceNotFound { get; } = new("This device certificate does not exist (any more).", "Go back to the certificate list and open it from there.", Status: 404);
 
