@@ -8,8 +8,9 @@ namespace CheeseCave.Emulator.Device;
 
 /// <summary>
 /// The slice of the IoT Hub service API that shows what DPS did: GET /devices/{id}, GET /devices?top=N and
-/// GET /twins/{id}. The hub is the one named by the SAS token's sr ({hub}.azure-devices.net), and the token must
-/// be signed with one of its shared access policies that has RegistryRead or RegistryWrite.
+/// GET /twins/{id}; and PUT /devices/{id} (create, or enable/disable with If-Match, see <see cref="HubRegistryStore"/>).
+/// The hub is the one named by the SAS token's sr ({hub}.azure-devices.net), and the token must be signed with one of
+/// its shared access policies that has RegistryRead or RegistryWrite (RegistryWrite for the PUT).
 /// </summary>
 internal static class HubRegistryEndpoints
 {
@@ -26,6 +27,26 @@ internal static class HubRegistryEndpoints
             if (refusal is not null) return refusal;
             var device = context.Store.HubDevices.Get(ArmKeys.HubDevice(hub!, deviceId));
             return device is null ? NotFound(http, hub!, deviceId) : Results.Json(DeviceJson(device));
+        });
+
+        var registry = new HubRegistryStore(context);
+        app.MapPut("/devices/{deviceId}", async (HttpContext http, string deviceId) =>
+        {
+            var (hub, refusal) = Authorize(http, context, write: true);
+            if (refusal is not null) return refusal;
+            JsonObject? body;
+            try
+            {
+                body = await JsonNode.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted).ConfigureAwait(false) as JsonObject;
+            }
+            catch (System.Text.Json.JsonException ex)
+            {
+                return HubError(http, 400, "ArgumentInvalid", $"The request body is not a device identity in JSON: {ex.Message}");
+            }
+
+            if (body is null) return HubError(http, 400, "ArgumentInvalid", "The request body must be a device identity JSON object.");
+            var result = await registry.PutAsync(hub!, deviceId, body, http.Request.Headers.IfMatch.ToString()).ConfigureAwait(false);
+            return result.Device is { } device ? Results.Json(DeviceJson(device)) : HubError(http, result.Status, result.ErrorCode!, result.Message!);
         });
 
         app.MapGet("/devices", (HttpContext http, int? top) =>
@@ -59,9 +80,9 @@ internal static class HubRegistryEndpoints
         ["etag"] = device.Etag,
         ["connectionState"] = "Disconnected",
         ["status"] = device.Status,
-        ["statusReason"] = null,
+        ["statusReason"] = device.StatusReason,
         ["connectionStateUpdatedTime"] = NeverUtc,
-        ["statusUpdatedTime"] = NeverUtc,
+        ["statusUpdatedTime"] = device.StatusUpdated is { } changed ? RegistrationJson.Timestamp(changed) : NeverUtc,
         ["lastActivityTime"] = NeverUtc,
         ["cloudToDeviceMessageCount"] = 0,
         ["authentication"] = new JsonObject
@@ -106,7 +127,7 @@ internal static class HubRegistryEndpoints
     private static string GenerationId(HubDeviceEntity device) => (device.Created.UtcTicks % 1_000_000_000_000_000_000L).ToString("D18", CultureInfo.InvariantCulture);
 
     /// <summary>Finds the hub named by the token and checks the token against that hub's policies.</summary>
-    internal static (string? HubName, IResult? Refusal) Authorize(HttpContext http, EmulatorContext context)
+    internal static (string? HubName, IResult? Refusal) Authorize(HttpContext http, EmulatorContext context, bool write = false)
     {
         if (!SharedAccessSignatures.TryParse(http.Request.Headers.Authorization.FirstOrDefault(), out var token, out _, out _) || token is null)
         {
@@ -152,6 +173,11 @@ internal static class HubRegistryEndpoints
         if (match.Key is null)
         {
             return (null, Unauthorized(http, $"the signature does not verify with the keys of policy '{token.KeyName}' of '{host}'"));
+        }
+
+        if (write && !match.Rights.Contains("RegistryWrite", StringComparison.OrdinalIgnoreCase))
+        {
+            return (null, Unauthorized(http, $"policy '{token.KeyName}' has rights '{match.Rights}', and changing the device registry needs RegistryWrite"));
         }
 
         if (!match.Rights.Contains("RegistryRead", StringComparison.OrdinalIgnoreCase) && !match.Rights.Contains("RegistryWrite", StringComparison.OrdinalIgnoreCase))

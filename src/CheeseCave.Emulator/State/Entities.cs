@@ -96,7 +96,9 @@ internal sealed record HubDeviceEntity(
     DateTimeOffset Created,
     DateTimeOffset Updated,
     string? PrimaryKey = null,
-    string? SecondaryKey = null);
+    string? SecondaryKey = null,
+    string? StatusReason = null,
+    DateTimeOffset? StatusUpdated = null);
 
 /// <summary>A device registration operation, kept so a device can poll it.</summary>
 internal sealed record RegistrationOperationEntity(string OperationId, string Dps, string RegistrationId, DateTimeOffset Created, int HttpStatus, JsonObject Response);

@@ -124,6 +124,11 @@ public static class ApprovalText
         ApprovalAction.EnrollmentGroup => "Enrollment group",
         ApprovalAction.IssueDevices => "Issue device certificates",
         ApprovalAction.ExportPrivateKey => "Export a private key",
+        ApprovalAction.RenewDevice => "Renew a device certificate",
+        ApprovalAction.RevokeDevice => "Revoke a device",
+        ApprovalAction.RestoreDevice => "Restore a revoked device",
+        ApprovalAction.RevokeCa => "Revoke a CA",
+        ApprovalAction.RetireCa => "Retire the old CA (rollover)",
         _ => action.ToString(),
     };
 

@@ -11,6 +11,10 @@ public enum ApprovalAction
     IssueDevices,
     ExportPrivateKey,
     RetireCa,
+    RenewDevice,
+    RevokeDevice,
+    RestoreDevice,
+    RevokeCa,
 }
 
 /// <summary>Pending → Approved (being applied) → Applied or Failed; or Pending → Rejected, Expired or Cancelled.</summary>

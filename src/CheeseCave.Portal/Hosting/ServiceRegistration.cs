@@ -22,6 +22,8 @@ using CheeseCave.Portal.Setups.Pipeline;
 using CheeseCave.Portal.Setups.ProofOfPossession;
 using CheeseCave.Portal.Setups.TestRegistration;
 using CheeseCave.Portal.Setups.Rollover;
+using CheeseCave.Portal.Setups.Renewal;
+using CheeseCave.Portal.Setups.Revocation;
 using CheeseCave.Portal.Setups.Upload;
 using CheeseCave.Portal.Targets;
 using Microsoft.AspNetCore.Components.Authorization;
@@ -130,7 +132,9 @@ public static class ServiceRegistration
             .AddTestRegistrationStep()
             .AddKeyExport()
             .AddSetupOperations()
-            .AddCaRollover();
+            .AddCaRollover()
+            .AddRenewal()
+            .AddRevocation();
     }
 
     private static void AddAccounts(IServiceCollection services, bool entra)

@@ -9,6 +9,9 @@ using CheeseCave.Portal.Setups.Devices;
 using CheeseCave.Portal.Setups.ProofOfPossession;
 using CheeseCave.Portal.Setups.Rollover;
 using CheeseCave.Portal.Tests.Setups.Rollover;
+using CheeseCave.Portal.Setups.Renewal;
+using CheeseCave.Portal.Setups.Revocation;
+using Microsoft.Extensions.DependencyInjection;
 using CheeseCave.Provisioning.DeviceRegistration;
 
 namespace CheeseCave.Portal.Tests.Security.AuthorizationMatrix;
@@ -145,6 +148,22 @@ internal static class MethodRows
         ["RolloverReissue.ReissueDevicesAsync"] = MethodRule.Change(Access.Operator, RolloverAuditActions.Reissued,
             refused: (w, c) => RolloverMatrixCalls.Call<RolloverReissue, PortalResult<RolloverReissueView>>(w, h => h.ReissueDevicesAsync(c, w.SetupId)),
             allowed: (w, c) => RolloverMatrixCalls.Call<RolloverReissue, PortalResult<RolloverReissueView>>(w, h => h.ReissueDevicesAsync(c, MatrixWorld.MissingId))),
+        ["DeviceRenewalHandler.RenewDeviceAsync"] = MethodRule.Change(Access.Operator, LifecycleAuditActions.DeviceRenewed,
+            refused: (w, c) => Lifecycle<DeviceRenewalHandler, DeviceRenewalView>(w, h => h.RenewDeviceAsync(c, w.DeviceId, null)),
+            allowed: (w, c) => Lifecycle<DeviceRenewalHandler, DeviceRenewalView>(w, h => h.RenewDeviceAsync(c, MatrixWorld.MissingId, null))),
+        ["DeviceRevocationHandler.RevokeDeviceAsync"] = MethodRule.Change(Access.Operator, LifecycleAuditActions.DeviceRevoked,
+            refused: (w, c) => Lifecycle<DeviceRevocationHandler, DeviceRevocationView>(w, h => h.RevokeDeviceAsync(c, w.DeviceId, "matrix")),
+            allowed: (w, c) => Lifecycle<DeviceRevocationHandler, DeviceRevocationView>(w, h => h.RevokeDeviceAsync(c, MatrixWorld.MissingId, "matrix"))),
+        ["DeviceRevocationHandler.RestoreDeviceAsync"] = MethodRule.Change(Access.Operator, LifecycleAuditActions.DeviceRestored,
+            refused: (w, c) => Lifecycle<DeviceRevocationHandler, DeviceRevocationView>(w, h => h.RestoreDeviceAsync(c, w.DeviceId)),
+            allowed: (w, c) => Lifecycle<DeviceRevocationHandler, DeviceRevocationView>(w, h => h.RestoreDeviceAsync(c, MatrixWorld.MissingId))),
+        ["CaRevocationHandler.RevokeCaAsync"] = MethodRule.Change(Access.Operator, LifecycleAuditActions.CaRevoked,
+            refused: (w, c) => Lifecycle<CaRevocationHandler, CaRevocationView>(w, h => h.RevokeCaAsync(c, w.CertificateId)),
+            allowed: (w, c) => Lifecycle<CaRevocationHandler, CaRevocationView>(w, h => h.RevokeCaAsync(c, MatrixWorld.MissingId))),
+        ["CaRevocationHandler.ImpactAsync"] = MethodRule.Read(Access.Viewer, (w, c) => Lifecycle<CaRevocationHandler, CaRevocationImpact>(w, h => h.ImpactAsync(c, MatrixWorld.MissingId))),
+        ["DeviceCertificateReader.GetDeviceAsync"] = MethodRule.Read(Access.Viewer, (w, c) => Lifecycle<DeviceCertificateReader, DeviceCertificateDetails>(w, h => h.GetDeviceAsync(c, w.DeviceId))),
+        ["DeviceCertificateReader.ReadRegistrationAsync"] = MethodRule.Read(Access.Viewer, (w, c) => Lifecycle<DeviceCertificateReader, DeviceRegistrationLive>(w, h => h.ReadRegistrationAsync(c, MatrixWorld.MissingId))),
+        ["DeviceCertificateReader.GetCaAsync"] = MethodRule.Read(Access.Viewer, (w, c) => Lifecycle<DeviceCertificateReader, CaCertificateDetails>(w, h => h.GetCaAsync(c, w.CertificateId))),
 
         ["UserAdministration.ListUsersAsync"] = MethodRule.Read(Access.Administrator, (w, c) => w.Users(u => u.ListUsersAsync(c))),
         ["UserAdministration.ListOpenInvitationsAsync"] = MethodRule.Read(Access.Administrator, (w, c) => w.Users(u => u.ListOpenInvitationsAsync(c))),
@@ -185,4 +204,12 @@ internal static class MethodRows
         ["AuditTrail.SearchAsync"] = MethodRule.Read(Access.Approver, (w, c) => w.Audit(a => a.SearchAsync(c, AuditFilter.None, 0, 10)), deniedAudit: AuditTrailActions.Search),
         ["AuditTrail.AuthorizeAsync"] = MethodRule.Read(Access.Approver, (w, c) => w.Audit(a => a.AuthorizeAsync(c, AuditTrailActions.Export)), deniedAudit: AuditTrailActions.Export),
     };
+
+    /// <summary>A renewal or revocation handler of a fresh scope (they are not wizard steps, so not in SetupSlices).</summary>
+    private static async Task<object?> Lifecycle<THandler, T>(MatrixWorld world, Func<THandler, Task<PortalResult<T>>> call)
+        where THandler : notnull
+    {
+        await using var scope = world.Factory.Services.CreateAsyncScope();
+        return await call(scope.ServiceProvider.GetRequiredService<THandler>());
+    }
 }

@@ -19,6 +19,8 @@ internal static class PageRows
         ["/audit"] = new(Access.Approver),
         ["/approvals"] = new(Access.Viewer),
         ["/approvals/{Id:int}"] = new(Access.Viewer),
+        ["/certificates/devices/{Id:int}"] = new(Access.Viewer),
+        ["/certificates/cas/{Id:int}"] = new(Access.Viewer),
         ["/setups"] = new(Access.Viewer),
         ["/setups/{Id:int}"] = new(Access.Viewer, AllowedStatus: HttpStatusCode.Redirect), // resumes at the current step
         ["/setups/{Id:int}/{Step}"] = new(Access.Viewer),
