@@ -61,14 +61,32 @@ public sealed class BatchEncryption : IDisposable
     {
         ArgumentNullException.ThrowIfNull(issued);
         var key = issued.Key ?? throw new PkiException(PkiErrorCode.InvalidInput, "There is no private key to put in a PFX: the certificate was signed from a CSR.");
-        var leaf = issued.RawData.Span;
+        return ExportPfx(issued.RawData.Span, key, issued.IssuerChain);
+    }
+
+    /// <summary>A PFX with a certificate read elsewhere (for example from an adopted certGen PFX), its key and the chain above it.</summary>
+    public byte[] ExportPfx(System.Security.Cryptography.X509Certificates.X509Certificate2 certificate, PrivateKey key, IEnumerable<System.Security.Cryptography.X509Certificates.X509Certificate2> issuerChain)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(issuerChain);
+        if (!key.Matches(certificate))
+        {
+            throw new PkiException(PkiErrorCode.KeyMismatch, "The private key does not belong to the certificate.");
+        }
+
+        return ExportPfx(certificate.RawData, key, issuerChain);
+    }
+
+    private byte[] ExportPfx(ReadOnlySpan<byte> leaf, PrivateKey key, IEnumerable<System.Security.Cryptography.X509Certificates.X509Certificate2> issuerChain)
+    {
         var localKeyId = SHA256.HashData(leaf); // links the key bag to its certificate bag
 
         var certificates = new AsnWriter(AsnEncodingRules.DER);
         using (certificates.PushSequence())
         {
             WriteCertificateBag(certificates, leaf, localKeyId);
-            foreach (var issuer in issued.IssuerChain)
+            foreach (var issuer in issuerChain)
             {
                 WriteCertificateBag(certificates, issuer.RawData, null);
             }
