@@ -87,7 +87,7 @@ internal sealed class FileTransaction(string root, string? archiveDirectory = nu
 
             if (bulk)
             {
-                SyncFileSystem(temps!); // the contents are on disk before any name points at them
+                SyncFileSystem(temps!);
             }
 
             foreach (var (from, to) in toArchive)
@@ -145,10 +145,12 @@ internal sealed class FileTransaction(string root, string? archiveDirectory = nu
     internal static string WriteTemporary(string path, byte[] content, bool secret, bool flushToDisk)
     {
         var temp = Path.Combine(Path.GetDirectoryName(path)!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+
+        // Keys, PFX files and the passphrase are owner-only from the first byte; certificates are public. Unbuffered:
+        // each file is one write, and a batch writes 10,000 of them.
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 0 };
         if (!OperatingSystem.IsWindows())
         {
-            // Keys, PFX files and the passphrase are owner-only from the first byte; certificates are public.
             options.UnixCreateMode = secret ? UnixFileMode.UserRead | UnixFileMode.UserWrite
                 : UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
         }
