@@ -9,6 +9,7 @@ internal sealed class DeviceCommands(TextWriter output, Func<string, string?> en
 {
     private const string DeviceAlias = "new-device";
     private const string EdgeAlias = "new-edge-device";
+    private const string TimingsVariable = "CHEESECAVE_TIMINGS";
     private readonly CertificateAuthority _ca = new(time);
 
     public int CreateDeviceCertificates(ParsedArguments args, Workspace ws, bool fromIntermediate)
@@ -34,6 +35,7 @@ internal sealed class DeviceCommands(TextWriter output, Func<string, string?> en
         var encryptionTask = legacy ? null : Task.Run(() => new BatchEncryption(passphrase.Value));
         using var ca = ws.LoadCa(fromIntermediate, passphrase.Value, time.GetUtcNow());
         using var encryption = encryptionTask?.GetAwaiter().GetResult();
+        var keysReady = stopwatch.Elapsed;
         var request = new DeviceCertificateRequest(id)
         {
             Preset = Commands.PresetOf(settings),
@@ -65,7 +67,15 @@ internal sealed class DeviceCommands(TextWriter output, Func<string, string?> en
                 }
             }
 
+            var prepared = stopwatch.Elapsed;
             tx.Commit();
+            if (environment(TimingsVariable) == "1")
+            {
+                // For tests/CheeseCave.Benchmarks/cli-batch.sh: where a batch's time goes.
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"timings: CA key and batch key {keysReady.TotalSeconds:0.000} s, devices prepared {prepared.TotalSeconds:0.000} s, files {string.Join(", ", tx.Timings.Select(t => $"{t.Phase} {(prepared + t.Elapsed).TotalSeconds:0.000} s"))}"));
+            }
+
             var signer = SubjectNames.GetCommonName(ca.Certificate);
             var until = bundles[0].Issued.Certificate.NotAfter.ToUniversalTime().ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
             output.WriteLine(ids.Count == 1
@@ -163,13 +173,12 @@ internal sealed class DeviceCommands(TextWriter output, Func<string, string?> en
 /// <summary>One device's five files, encoded on a worker thread.</summary>
 internal sealed record DeviceFiles(IssuedCertificate Issued, string CertificatePem, string ChainPem, string FullChainPem, string KeyPem, byte[] Pfx)
 {
-    public static DeviceFiles Of(IssuedCertificate issued, BatchEncryption? encryption, string passphrase) => new(
-        issued,
-        issued.CertificatePem,
-        issued.DeviceChainPem,
-        issued.FullChainPem,
-        encryption?.EncryptPrivateKeyPem(issued.Key!) ?? issued.Key!.ExportEncryptedPem(passphrase),
-        encryption?.ExportPfx(issued) ?? CertificateExport.ToPfx(issued, passphrase, PfxEncryption.LegacyCompatible));
+    public static DeviceFiles Of(IssuedCertificate issued, BatchEncryption? encryption, string passphrase)
+    {
+        var (key, pfx) = encryption?.ExportKeyAndPfx(issued)
+            ?? new ProtectedKeyFiles(issued.Key!.ExportEncryptedPem(passphrase), CertificateExport.ToPfx(issued, passphrase, PfxEncryption.LegacyCompatible));
+        return new(issued, issued.CertificatePem, issued.DeviceChainPem, issued.FullChainPem, key, pfx);
+    }
 
     public void AddTo(FileTransaction tx, Workspace ws, string name, IfExists ifExists)
     {

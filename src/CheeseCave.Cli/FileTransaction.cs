@@ -30,6 +30,9 @@ internal sealed class FileTransaction(string root, string? archiveDirectory = nu
 
     public IReadOnlyList<string> Paths => _files.Select(f => f.Path).ToList();
 
+    /// <summary>Where <see cref="Commit"/> spent its time (write, sync, rename, sync), for the measured CLI runs.</summary>
+    public IReadOnlyList<(string Phase, TimeSpan Elapsed)> Timings { get; private set; } = [];
+
     /// <summary>Files moved into the archive by <see cref="Commit"/>: (from, to).</summary>
     public IReadOnlyList<(string From, string To)> Archived { get; private set; } = [];
 
@@ -69,6 +72,8 @@ internal sealed class FileTransaction(string root, string? archiveDirectory = nu
         }
 
         var bulk = _files.Count >= BulkThreshold && OperatingSystem.IsLinux();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var timings = new List<(string, TimeSpan)>();
         var temps = new string?[_files.Count];
         var created = new List<string>();
         var archived = new List<(string From, string To)>();
@@ -85,9 +90,11 @@ internal sealed class FileTransaction(string root, string? archiveDirectory = nu
                 temps[i] = WriteTemporary(_files[i].Path, _files[i].Content, _files[i].Secret, flushToDisk: !bulk);
             });
 
+            timings.Add(("write", clock.Elapsed));
             if (bulk)
             {
-                SyncFileSystem(temps!);
+                SyncFileSystem(temps!); // the contents are on disk before any name points at them
+                timings.Add(("sync", clock.Elapsed));
             }
 
             foreach (var (from, to) in toArchive)
@@ -105,9 +112,11 @@ internal sealed class FileTransaction(string root, string? archiveDirectory = nu
                 if (!existed) created.Add(_files[i].Path);
             }
 
+            timings.Add(("rename", clock.Elapsed));
             if (bulk)
             {
                 SyncFileSystem(_files.Select(f => f.Path).ToArray()); // and the renames too
+                timings.Add(("sync", clock.Elapsed));
             }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -133,6 +142,7 @@ internal sealed class FileTransaction(string root, string? archiveDirectory = nu
         }
 
         Archived = archived;
+        Timings = timings;
     }
 
     internal static void CreateDirectory(string directory, bool secret)

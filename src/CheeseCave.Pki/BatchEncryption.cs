@@ -45,8 +45,14 @@ public sealed class BatchEncryption : IDisposable
         }
 
         // PBES2 takes the passphrase's bytes as they are (UTF-8), as OpenSSL does; the PKCS#12 MAC KDF takes BMPString.
-        _encryptionKey = Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(passphrase), _salt, Iterations, HashAlgorithmName.SHA256, 32);
-        _macKey = Pkcs12MacKey(passphrase, _macSalt, Iterations);
+        // The two derivations are independent, so they run side by side.
+        byte[]? encryptionKey = null;
+        byte[]? macKey = null;
+        Parallel.Invoke(
+            () => encryptionKey = Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(passphrase), _salt, Iterations, HashAlgorithmName.SHA256, 32),
+            () => macKey = Pkcs12MacKey(passphrase, _macSalt, Iterations));
+        _encryptionKey = encryptionKey!;
+        _macKey = macKey!;
     }
 
     /// <summary>The key as encrypted PKCS#8 PEM, readable with <c>openssl pkey -passin</c> or <see cref="PrivateKey.ImportPem"/>.</summary>
@@ -56,12 +62,24 @@ public sealed class BatchEncryption : IDisposable
         return PemEncoding.WriteString(PemLabels.EncryptedPrivateKey, EncryptPrivateKey(key)) + "\n";
     }
 
+    /// <summary>
+    /// The key file and the PFX of one issued certificate, with the key encrypted once: both files carry the same
+    /// encrypted PKCS#8 (same ciphertext, same IV), which reveals nothing the files do not already share.
+    /// </summary>
+    public ProtectedKeyFiles ExportKeyAndPfx(IssuedCertificate issued)
+    {
+        ArgumentNullException.ThrowIfNull(issued);
+        var key = issued.Key ?? throw new PkiException(PkiErrorCode.InvalidInput, "There is no private key to protect: the certificate was signed from a CSR.");
+        var encrypted = EncryptPrivateKey(key);
+        return new ProtectedKeyFiles(PemEncoding.WriteString(PemLabels.EncryptedPrivateKey, encrypted) + "\n", ExportPfx(issued.RawData.Span, encrypted, issued.IssuerChain));
+    }
+
     /// <summary>A PFX with the certificate, its key and the issuer chain (root included), like <see cref="CertificateExport.ToPfx(IssuedCertificate, string, PfxEncryption)"/>.</summary>
     public byte[] ExportPfx(IssuedCertificate issued)
     {
         ArgumentNullException.ThrowIfNull(issued);
         var key = issued.Key ?? throw new PkiException(PkiErrorCode.InvalidInput, "There is no private key to put in a PFX: the certificate was signed from a CSR.");
-        return ExportPfx(issued.RawData.Span, key, issued.IssuerChain);
+        return ExportPfx(issued.RawData.Span, EncryptPrivateKey(key), issued.IssuerChain);
     }
 
     /// <summary>A PFX with a certificate read elsewhere (for example from an adopted certGen PFX), its key and the chain above it.</summary>
@@ -75,10 +93,10 @@ public sealed class BatchEncryption : IDisposable
             throw new PkiException(PkiErrorCode.KeyMismatch, "The private key does not belong to the certificate.");
         }
 
-        return ExportPfx(certificate.RawData, key, issuerChain);
+        return ExportPfx(certificate.RawData, EncryptPrivateKey(key), issuerChain);
     }
 
-    private byte[] ExportPfx(ReadOnlySpan<byte> leaf, PrivateKey key, IEnumerable<System.Security.Cryptography.X509Certificates.X509Certificate2> issuerChain)
+    private byte[] ExportPfx(ReadOnlySpan<byte> leaf, byte[] encryptedKey, IEnumerable<System.Security.Cryptography.X509Certificates.X509Certificate2> issuerChain)
     {
         var localKeyId = SHA256.HashData(leaf); // links the key bag to its certificate bag
 
@@ -99,7 +117,7 @@ public sealed class BatchEncryption : IDisposable
             keys.WriteObjectIdentifier(ShroudedKeyBagOid);
             using (keys.PushSequence(new Asn1Tag(TagClass.ContextSpecific, 0)))
             {
-                keys.WriteEncodedValue(EncryptPrivateKey(key));
+                keys.WriteEncodedValue(encryptedKey);
             }
 
             WriteLocalKeyId(keys, localKeyId);
@@ -277,3 +295,6 @@ public sealed class BatchEncryption : IDisposable
         }
     }
 }
+
+/// <summary>An issued key's two protected forms: the encrypted PKCS#8 PEM and the PFX.</summary>
+public sealed record ProtectedKeyFiles(string KeyPem, byte[] Pfx);

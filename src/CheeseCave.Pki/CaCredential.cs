@@ -114,6 +114,7 @@ public sealed class IssuedCertificate : IDisposable
     private readonly CaCredential? _issuer;
     private readonly byte[] _rawData;
     private X509Certificate2? _certificate;
+    private string? _certificatePem;
 
     internal IssuedCertificate(CertificateKind kind, X509Certificate2 certificate, PrivateKey? key, IReadOnlyList<X509Certificate2> issuerChain, IReadOnlyList<string> warnings)
         : this(kind, certificate.RawData, certificate, key, issuerChain, issuerChain.Where(c => !SignatureVerifier.IsSelfSigned(c)).ToArray(), null, warnings)
@@ -165,13 +166,13 @@ public sealed class IssuedCertificate : IDisposable
     public IReadOnlyList<X509Certificate2> FullChain => [Certificate, .. IssuerChain];
 
     /// <summary>The certificate as PEM (same text as <see cref="CertificateExport.ToPem(X509Certificate2)"/>).</summary>
-    public string CertificatePem => PemEncoding.WriteString(PemLabels.Certificate, _rawData) + "\n";
+    public string CertificatePem => LazyInitializer.EnsureInitialized(ref _certificatePem, () => PemEncoding.WriteString(PemLabels.Certificate, _rawData) + "\n");
 
     /// <summary><see cref="DeviceChain"/> as PEM, without parsing anything.</summary>
-    public string DeviceChainPem => CertificatePem + (_issuer?.ChainWithoutRootPem ?? CertificateExport.ToPem(_issuerChainWithoutRoot));
+    public string DeviceChainPem => string.Concat(CertificatePem, _issuer?.ChainWithoutRootPem ?? CertificateExport.ToPem(_issuerChainWithoutRoot));
 
     /// <summary><see cref="FullChain"/> as PEM, without parsing anything.</summary>
-    public string FullChainPem => CertificatePem + (_issuer?.ChainPem ?? CertificateExport.ToPem(IssuerChain));
+    public string FullChainPem => string.Concat(CertificatePem, _issuer?.ChainPem ?? CertificateExport.ToPem(IssuerChain));
 
     /// <summary>Turns a newly created CA into a credential that can sign. The credential owns the key afterwards.</summary>
     public CaCredential ToCaCredential()

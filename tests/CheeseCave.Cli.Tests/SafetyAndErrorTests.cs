@@ -82,6 +82,25 @@ public sealed class SafetyAndErrorTests : IDisposable
     }
 
     [Fact]
+    public void A_large_batch_writes_every_file_owner_only_where_secret_and_openssl_opens_them_with_the_passphrase()
+    {
+        _cli.Run("create_root_and_intermediate").ShouldSucceed();
+        var result = _cli.Run("create_device_certificate_from_intermediate", "bulk-", "--count", "40").ShouldSucceed(); // past the one-sync threshold
+        Assert.Contains("Wrote 200 files", result.Output, StringComparison.Ordinal);
+        File.WriteAllText(_cli.PathOf("pass.txt"), _cli.Passphrase);
+        foreach (var i in new[] { 1, 17, 40 })
+        {
+            OpenSsl.Ok(_cli.Directory, "pkcs8", "-in", $"private/bulk-{i}.key.pem", "-passin", "file:pass.txt", "-out", $"plain-{i}.pem");
+            var pfx = OpenSsl.Ok(_cli.Directory, "pkcs12", "-in", $"certs/bulk-{i}.cert.pfx", "-passin", "file:pass.txt", "-nokeys");
+            Assert.Contains($"CN = bulk-{i}", pfx, StringComparison.Ordinal);
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(_cli.PathOf($"certs/bulk-{i}.cert.pfx")));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead, File.GetUnixFileMode(_cli.PathOf($"certs/bulk-{i}.cert.pem")));
+        }
+
+        Assert.Empty(Directory.EnumerateFiles(_cli.Directory, "*.tmp", SearchOption.AllDirectories));
+    }
+
+    [Fact]
     public void Commands_without_a_CA_explain_what_to_run_first()
     {
         _cli.Environment["CHEESECAVE_PASSPHRASE"] = "a long enough passphrase";

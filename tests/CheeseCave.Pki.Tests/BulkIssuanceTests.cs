@@ -99,6 +99,23 @@ public sealed class BulkIssuanceTests : IDisposable
     }
 
     [Fact]
+    public void Key_file_and_PFX_made_together_share_one_encryption_and_both_open()
+    {
+        using var chain = new TestChain(RealClock());
+        using var batch = new BatchEncryption(Passphrase);
+        var (keyPem, pfx) = batch.ExportKeyAndPfx(chain.Device);
+        using (var key = PrivateKey.ImportPem(keyPem, Passphrase))
+        {
+            Assert.True(key.Matches(chain.Device.Certificate));
+        }
+
+        using var read = CertificateReader.Read(pfx, Passphrase);
+        Assert.True(read.Key!.Matches(chain.Device.Certificate));
+        Assert.Equal(3, read.Certificates.Count);
+        Assert.Throws<PkiException>(() => CertificateReader.Read(pfx, "not the passphrase"));
+    }
+
+    [Fact]
     public void PKCS12_MAC_key_matches_the_RFC_7292_derivation_openssl_uses()
     {
         // A PFX written by openssl with a known salt and count: our derivation must reproduce its MAC.
