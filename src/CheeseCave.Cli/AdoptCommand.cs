@@ -29,9 +29,9 @@ internal sealed class AdoptCommand(TextWriter output, Func<string, string?> envi
             throw new CliException($"{ws.Root} is already a cheesecave folder ({Workspace.SettingsFileName} exists); there is nothing to adopt.");
         }
 
-        if (!File.Exists(ws.RootCertPath) || !File.Exists(ws.RootKeyPath) || !CertGenFolder.IsUnadopted(ws))
+        if (!File.Exists(ws.RootCertPath) || !File.Exists(ws.RootKeyPath))
         {
-            throw new CliException($"{ws.Root} is not a certGen.sh folder: it needs certs/{Workspace.RootName}.cert.pem, private/{Workspace.RootName}.key.pem and certGen's index.txt or .cnf files. Run adopt_certgen in the folder where ./certGen.sh create_root_and_intermediate ran, or pass --dir.");
+            throw new CliException($"{ws.Root} is not a certGen.sh folder: it has no certs/{Workspace.RootName}.cert.pem with private/{Workspace.RootName}.key.pem. Run adopt_certgen in the folder where ./certGen.sh create_root_and_intermediate ran, or pass --dir.");
         }
 
         var archive = Path.Combine(ws.Root, "archive", "certgen-" + time.GetUtcNow().UtcDateTime.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));

@@ -60,6 +60,20 @@ internal static class CertGenFolder
         }
     }
 
+    /// <summary>Whether a key file opens with certGen's password (a certGen key that lost its folder's other files).</summary>
+    public static bool OpensWithDefaultPassword(string path)
+    {
+        try
+        {
+            using var key = ReadKey(path, DefaultPassword, path);
+            return true;
+        }
+        catch (CliException)
+        {
+            return false;
+        }
+    }
+
     public static CliException WrongPassword(string relativePath) =>
         new($"cannot decrypt {relativePath} with certGen's password: it is not '{DefaultPassword}' (or the file is damaged); if you changed the password in certGen.sh, pass it with --certgen-password-file. Nothing was changed.");
 

@@ -61,7 +61,7 @@ internal static class CliApp
             """
               --ca root|intermediate   signing CA (default: the intermediate when there is one)
               --registration-id ID     refuse the CSR unless its CN equals ID
-              --days N, --force        validity; --force replaces existing <id> certificate files
+              --days N, --force        validity; --force replaces existing <id> certificate files (by default they are archived)
             """),
         new("inspect", "cheesecave inspect <file> [options]",
             "decode a certificate, chain or PFX and check it for DPS readiness (exit 1 when it has problems)", 1, 1,

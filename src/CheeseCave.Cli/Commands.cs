@@ -131,14 +131,19 @@ internal sealed class Commands(TextWriter output, Func<string, string?> environm
         }, ca);
 
         var id = SubjectNames.GetCommonName(issued.Certificate)!;
-        var tx = new FileTransaction(ws.Root);
-        var ifExists = args.Has("force") ? IfExists.Replace : IfExists.Refuse;
+        // Signing a new CSR for a known id is a renewal, as for generated keys: the previous files are archived.
+        var tx = new FileTransaction(ws.Root, ws.ArchiveDirectory(time.GetUtcNow()));
+        var ifExists = args.Has("force") ? IfExists.Replace : IfExists.Archive;
         tx.Add(ws.Cert(id), issued.CertificatePem, ifExists: ifExists);
         tx.Add(ws.Cert(id + "-chain"), issued.DeviceChainPem, ifExists: ifExists);
         tx.Add(ws.Cert(id + "-full-chain"), issued.FullChainPem, ifExists: ifExists);
         tx.Commit();
         output.WriteLine($"Signed the CSR for '{id}' ({CertificateDescription.DescribeKey(issued.Certificate.PublicKey)}) with '{SubjectNames.GetCommonName(ca.Certificate)}'; the private key stayed on the device.");
         WriteFiles(ws, tx);
+        foreach (var (from, to) in tx.Archived)
+        {
+            output.WriteLine($"  archived the previous {ws.Relative(from)} as {ws.Relative(to)}");
+        }
         WriteWarnings(issued.Warnings);
         return ExitCodes.Success;
     }

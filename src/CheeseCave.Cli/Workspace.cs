@@ -98,6 +98,12 @@ internal sealed class Workspace(string root)
         }
         catch (PkiException ex) when (ex.Code == PkiErrorCode.WrongPassphrase)
         {
+            if (ReadSettings() is null && CertGenFolder.OpensWithDefaultPassword(Key(keyName)))
+            {
+                // certGen's files without its index.txt or .cnf files: still certGen's keys, still its password.
+                throw new CliException($"{Relative(Key(keyName))} is encrypted with certGen.sh's password '{CertGenFolder.DefaultPassword}', not your passphrase: this is a certGen folder. Run 'cheesecave adopt_certgen' in {Root} first; it re-encrypts the keys and PFX files under your passphrase and keeps the CA you uploaded to DPS.");
+            }
+
             throw new CliException(ReadSettings()?.AdoptedFrom is { } origin
                 ? $"cannot decrypt {Relative(Key(keyName))}: the passphrase is wrong. This folder was adopted from {origin}; use the passphrase given to adopt_certgen (CHEESECAVE_PASSPHRASE, --passphrase-file or private/{PassphraseFileName}), not certGen's '{CertGenFolder.DefaultPassword}'."
                 : $"cannot decrypt {Relative(Key(keyName))}: the passphrase is wrong. Use the same CHEESECAVE_PASSPHRASE or --passphrase-file as when the CA was created.");

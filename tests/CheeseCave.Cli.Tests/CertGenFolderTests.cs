@@ -36,6 +36,23 @@ public sealed partial class CertGenFolderTests : IDisposable, IClassFixture<Cert
     }
 
     [Fact]
+    public void CertGen_keys_copied_without_certGen_s_other_files_are_still_recognised_and_adoptable()
+    {
+        foreach (var trace in new[] { "index.txt", "serial", "openssl_root_ca.cnf" })
+        {
+            File.Delete(_cli.PathOf(trace));
+        }
+
+        Directory.Delete(_cli.PathOf("newcerts"), recursive: true);
+        _cli.Environment["CHEESECAVE_PASSPHRASE"] = "my own long passphrase";
+        var before = _cli.Snapshot();
+        _cli.Run("create_device_certificate", "cheesecave-device2").ShouldFail(1, "encrypted with certGen.sh's password '1234', not your passphrase");
+        Assert.Equal(before, _cli.Snapshot());
+        _cli.Run("adopt_certgen").ShouldSucceed();
+        _cli.Run("create_device_certificate", "cheesecave-device2").ShouldSucceed();
+    }
+
+    [Fact]
     public void Inspect_opens_certGen_s_PFX_with_its_password_and_says_so()
     {
         var result = _cli.Run("inspect", "certs/new-device.cert.pfx");
