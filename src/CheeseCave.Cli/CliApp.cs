@@ -34,13 +34,34 @@ internal static class CliApp
         new("create_device_certificate_from_intermediate", "cheesecave create_device_certificate_from_intermediate <registration-id> [options]",
             "issue a device certificate signed by the intermediate CA", 1, 1,
             [.. Common, "count", "key-type", "days"], ["force", "legacy-pfx"], DeviceHelp),
+        new("create_edge_device_certificate", "cheesecave create_edge_device_certificate <device-id> [options]",
+            "issue an IoT Edge device CA certificate (CN <device-id>.ca, CA:TRUE)", 1, 1,
+            [.. Common, "ca", "key-type", "days"], ["force"],
+            """
+              --ca root|intermediate   signing CA (default: the intermediate in a certgen-compatible folder, as certGen does;
+                                       the root in a recommended one, whose intermediate may sign devices only)
+              --key-type TYPE, --days N
+              --force                  replace the previous files of this edge device instead of archiving them
+              Writes certs/<id>.ca.cert.pem, -chain, -full-chain, .cert.pfx and private/<id>.ca.key.pem, and certGen's
+              certs/new-edge-device.* names.
+            """),
+        new("adopt_certgen", "cheesecave adopt_certgen [options]",
+            "take over a certGen.sh folder (CA already in DPS): re-encrypt its keys and PFX files under your passphrase", 0, 0,
+            [.. Common, "certgen-password-file"], [],
+            """
+              Reads certGen's keys and PFX files once with its password '1234', writes them encrypted under your passphrase,
+              keeps the certificates byte for byte (DPS keeps trusting the CA), records the certgen-compatible profile in
+              cheesecave.json, keeps certGen's public certificates in archive/certgen-<time>/ and removes its weak copies.
+              All or nothing: an interrupted run is undone by the next one.
+              --certgen-password-file PATH   certGen's password, if it was changed from 1234
+            """),
         new("sign_csr", "cheesecave sign_csr <csr-file> [options]",
             "sign a device's PKCS#10 CSR (PEM or DER) so its key never leaves the device", 1, 1,
             [.. Common, "ca", "days", "registration-id"], ["force"],
             """
               --ca root|intermediate   signing CA (default: the intermediate when there is one)
               --registration-id ID     refuse the CSR unless its CN equals ID
-              --days N, --force        validity; --force replaces existing <id> certificate files
+              --days N, --force        validity; --force replaces existing <id> certificate files (by default they are archived)
             """),
         new("inspect", "cheesecave inspect <file> [options]",
             "decode a certificate, chain or PFX and check it for DPS readiness (exit 1 when it has problems)", 1, 1,
@@ -57,11 +78,12 @@ internal static class CliApp
           --count N          issue N devices named <registration-id>1 .. <registration-id>N
           --key-type TYPE    ecdsa-p256 (default with the recommended preset), ecdsa-p384, rsa-2048, rsa-3072, rsa-4096
           --days N           validity in days (default: the folder's preset, 365 or 30)
-          --force            replace existing files of the same device id
+          --force            replace the files of an existing device id (by default they are archived: a re-issue is a renewal)
           --legacy-pfx       3DES/SHA-1 PFX for old runtimes (Windows Server 2016, .NET Framework)
           Writes certs/<id>.cert.pem, certs/<id>-chain.cert.pem (leaf + intermediates: what the device sends),
           certs/<id>-full-chain.cert.pem, certs/<id>.cert.pfx (key + chain) and private/<id>.key.pem (encrypted),
-          and for a single device also certGen's certs/new-device.* names.
+          and for a single device also certGen's certs/new-device.* names. Re-issuing an existing id moves its previous
+          files to archive/<UTC time>/ (listed in the output).
         """;
 
     private const string CommonHelp =
@@ -87,13 +109,22 @@ internal static class CliApp
 
             var parsed = ParsedArguments.Parse(args, name => Specs.FirstOrDefault(s => s.Name == name));
             var workspace = new Workspace(parsed.Get("dir") is { } dir ? Path.GetFullPath(dir, currentDirectory) : currentDirectory);
+            if (parsed.Command is not ("adopt_certgen" or "inspect" or "create_root_and_intermediate"))
+            {
+                // Before any passphrase lookup, so a certGen folder gets its own message rather than "no passphrase".
+                CertGenFolder.RefuseUnadopted(workspace, "sign with its CA");
+            }
+
             var commands = new Commands(output, environment, time);
+            var devices = new DeviceCommands(output, environment, time);
             return parsed.Command switch
             {
                 "create_root_and_intermediate" => commands.CreateRootAndIntermediate(parsed, workspace),
                 "create_verification_certificate" => commands.CreateVerificationCertificate(parsed, workspace),
-                "create_device_certificate" => commands.CreateDeviceCertificates(parsed, workspace, fromIntermediate: false),
-                "create_device_certificate_from_intermediate" => commands.CreateDeviceCertificates(parsed, workspace, fromIntermediate: true),
+                "create_device_certificate" => devices.CreateDeviceCertificates(parsed, workspace, fromIntermediate: false),
+                "create_device_certificate_from_intermediate" => devices.CreateDeviceCertificates(parsed, workspace, fromIntermediate: true),
+                "create_edge_device_certificate" => devices.CreateEdgeDeviceCertificate(parsed, workspace),
+                "adopt_certgen" => new AdoptCommand(output, environment, time).Run(parsed, workspace),
                 "sign_csr" => commands.SignCsr(parsed, workspace),
                 "inspect" => commands.Inspect(parsed, workspace),
                 _ => Help(null, output),

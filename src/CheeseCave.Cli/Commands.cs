@@ -7,12 +7,12 @@ namespace CheeseCave.Cli;
 /// <summary>The certGen.sh subcommands, done in-process and safely, plus CSR signing and inspection.</summary>
 internal sealed class Commands(TextWriter output, Func<string, string?> environment, TimeProvider time)
 {
-    private const string DeviceAlias = "new-device";
     private const string VerificationName = "verification-code";
     private readonly CertificateAuthority _ca = new(time);
 
     public int CreateRootAndIntermediate(ParsedArguments args, Workspace ws)
     {
+        CertGenFolder.RefuseUnadopted(ws, "create a new CA here");
         var existing = ws.ExistingCaFiles().ToList();
         if (existing.Count > 0)
         {
@@ -45,7 +45,7 @@ internal sealed class Commands(TextWriter output, Func<string, string?> environm
             Validity = intermediateDays is { } id ? TimeSpan.FromDays(id) : null,
         }, rootCredential);
 
-        var tx = new FileTransaction();
+        var tx = new FileTransaction(ws.Root);
         tx.Add(ws.RootCertPath, CertificateExport.ToPem(root.Certificate));
         tx.Add(ws.RootKeyPath, root.Key!.ExportEncryptedPem(passphrase.Value), secret: true);
         tx.Add(ws.IntermediateCertPath, CertificateExport.ToPem(intermediate.Certificate));
@@ -90,13 +90,16 @@ internal sealed class Commands(TextWriter output, Func<string, string?> environm
         {
             Preset = preset,
             KeyAlgorithm = KeyTypeOf(args, settings),
-            Validity = args.GetInt("days", 1, 3650) is { } d ? TimeSpan.FromDays(d) : settings is null ? null : TimeSpan.FromDays(settings.VerificationDays),
+            Validity = args.GetInt("days", 1, 3650) is { } d ? TimeSpan.FromDays(d) : null,
+            DefaultValidity = settings is null ? null : TimeSpan.FromDays(settings.VerificationDays),
         }, ca);
 
-        var tx = new FileTransaction();
-        tx.Add(ws.Cert(VerificationName), CertificateExport.ToPem(issued.Certificate), mayReplace: true);
-        tx.Add(ws.Key(VerificationName), issued.Key!.ExportEncryptedPem(passphrase.Value), secret: true, mayReplace: true);
-        tx.Add(ws.Pfx(VerificationName), CertificateExport.ToPfx(issued, passphrase.Value), secret: true, mayReplace: true);
+        // A verification certificate is single-use (DPS checks it once), so certGen's fixed names are simply replaced.
+        using var encryption = new BatchEncryption(passphrase.Value);
+        var tx = new FileTransaction(ws.Root);
+        tx.Add(ws.Cert(VerificationName), issued.CertificatePem, ifExists: IfExists.Replace);
+        tx.Add(ws.Key(VerificationName), encryption.EncryptPrivateKeyPem(issued.Key!), secret: true, ifExists: IfExists.Replace);
+        tx.Add(ws.Pfx(VerificationName), encryption.ExportPfx(issued), secret: true, ifExists: IfExists.Replace);
         tx.Commit();
 
         var signer = SubjectNames.GetCommonName(ca.Certificate);
@@ -105,90 +108,6 @@ internal sealed class Commands(TextWriter output, Func<string, string?> environm
         output.WriteLine($"Upload {ws.Relative(ws.Cert(VerificationName))} to the DPS certificate that holds '{signer}' and click Verify. "
             + (useIntermediate ? string.Empty : "If you uploaded the intermediate instead, run this again with --ca intermediate (a root-signed proof fails with IH400053)."));
         return ExitCodes.Success;
-    }
-
-    public int CreateDeviceCertificates(ParsedArguments args, Workspace ws, bool fromIntermediate)
-    {
-        var id = args.Positional[0];
-        var count = args.GetInt("count", 1, 100_000);
-        var ids = count is null ? [id] : Enumerable.Range(1, count.Value).Select(i => id + i.ToString(CultureInfo.InvariantCulture)).ToList();
-        foreach (var candidate in ids)
-        {
-            var check = RegistrationIds.Check(candidate);
-            if (!check.IsValid)
-            {
-                throw new CliException(string.Join(" ", check.Errors));
-            }
-        }
-
-        var passphrase = Passphrase.Require(args, ws, environment);
-        var settings = ws.ReadSettings();
-        using var ca = ws.LoadCa(fromIntermediate, passphrase.Value, time.GetUtcNow());
-        var force = args.Has("force");
-        var encryption = args.Has("legacy-pfx") ? PfxEncryption.LegacyCompatible : PfxEncryption.Modern;
-        var request = new DeviceCertificateRequest(id)
-        {
-            Preset = PresetOf(settings),
-            KeyAlgorithm = KeyTypeOf(args, settings),
-            Validity = args.GetInt("days", 1, 36500) is { } d ? TimeSpan.FromDays(d) : settings is null ? null : TimeSpan.FromDays(settings.DeviceDays),
-        };
-
-        var tx = new FileTransaction();
-        var bundles = new (IssuedCertificate Issued, string Key, byte[] Pfx)[ids.Count];
-        var warnings = new List<string>();
-        try
-        {
-            // Key encryption (PBKDF2) dominates a batch, so devices are prepared on every core; files are still
-            // written together, and only if every device succeeded.
-            Parallel.For(0, ids.Count, i =>
-            {
-                var issued = _ca.IssueDeviceCertificate(request with { RegistrationId = ids[i] }, ca);
-                bundles[i] = (issued, issued.Key!.ExportEncryptedPem(passphrase.Value), CertificateExport.ToPfx(issued, passphrase.Value, encryption));
-            });
-
-            for (var i = 0; i < ids.Count; i++)
-            {
-                var (issued, key, pfx) = bundles[i];
-                warnings.AddRange(issued.Warnings);
-                AddDeviceFiles(tx, ws, ids[i], issued, key, pfx, force);
-                if (ids.Count == 1 && ids[i] != DeviceAlias)
-                {
-                    // certGen.sh's fixed names, replaced on every run, so the Learn module's steps work unchanged.
-                    AddDeviceFiles(tx, ws, DeviceAlias, issued, key, pfx, mayReplace: true);
-                }
-            }
-
-            tx.Commit();
-            var signer = SubjectNames.GetCommonName(ca.Certificate);
-            var first = bundles[0].Issued;
-            var until = first.Certificate.NotAfter.ToUniversalTime().ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-            output.WriteLine(ids.Count == 1
-                ? $"Issued device certificate '{ids[0]}' ({(request.KeyAlgorithm ?? IssuancePolicy.For(request.Preset).KeyAlgorithm).ToDisplay()}, valid until {until} UTC), signed by '{signer}'."
-                : $"Issued {ids.Count} device certificates '{ids[0]}' to '{ids[^1]}' (valid until {until} UTC), signed by '{signer}'.");
-            if (ids.Count <= 3)
-            {
-                WriteFiles(ws, tx);
-            }
-            else
-            {
-                output.WriteLine($"Wrote {tx.Paths.Count} files under {ws.Relative(ws.CertsDir)}/ and {ws.Relative(ws.PrivateDir)}/ (per device: <id>.cert.pem, <id>-chain.cert.pem, <id>-full-chain.cert.pem, <id>.cert.pfx, private/<id>.key.pem).");
-            }
-
-            WriteWarnings(warnings.Distinct());
-            output.WriteLine($"The device must present <id>-chain.cert.pem (its certificate{(fromIntermediate ? " and the intermediate" : string.Empty)}) or load <id>.cert.pfx, which holds the key and the chain; the PFX password is the passphrase from {passphrase.Source}.");
-            return ExitCodes.Success;
-        }
-        catch (AggregateException ex) when (ex.InnerExceptions.All(e => e is PkiException))
-        {
-            throw ex.InnerExceptions[0];
-        }
-        finally
-        {
-            foreach (var bundle in bundles)
-            {
-                bundle.Issued?.Dispose();
-            }
-        }
     }
 
     public int SignCsr(ParsedArguments args, Workspace ws)
@@ -206,19 +125,25 @@ internal sealed class Commands(TextWriter output, Func<string, string?> environm
         using var issued = _ca.SignCsr(new CsrSigningRequest(File.ReadAllBytes(path))
         {
             Preset = PresetOf(settings),
-            Validity = args.GetInt("days", 1, 36500) is { } d ? TimeSpan.FromDays(d) : settings is null ? null : TimeSpan.FromDays(settings.DeviceDays),
+            Validity = args.GetInt("days", 1, 36500) is { } d ? TimeSpan.FromDays(d) : null,
+            DefaultValidity = settings is null ? null : TimeSpan.FromDays(settings.DeviceDays),
             ExpectedRegistrationId = args.Get("registration-id"),
         }, ca);
 
         var id = SubjectNames.GetCommonName(issued.Certificate)!;
-        var tx = new FileTransaction();
-        var force = args.Has("force");
-        tx.Add(ws.Cert(id), CertificateExport.ToPem(issued.Certificate), mayReplace: force);
-        tx.Add(ws.Cert(id + "-chain"), CertificateExport.ToPem(issued.DeviceChain), mayReplace: force);
-        tx.Add(ws.Cert(id + "-full-chain"), CertificateExport.ToPem(issued.FullChain), mayReplace: force);
+        // Signing a new CSR for a known id is a renewal, as for generated keys: the previous files are archived.
+        var tx = new FileTransaction(ws.Root, ws.ArchiveDirectory(time.GetUtcNow()));
+        var ifExists = args.Has("force") ? IfExists.Replace : IfExists.Archive;
+        tx.Add(ws.Cert(id), issued.CertificatePem, ifExists: ifExists);
+        tx.Add(ws.Cert(id + "-chain"), issued.DeviceChainPem, ifExists: ifExists);
+        tx.Add(ws.Cert(id + "-full-chain"), issued.FullChainPem, ifExists: ifExists);
         tx.Commit();
         output.WriteLine($"Signed the CSR for '{id}' ({CertificateDescription.DescribeKey(issued.Certificate.PublicKey)}) with '{SubjectNames.GetCommonName(ca.Certificate)}'; the private key stayed on the device.");
         WriteFiles(ws, tx);
+        foreach (var (from, to) in tx.Archived)
+        {
+            output.WriteLine($"  archived the previous {ws.Relative(from)} as {ws.Relative(to)}");
+        }
         WriteWarnings(issued.Warnings);
         return ExitCodes.Success;
     }
@@ -233,8 +158,35 @@ internal sealed class Commands(TextWriter output, Func<string, string?> environm
 
         var bytes = File.ReadAllBytes(path);
         var password = Passphrase.Resolve(args, ws, environment, mayGenerate: false)?.Value;
-        using var read = CertificateReader.Read(bytes, password);
+        string? openedWithCertGenPassword = null;
+        ReadCertificates read;
+        try
+        {
+            read = CertificateReader.Read(bytes, password);
+        }
+        catch (PkiException ex) when (ex.Code == PkiErrorCode.WrongPassphrase && password != CertGenFolder.DefaultPassword)
+        {
+            // certGen.sh writes every PFX with the password 1234: open it with that rather than call the user's passphrase wrong.
+            try
+            {
+                read = CertificateReader.Read(bytes, CertGenFolder.DefaultPassword);
+            }
+            catch (PkiException)
+            {
+                throw new CliException(ex.Message);
+            }
+
+            openedWithCertGenPassword = CertGenFolder.IsUnadopted(ws)
+                ? $"note: opened with certGen.sh's password '{CertGenFolder.DefaultPassword}', which anyone can guess; run 'cheesecave adopt_certgen' in {ws.Root} to re-encrypt this folder under your own passphrase."
+                : $"note: opened with certGen.sh's password '{CertGenFolder.DefaultPassword}', which anyone can guess; re-issue it with cheesecave, or adopt its certGen folder with 'cheesecave adopt_certgen'.";
+        }
+
+        using var _ = read;
         output.WriteLine($"{ws.Relative(path)}: {read.Certificates.Count} certificate(s), {read.Format} format{(read.Key is null ? string.Empty : $", with its private key ({read.Key.Algorithm.ToDisplay()})")}.");
+        if (openedWithCertGenPassword is not null)
+        {
+            output.WriteLine(openedWithCertGenPassword);
+        }
         for (var i = 0; i < read.Certificates.Count; i++)
         {
             output.WriteLine();
@@ -260,16 +212,7 @@ internal sealed class Commands(TextWriter output, Func<string, string?> environm
         return errors == 0 ? ExitCodes.Success : ExitCodes.Failure;
     }
 
-    private static void AddDeviceFiles(FileTransaction tx, Workspace ws, string name, IssuedCertificate issued, string key, byte[] pfx, bool mayReplace)
-    {
-        tx.Add(ws.Cert(name), CertificateExport.ToPem(issued.Certificate), mayReplace: mayReplace);
-        tx.Add(ws.Cert(name + "-chain"), CertificateExport.ToPem(issued.DeviceChain), mayReplace: mayReplace);
-        tx.Add(ws.Cert(name + "-full-chain"), CertificateExport.ToPem(issued.FullChain), mayReplace: mayReplace);
-        tx.Add(ws.Pfx(name), pfx, secret: true, mayReplace: mayReplace);
-        tx.Add(ws.Key(name), key, secret: true, mayReplace: mayReplace);
-    }
-
-    private static bool ParseCaChoice(ParsedArguments args, bool defaultIntermediate) => args.Get("ca")?.ToLowerInvariant() switch
+    internal static bool ParseCaChoice(ParsedArguments args, bool defaultIntermediate) => args.Get("ca")?.ToLowerInvariant() switch
     {
         null => defaultIntermediate,
         "root" => false,
@@ -277,16 +220,16 @@ internal sealed class Commands(TextWriter output, Func<string, string?> environm
         var other => throw new CliException($"--ca must be 'root' or 'intermediate' (got '{other}').", ExitCodes.Usage),
     };
 
-    private static ProfilePreset PresetOf(WorkspaceSettings? settings) =>
+    internal static ProfilePreset PresetOf(WorkspaceSettings? settings) =>
         settings is null ? ProfilePreset.Recommended : IssuancePolicy.ParsePreset(settings.Preset);
 
-    private static KeyAlgorithm? KeyTypeOf(ParsedArguments args, WorkspaceSettings? settings) =>
+    internal static KeyAlgorithm? KeyTypeOf(ParsedArguments args, WorkspaceSettings? settings) =>
         args.Get("key-type") is { } name ? KeyAlgorithms.Parse(name) : settings is null ? null : KeyAlgorithms.Parse(settings.KeyType);
 
     private void WriteValidity(string what, IssuedCertificate issued) =>
         output.WriteLine($"  {what} valid until {issued.Certificate.NotAfter.ToUniversalTime():yyyy-MM-dd} UTC, SHA-1 thumbprint {issued.Certificate.Thumbprint}");
 
-    private void WriteFiles(Workspace ws, FileTransaction tx)
+    internal void WriteFiles(Workspace ws, FileTransaction tx)
     {
         foreach (var path in tx.Paths)
         {
@@ -294,7 +237,7 @@ internal sealed class Commands(TextWriter output, Func<string, string?> environm
         }
     }
 
-    private void WriteWarnings(IEnumerable<string> warnings)
+    internal void WriteWarnings(IEnumerable<string> warnings)
     {
         foreach (var warning in warnings)
         {

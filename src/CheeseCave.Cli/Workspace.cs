@@ -42,6 +42,10 @@ internal sealed class Workspace(string root)
 
     public string Relative(string path) => Path.GetRelativePath(Root, path);
 
+    /// <summary>Where a renewal moves the files it replaces: archive/&lt;UTC time to the second&gt;/certs|private/….</summary>
+    public string ArchiveDirectory(DateTimeOffset now) =>
+        Path.Combine(Root, "archive", now.UtcDateTime.ToString("yyyyMMdd-HHmmss", System.Globalization.CultureInfo.InvariantCulture));
+
     public IEnumerable<string> ExistingCaFiles() =>
         new[] { RootCertPath, RootKeyPath, IntermediateCertPath, IntermediateKeyPath, ChainPath, SettingsPath }.Where(File.Exists);
 
@@ -68,6 +72,7 @@ internal sealed class Workspace(string root)
     /// </summary>
     public CaCredential LoadCa(bool intermediate, string passphrase, DateTimeOffset now)
     {
+        CertGenFolder.RefuseUnadopted(this, "sign with its CA");
         var certPath = intermediate ? IntermediateCertPath : RootCertPath;
         var keyName = intermediate ? IntermediateName : RootName;
         if (!File.Exists(certPath) || !File.Exists(Key(keyName)))
@@ -93,7 +98,15 @@ internal sealed class Workspace(string root)
         }
         catch (PkiException ex) when (ex.Code == PkiErrorCode.WrongPassphrase)
         {
-            throw new CliException($"cannot decrypt {Relative(Key(keyName))}: the passphrase is wrong. Use the same CHEESECAVE_PASSPHRASE or --passphrase-file as when the CA was created.");
+            if (ReadSettings() is null && CertGenFolder.OpensWithDefaultPassword(Key(keyName)))
+            {
+                // certGen's files without its index.txt or .cnf files: still certGen's keys, still its password.
+                throw new CliException($"{Relative(Key(keyName))} is encrypted with certGen.sh's password '{CertGenFolder.DefaultPassword}', not your passphrase: this is a certGen folder. Run 'cheesecave adopt_certgen' in {Root} first; it re-encrypts the keys and PFX files under your passphrase and keeps the CA you uploaded to DPS.");
+            }
+
+            throw new CliException(ReadSettings()?.AdoptedFrom is { } origin
+                ? $"cannot decrypt {Relative(Key(keyName))}: the passphrase is wrong. This folder was adopted from {origin}; use the passphrase given to adopt_certgen (CHEESECAVE_PASSPHRASE, --passphrase-file or private/{PassphraseFileName}), not certGen's '{CertGenFolder.DefaultPassword}'."
+                : $"cannot decrypt {Relative(Key(keyName))}: the passphrase is wrong. Use the same CHEESECAVE_PASSPHRASE or --passphrase-file as when the CA was created.");
         }
 
         return CaCredential.Create(certificate, key, chain);
@@ -119,7 +132,8 @@ internal sealed record WorkspaceSettings(
     [property: JsonPropertyName("preset")] string Preset,
     [property: JsonPropertyName("keyType")] string KeyType,
     [property: JsonPropertyName("deviceDays")] int DeviceDays,
-    [property: JsonPropertyName("verificationDays")] int VerificationDays);
+    [property: JsonPropertyName("verificationDays")] int VerificationDays,
+    [property: JsonPropertyName("adoptedFrom")] string? AdoptedFrom = null);
 
 [JsonSerializable(typeof(WorkspaceSettings))]
 [JsonSourceGenerationOptions(WriteIndented = true)]

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
 namespace CheeseCave.Pki;
@@ -8,6 +10,11 @@ namespace CheeseCave.Pki;
 /// </summary>
 public sealed class CaCredential : IDisposable
 {
+    private readonly ConcurrentDictionary<(CertificateKind Kind, ProfilePreset Preset, KeyAlgorithm SubjectKey), LeafTemplate> _leafTemplates = new();
+    private X509SignatureGenerator? _signer;
+    private string? _chainPem;
+    private string? _chainWithoutRootPem;
+
     private CaCredential(X509Certificate2 certificate, ISigningKey key, IReadOnlyList<X509Certificate2> issuerChain)
     {
         Certificate = certificate;
@@ -46,6 +53,17 @@ public sealed class CaCredential : IDisposable
     internal DateTimeOffset NotBefore { get; }
 
     internal DateTimeOffset NotAfter { get; }
+
+    /// <summary>One signature generator for every certificate this credential signs (the key object is shared anyway).</summary>
+    internal X509SignatureGenerator Signer => LazyInitializer.EnsureInitialized(ref _signer, Key.CreateSignatureGenerator);
+
+    /// <summary>The chain as PEM, encoded once: every issued certificate's chain files repeat it.</summary>
+    internal string ChainPem => LazyInitializer.EnsureInitialized(ref _chainPem, () => CertificateExport.ToPem(Chain));
+
+    internal string ChainWithoutRootPem => LazyInitializer.EnsureInitialized(ref _chainWithoutRootPem, () => CertificateExport.ToPem(ChainWithoutRoot));
+
+    internal LeafTemplate LeafTemplateFor(CertificateKind kind, ProfilePreset preset, KeyAlgorithm subjectKey) =>
+        _leafTemplates.GetOrAdd((kind, preset, subjectKey), k => new LeafTemplate(k.Kind, k.Preset, k.SubjectKey, this, Signer));
 
     public static CaCredential Create(X509Certificate2 certificate, ISigningKey key, IEnumerable<X509Certificate2>? issuerChain = null)
     {
@@ -93,37 +111,52 @@ public sealed class CaCredential : IDisposable
 public sealed class IssuedCertificate : IDisposable
 {
     private readonly IReadOnlyList<X509Certificate2> _issuerChainWithoutRoot;
+    private readonly CaCredential? _issuer;
+    private readonly byte[] _rawData;
+    private X509Certificate2? _certificate;
+    private string? _certificatePem;
 
     internal IssuedCertificate(CertificateKind kind, X509Certificate2 certificate, PrivateKey? key, IReadOnlyList<X509Certificate2> issuerChain, IReadOnlyList<string> warnings)
-        : this(kind, certificate, key, issuerChain, issuerChain.Where(c => !SignatureVerifier.IsSelfSigned(c)).ToArray(), warnings)
+        : this(kind, certificate.RawData, certificate, key, issuerChain, issuerChain.Where(c => !SignatureVerifier.IsSelfSigned(c)).ToArray(), null, warnings)
     {
     }
 
     internal IssuedCertificate(CertificateKind kind, X509Certificate2 certificate, PrivateKey? key, CaCredential issuer, IReadOnlyList<string> warnings)
-        : this(kind, certificate, key, issuer.Chain, issuer.ChainWithoutRoot, warnings)
+        : this(kind, certificate.RawData, certificate, key, issuer.Chain, issuer.ChainWithoutRoot, issuer, warnings)
     {
     }
 
-    private IssuedCertificate(CertificateKind kind, X509Certificate2 certificate, PrivateKey? key, IReadOnlyList<X509Certificate2> issuerChain, IReadOnlyList<X509Certificate2> issuerChainWithoutRoot, IReadOnlyList<string> warnings)
+    /// <summary>From the encoded certificate alone: the X509Certificate2 is only parsed if someone asks for it.</summary>
+    internal IssuedCertificate(CertificateKind kind, byte[] rawData, PrivateKey? key, CaCredential issuer, IReadOnlyList<string> warnings)
+        : this(kind, rawData, null, key, issuer.Chain, issuer.ChainWithoutRoot, issuer, warnings)
+    {
+    }
+
+    private IssuedCertificate(CertificateKind kind, byte[] rawData, X509Certificate2? certificate, PrivateKey? key, IReadOnlyList<X509Certificate2> issuerChain, IReadOnlyList<X509Certificate2> issuerChainWithoutRoot, CaCredential? issuer, IReadOnlyList<string> warnings)
     {
         Kind = kind;
-        Certificate = certificate;
+        _rawData = rawData;
+        _certificate = certificate;
         Key = key;
         IssuerChain = issuerChain;
         _issuerChainWithoutRoot = issuerChainWithoutRoot;
+        _issuer = issuer;
         Warnings = warnings;
     }
 
     public CertificateKind Kind { get; }
 
-    public X509Certificate2 Certificate { get; }
+    public X509Certificate2 Certificate => LazyInitializer.EnsureInitialized(ref _certificate, () => X509CertificateLoader.LoadCertificate(_rawData));
+
+    /// <summary>The certificate's DER encoding.</summary>
+    public ReadOnlyMemory<byte> RawData => _rawData;
 
     public PrivateKey? Key { get; }
 
     /// <summary>Issuers, closest first, root last.</summary>
     public IReadOnlyList<X509Certificate2> IssuerChain { get; }
 
-    /// <summary>Things the caller should tell the user, such as a validity shortened to the issuer's end date.</summary>
+    /// <summary>Things the caller should tell the user, such as a validity the request asked for that was shortened to the issuer's end date.</summary>
     public IReadOnlyList<string> Warnings { get; }
 
     /// <summary>Leaf plus every intermediate, without the self-signed root: what a device must present in its TLS handshake.</summary>
@@ -131,6 +164,15 @@ public sealed class IssuedCertificate : IDisposable
 
     /// <summary>Leaf, intermediates and root.</summary>
     public IReadOnlyList<X509Certificate2> FullChain => [Certificate, .. IssuerChain];
+
+    /// <summary>The certificate as PEM (same text as <see cref="CertificateExport.ToPem(X509Certificate2)"/>).</summary>
+    public string CertificatePem => LazyInitializer.EnsureInitialized(ref _certificatePem, () => PemEncoding.WriteString(PemLabels.Certificate, _rawData) + "\n");
+
+    /// <summary><see cref="DeviceChain"/> as PEM, without parsing anything.</summary>
+    public string DeviceChainPem => string.Concat(CertificatePem, _issuer?.ChainWithoutRootPem ?? CertificateExport.ToPem(_issuerChainWithoutRoot));
+
+    /// <summary><see cref="FullChain"/> as PEM, without parsing anything.</summary>
+    public string FullChainPem => string.Concat(CertificatePem, _issuer?.ChainPem ?? CertificateExport.ToPem(IssuerChain));
 
     /// <summary>Turns a newly created CA into a credential that can sign. The credential owns the key afterwards.</summary>
     public CaCredential ToCaCredential()

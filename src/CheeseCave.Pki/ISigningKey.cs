@@ -24,21 +24,23 @@ public sealed class PrivateKey : ISigningKey
 
     private readonly AsymmetricAlgorithm _key;
 
+    private PublicKey? _publicKey;
+
     private PrivateKey(AsymmetricAlgorithm key, KeyAlgorithm algorithm)
     {
+        if (key is not (ECDsa or RSA))
+        {
+            throw new PkiException(PkiErrorCode.UnsupportedKey, "Only ECDSA and RSA keys are supported.");
+        }
+
         _key = key;
         Algorithm = algorithm;
-        PublicKey = key switch
-        {
-            ECDsa ec => new PublicKey(ec),
-            RSA rsa => new PublicKey(rsa),
-            _ => throw new PkiException(PkiErrorCode.UnsupportedKey, "Only ECDSA and RSA keys are supported."),
-        };
     }
 
     public KeyAlgorithm Algorithm { get; }
 
-    public PublicKey PublicKey { get; }
+    /// <summary>Built on first use: bulk issuance only needs <see cref="ExportSubjectPublicKeyInfo"/>.</summary>
+    public PublicKey PublicKey => LazyInitializer.EnsureInitialized(ref _publicKey, () => PublicKey.CreateFromSubjectPublicKeyInfo(ExportSubjectPublicKeyInfo(), out _));
 
     internal AsymmetricAlgorithm Key => _key;
 
@@ -130,6 +132,9 @@ public sealed class PrivateKey : ISigningKey
             throw;
         }
     }
+
+    /// <summary>The DER SubjectPublicKeyInfo of the public half.</summary>
+    public byte[] ExportSubjectPublicKeyInfo() => _key.ExportSubjectPublicKeyInfo();
 
     public X509SignatureGenerator CreateSignatureGenerator() => _key switch
     {

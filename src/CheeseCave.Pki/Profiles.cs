@@ -24,6 +24,9 @@ public enum CertificateKind
 
     /// <summary>A TLS server certificate (the emulator's endpoints); not part of the DPS flow.</summary>
     Server,
+
+    /// <summary>An IoT Edge device CA (certGen's create_edge_device_certificate): CA:TRUE, signs the edge's workload certificates.</summary>
+    EdgeDeviceCa,
 }
 
 /// <summary>Defaults per preset; every value can be overridden per request.</summary>
@@ -77,12 +80,14 @@ public sealed record IssuancePolicy(
     };
 }
 
-/// <summary>The X.509 extensions of each profile, in one place so tests and the linter agree with issuance.</summary>
+/// <summary>The X.509 extensions of each profile, in one place so tests, the linter and both issuance paths agree.</summary>
 internal static class ProfileExtensions
 {
     internal const string NetscapeCertTypeOid = "2.16.840.1.113730.1.1";
     internal const string NetscapeCommentOid = "2.16.840.1.113730.1.13";
-    internal const string CertGenComment = "CheeseCave certGen-compatible client certificate";
+
+    /// <summary>certGen's usr_cert nsComment, verbatim, so the preset matches what the Learn module's folder holds.</summary>
+    internal const string CertGenComment = "OpenSSL Generated Client Certificate";
 
     public static void Apply(
         CertificateRequest request,
@@ -90,68 +95,88 @@ internal static class ProfileExtensions
         ProfilePreset preset,
         KeyAlgorithm subjectKey,
         int? pathLength,
-        AuthorityKeyIdentifier authority,
+        ReadOnlyMemory<byte> authorityKeyId,
         X509Extension? subjectAlternativeNames = null)
     {
-        var ext = request.CertificateExtensions;
-        var isCa = kind is CertificateKind.Root or CertificateKind.Intermediate;
-        if (isCa)
+        var ski = new X509SubjectKeyIdentifierExtension(request.PublicKey, X509SubjectKeyIdentifierHashAlgorithm.Sha1, critical: false);
+        foreach (var extension in Build(kind, preset, subjectKey, pathLength, ski, authorityKeyId.IsEmpty ? ski.SubjectKeyIdentifierBytes : authorityKeyId, subjectAlternativeNames))
         {
-            ext.Add(new X509BasicConstraintsExtension(true, pathLength.HasValue, pathLength ?? 0, critical: true));
+            request.CertificateExtensions.Add(extension);
+        }
+    }
+
+    /// <summary>
+    /// The extensions in the order they are written. The certgen-compatible preset uses certGen's order (OpenSSL
+    /// writes them as its configuration section lists them); <paramref name="ski"/> is placed as given, so a caller
+    /// can pass a stand-in and swap in each certificate's own key identifier.
+    /// </summary>
+    public static List<X509Extension> Build(
+        CertificateKind kind,
+        ProfilePreset preset,
+        KeyAlgorithm subjectKey,
+        int? pathLength,
+        X509Extension ski,
+        ReadOnlyMemory<byte> authorityKeyId,
+        X509Extension? subjectAlternativeNames = null)
+    {
+        var certGen = preset == ProfilePreset.CertGenCompatible;
+
+        // Both presets write the key id alone. certGen asks OpenSSL for "keyid:always,issuer" (CAs) and "keyid,issuer"
+        // (leaves), and OpenSSL adds issuer and serial only when it finds no key id, so certGen's AKI is the key id too.
+        var aki = X509AuthorityKeyIdentifierExtension.CreateFromSubjectKeyIdentifier(authorityKeyId.Span);
+        if (kind is CertificateKind.Root or CertificateKind.Intermediate or CertificateKind.EdgeDeviceCa)
+        {
+            var basic = new X509BasicConstraintsExtension(true, pathLength.HasValue, pathLength ?? 0, critical: true);
             var usage = X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign;
-            if (preset == ProfilePreset.CertGenCompatible)
+            if (certGen || kind == CertificateKind.EdgeDeviceCa)
             {
                 usage |= X509KeyUsageFlags.DigitalSignature;
             }
 
-            ext.Add(new X509KeyUsageExtension(usage, critical: true));
+            var keyUsage = new X509KeyUsageExtension(usage, critical: true);
+            return certGen ? [ski, aki, basic, keyUsage] : [basic, keyUsage, ski, aki];
         }
-        else if (kind == CertificateKind.Server)
+
+        if (kind == CertificateKind.Server)
         {
-            ext.Add(new X509BasicConstraintsExtension(false, false, 0, critical: true));
-            ext.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | (subjectKey.IsRsa() ? X509KeyUsageFlags.KeyEncipherment : 0), critical: true));
-            ext.Add(new X509EnhancedKeyUsageExtension(new OidCollection { new Oid("1.3.6.1.5.5.7.3.1", "Server Authentication") }, critical: false));
-            ext.Add(subjectAlternativeNames ?? throw new ArgumentNullException(nameof(subjectAlternativeNames)));
+            return
+            [
+                new X509BasicConstraintsExtension(false, false, 0, critical: true),
+                new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | (subjectKey.IsRsa() ? X509KeyUsageFlags.KeyEncipherment : 0), critical: true),
+                new X509EnhancedKeyUsageExtension(new OidCollection { new Oid("1.3.6.1.5.5.7.3.1", "Server Authentication") }, critical: false),
+                subjectAlternativeNames ?? throw new ArgumentNullException(nameof(subjectAlternativeNames)),
+                ski,
+                aki,
+            ];
         }
-        else
+
+        // RFC 5280 lets an end-entity mark basicConstraints either way; critical is the stricter reading, and the
+        // one place the certgen-compatible preset departs from certGen (which leaves it non-critical).
+        var leafBasic = new X509BasicConstraintsExtension(false, false, 0, critical: true);
+        var eku = new OidCollection { new Oid("1.3.6.1.5.5.7.3.2", "Client Authentication") };
+        if (certGen)
         {
-            // RFC 5280 lets an end-entity mark basicConstraints either way; critical is the stricter reading.
-            ext.Add(new X509BasicConstraintsExtension(false, false, 0, critical: true));
-            X509KeyUsageFlags usage;
-            var eku = new OidCollection { new Oid("1.3.6.1.5.5.7.3.2", "Client Authentication") };
-            if (preset == ProfilePreset.CertGenCompatible)
-            {
-                usage = X509KeyUsageFlags.NonRepudiation | X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment;
-                eku.Add(new Oid("1.3.6.1.5.5.7.3.4", "Secure Email"));
-            }
-            else
-            {
-                usage = X509KeyUsageFlags.DigitalSignature;
-                if (subjectKey.IsRsa())
-                {
-                    usage |= X509KeyUsageFlags.KeyEncipherment; // RSA key transport in TLS 1.2 RSA suites
-                }
-            }
-
-            ext.Add(new X509KeyUsageExtension(usage, critical: true));
-            ext.Add(new X509EnhancedKeyUsageExtension(eku, critical: false));
-            if (preset == ProfilePreset.CertGenCompatible)
-            {
-                // certGen's usr_cert section: nsCertType = client, email; nsComment.
-                ext.Add(new X509Extension(NetscapeCertTypeOid, EncodeNetscapeCertType(), critical: false));
-                ext.Add(new X509Extension(NetscapeCommentOid, EncodeIa5(CertGenComment), critical: false));
-            }
+            // certGen's usr_cert section, in its order: basicConstraints, nsCertType, nsComment, SKI, AKI, keyUsage, EKU.
+            eku.Add(new Oid("1.3.6.1.5.5.7.3.4", "Secure Email"));
+            return
+            [
+                leafBasic,
+                new X509Extension(NetscapeCertTypeOid, EncodeNetscapeCertType(), critical: false),
+                new X509Extension(NetscapeCommentOid, EncodeIa5(CertGenComment), critical: false),
+                ski,
+                aki,
+                new X509KeyUsageExtension(X509KeyUsageFlags.NonRepudiation | X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment, critical: true),
+                new X509EnhancedKeyUsageExtension(eku, critical: false),
+            ];
         }
 
-        var ski = new X509SubjectKeyIdentifierExtension(request.PublicKey, X509SubjectKeyIdentifierHashAlgorithm.Sha1, critical: false);
-        ext.Add(ski);
+        var leafUsage = X509KeyUsageFlags.DigitalSignature;
+        if (subjectKey.IsRsa())
+        {
+            leafUsage |= X509KeyUsageFlags.KeyEncipherment; // RSA key transport in TLS 1.2 RSA suites
+        }
 
-        // certGen uses "keyid:always,issuer" for CAs and "keyid,issuer" for leaves: key id plus issuer name and serial.
-        // The recommended profile uses the key id alone, which is all chain building needs.
-        var keyId = authority.KeyIdentifier.IsEmpty ? Convert.FromHexString(ski.SubjectKeyIdentifier!) : authority.KeyIdentifier.ToArray();
-        ext.Add(preset == ProfilePreset.CertGenCompatible
-            ? X509AuthorityKeyIdentifierExtension.Create(keyId, authority.IssuerName, authority.IssuerSerialNumber.Span)
-            : X509AuthorityKeyIdentifierExtension.CreateFromSubjectKeyIdentifier(keyId));
+        return [leafBasic, new X509KeyUsageExtension(leafUsage, critical: true), new X509EnhancedKeyUsageExtension(eku, critical: false), ski, aki];
     }
 
     private static byte[] EncodeNetscapeCertType()
@@ -169,6 +194,3 @@ internal static class ProfileExtensions
         return writer.Encode();
     }
 }
-
-/// <summary>Who signs: key id, name and serial of the issuer (for a root: its own, with an empty key id meaning "use the SKI").</summary>
-internal readonly record struct AuthorityKeyIdentifier(ReadOnlyMemory<byte> KeyIdentifier, X500DistinguishedName IssuerName, ReadOnlyMemory<byte> IssuerSerialNumber);

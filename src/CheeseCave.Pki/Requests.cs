@@ -10,7 +10,16 @@ public abstract record IssuanceOptions
 
     public KeyAlgorithm? KeyAlgorithm { get; init; }
 
+    /// <summary>
+    /// An explicit validity. When it would outlive the issuer it is shortened to the issuer's end and a warning says so.
+    /// </summary>
     public TimeSpan? Validity { get; init; }
+
+    /// <summary>
+    /// The validity to use when <see cref="Validity"/> is not set, instead of the preset's (for example a folder's
+    /// configured device days). Like the preset's, it is shortened to the issuer's end silently: nobody asked for it.
+    /// </summary>
+    public TimeSpan? DefaultValidity { get; init; }
 }
 
 /// <param name="Subject">A common name ("Contoso Root CA") or a distinguished name ("CN=Contoso Root CA, O=Contoso").</param>
@@ -39,6 +48,15 @@ public sealed record VerificationCertificateRequest(string VerificationCode) : I
 
 /// <param name="RegistrationId">The DPS registration ID; it becomes the CN and, for group enrollments, the IoT Hub device ID.</param>
 public sealed record DeviceCertificateRequest(string RegistrationId) : IssuanceOptions;
+
+/// <param name="DeviceId">The IoT Edge device's ID; certGen makes the certificate's CN "&lt;DeviceId&gt;.ca" so it never equals the edge's host name.</param>
+public sealed record EdgeDeviceCaRequest(string DeviceId) : IssuanceOptions
+{
+    /// <summary>The suffix certGen appends to the device ID for the CN.</summary>
+    public const string CommonNameSuffix = ".ca";
+
+    public string CommonName => DeviceId + CommonNameSuffix;
+}
 
 /// <param name="Csr">A PKCS#10 request as PEM text or DER bytes (base64 without headers is accepted too).</param>
 public sealed record CsrSigningRequest(byte[] Csr) : IssuanceOptions

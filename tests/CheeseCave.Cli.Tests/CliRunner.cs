@@ -47,6 +47,9 @@ internal sealed class CliRunner : IDisposable
     }
 
     public static FakeTimeProvider FakeTime() => new(new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero));
+
+    /// <summary>A clock that only moves when told, starting now (for folders whose certificates openssl made just now).</summary>
+    public static FakeTimeProvider FakeTimeAtNow() => new(DateTimeOffset.UtcNow);
 }
 
 internal sealed record CliResult(int ExitCode, string Output, string Error)

@@ -19,6 +19,12 @@ public sealed class CsrAndInspectTests : IDisposable
         var certKey = OpenSsl.Ok(_cli.Directory, "x509", "-in", "certs/cave-door-7.cert.pem", "-noout", "-pubkey");
         var deviceKey = OpenSsl.Ok(_cli.Directory, "pkey", "-in", "device.key", "-pubout");
         Assert.Equal(deviceKey, certKey);
+
+        // A new CSR for the same id is a renewal: the previous certificate files are archived and listed.
+        _cli.Time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow.AddSeconds(2));
+        var renewal = _cli.Run("sign_csr", "device.csr").ShouldSucceed();
+        Assert.Contains("archived the previous certs/cave-door-7.cert.pem as archive/", renewal.Output);
+        Assert.Single(Directory.GetFiles(_cli.PathOf("archive"), "cave-door-7-chain.cert.pem", SearchOption.AllDirectories));
     }
 
     [Fact]

@@ -62,16 +62,42 @@ public sealed class SafetyAndErrorTests : IDisposable
     }
 
     [Fact]
-    public void A_batch_that_would_overwrite_one_device_writes_nothing_and_force_replaces()
+    public void A_batch_that_reissues_one_device_archives_its_old_files_and_force_replaces_them()
     {
+        _cli.Time = CliRunner.FakeTime();
         _cli.Run("create_root_and_intermediate").ShouldSucceed();
         _cli.Run("create_device_certificate", "node2").ShouldSucceed();
         var before = _cli.Snapshot();
-        _cli.Run("create_device_certificate", "node", "--count", "3").ShouldFail(1, "node2.cert.pem already exists");
-        Assert.Equal(before, _cli.Snapshot());
-        _cli.Run("create_device_certificate", "node", "--count", "3", "--force").ShouldSucceed();
-        Assert.NotEqual(before["certs/node2.cert.pem"], _cli.Snapshot()["certs/node2.cert.pem"]);
+        ((Microsoft.Extensions.Time.Testing.FakeTimeProvider)_cli.Time).Advance(TimeSpan.FromMinutes(1));
+        _cli.Run("create_device_certificate", "node", "--count", "3").ShouldSucceed();
+        var after = _cli.Snapshot();
+        Assert.NotEqual(before["certs/node2.cert.pem"], after["certs/node2.cert.pem"]);
+        Assert.Equal(before["certs/node2.cert.pem"], after["archive/20261130-120100/certs/node2.cert.pem"]);
+        Assert.Equal(before["private/node2.key.pem"], after["archive/20261130-120100/private/node2.key.pem"]);
         Assert.True(File.Exists(_cli.PathOf("certs/node3.cert.pfx")));
+
+        _cli.Run("create_device_certificate", "node", "--count", "3", "--force").ShouldSucceed();
+        Assert.NotEqual(after["certs/node2.cert.pem"], _cli.Snapshot()["certs/node2.cert.pem"]);
+        Assert.Equal(after.Keys.Count(k => k.StartsWith("archive/", StringComparison.Ordinal)), _cli.Snapshot().Keys.Count(k => k.StartsWith("archive/", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void A_large_batch_writes_every_file_owner_only_where_secret_and_openssl_opens_them_with_the_passphrase()
+    {
+        _cli.Run("create_root_and_intermediate").ShouldSucceed();
+        var result = _cli.Run("create_device_certificate_from_intermediate", "bulk-", "--count", "40").ShouldSucceed(); // past the one-sync threshold
+        Assert.Contains("Wrote 200 files", result.Output, StringComparison.Ordinal);
+        File.WriteAllText(_cli.PathOf("pass.txt"), _cli.Passphrase);
+        foreach (var i in new[] { 1, 17, 40 })
+        {
+            OpenSsl.Ok(_cli.Directory, "pkcs8", "-in", $"private/bulk-{i}.key.pem", "-passin", "file:pass.txt", "-out", $"plain-{i}.pem");
+            var pfx = OpenSsl.Ok(_cli.Directory, "pkcs12", "-in", $"certs/bulk-{i}.cert.pfx", "-passin", "file:pass.txt", "-nokeys");
+            Assert.Contains($"CN = bulk-{i}", pfx, StringComparison.Ordinal);
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(_cli.PathOf($"certs/bulk-{i}.cert.pfx")));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead, File.GetUnixFileMode(_cli.PathOf($"certs/bulk-{i}.cert.pem")));
+        }
+
+        Assert.Empty(Directory.EnumerateFiles(_cli.Directory, "*.tmp", SearchOption.AllDirectories));
     }
 
     [Fact]

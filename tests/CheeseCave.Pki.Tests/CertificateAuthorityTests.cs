@@ -19,16 +19,21 @@ public sealed class CertificateAuthorityTests
         var ca = new CertificateAuthority(FixedClock());
         using var root = ca.CreateRoot(new RootCaRequest("Short Root") { Validity = TimeSpan.FromDays(10) });
         using var rootCredential = CaCredential.Create(root.Certificate, root.Key!);
-        using var intermediate = ca.CreateIntermediate(new IntermediateCaRequest("Short Intermediate"), rootCredential);
+        using var intermediate = ca.CreateIntermediate(new IntermediateCaRequest("Short Intermediate") { Validity = TimeSpan.FromDays(365) }, rootCredential);
         Assert.Equal(NotAfter(root.Certificate), NotAfter(intermediate.Certificate));
         var warning = Assert.Single(intermediate.Warnings);
         Assert.Contains("shortened", warning, StringComparison.Ordinal);
         Assert.Contains("Short Root", warning, StringComparison.Ordinal);
 
         using var intermediateCredential = CaCredential.Create(intermediate.Certificate, intermediate.Key!, intermediate.IssuerChain);
-        using var device = ca.IssueDeviceCertificate(new DeviceCertificateRequest("clamped-device"), intermediateCredential);
+        using var device = ca.IssueDeviceCertificate(new DeviceCertificateRequest("clamped-device") { Validity = TimeSpan.FromDays(365) }, intermediateCredential);
         Assert.Equal(NotAfter(root.Certificate), NotAfter(device.Certificate));
         Assert.Single(device.Warnings);
+
+        // The preset's default is cut just as far, without a warning: nobody asked for that length.
+        using var byDefault = ca.IssueDeviceCertificate(new DeviceCertificateRequest("default-device"), intermediateCredential);
+        Assert.Equal(NotAfter(root.Certificate), NotAfter(byDefault.Certificate));
+        Assert.Empty(byDefault.Warnings);
 
         // A child that fits needs no warning.
         using var fits = ca.IssueDeviceCertificate(new DeviceCertificateRequest("short-device") { Validity = TimeSpan.FromDays(3) }, intermediateCredential);
