@@ -46,6 +46,17 @@ if ! dotnet build CheeseCavePortal.sln -c Debug -nologo -v quiet; then
   exit 1
 fi
 
+# Portal.Tests drives the official Node device SDK with the portal's files (Setups/Revocation/PortalFilesNodeSdkTests):
+# install the conformance suite's pinned packages now, before the .NET suites (the same npm ci and stamp as
+# tests/conformance/run.sh). If this fails, that test fails and says so; it never skips.
+log "Installing the conformance suite's Node packages"
+lock_hash=$(sha256sum tests/conformance/package-lock.json tests/conformance/package.json | sha256sum | cut -c1-64)
+if [ "$(cat tests/conformance/node_modules/.cheesecave-lock-sha256 2>/dev/null)" != "$lock_hash" ]; then
+  (cd tests/conformance && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) \
+    && echo "$lock_hash" >tests/conformance/node_modules/.cheesecave-lock-sha256 \
+    || echo "tests/run.sh: npm ci in tests/conformance failed; the Node SDK tests will fail" >&2
+fi
+
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
 status=0

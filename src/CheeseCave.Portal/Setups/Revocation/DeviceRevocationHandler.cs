@@ -66,26 +66,20 @@ public sealed class DeviceRevocationHandler(SetupPipeline pipeline)
 
             // The newest certificate of the registration id is what the device presents now.
             var current = rows.LastOrDefault(r => r.SupersededByDeviceId is null) ?? rows[^1];
-            using var service = await pipeline.DpsServiceAsync(caller, arm, setup.ResourceGroup!, setup.DpsName!, cancellationToken).ConfigureAwait(false);
-            using (var certificate = X509Certificate2.CreateFromPem(current.CertificatePem))
+            DpsServiceClient? service = null;
+            try
             {
                 // DPS confirms this first: if it fails, nothing was changed anywhere and nothing is recorded.
-                var existing = await service.GetIndividualEnrollmentAsync(request.RegistrationId, cancellationToken).ConfigureAwait(false);
-                if (existing is null)
-                {
-                    await service.CreateOrUpdateIndividualEnrollmentAsync(new IndividualEnrollment
-                    {
-                        RegistrationId = request.RegistrationId,
-                        Attestation = AttestationMechanism.FromClientCertificates(certificate),
-                        ProvisioningStatus = ProvisioningStatus.Disabled,
-                    }, cancellationToken).ConfigureAwait(false);
-                }
-                else
-                {
-                    await service.UpdateIndividualEnrollmentAsync(request.RegistrationId, e => e.ProvisioningStatus = ProvisioningStatus.Disabled, cancellationToken).ConfigureAwait(false);
-                }
+                service = await pipeline.DpsServiceAsync(caller, arm, setup.ResourceGroup!, setup.DpsName!, cancellationToken).ConfigureAwait(false);
+                await BlockInDpsAsync(service, request.RegistrationId, current.CertificatePem, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ProvisioningException ex)
+            {
+                service?.Dispose();
+                return PortalResult.Fail<DeviceRevocationView>(DpsUnreachable(ex, request.RegistrationId, "revoked"));
             }
 
+            using var serviceScope = service;
             var hub = await SetHubStatusAsync(caller, arm, service, request.RegistrationId, HubDeviceStatus.Disabled, $"revoked: {request.Reason}", cancellationToken).ConfigureAwait(false);
             if (hub.Error is { } hubError)
             {
@@ -128,18 +122,19 @@ public sealed class DeviceRevocationHandler(SetupPipeline pipeline)
                 return PortalResult.Fail<DeviceRevocationView>(noDps);
             }
 
-            using var service = await pipeline.DpsServiceAsync(caller, arm, setup.ResourceGroup!, setup.DpsName!, cancellationToken).ConfigureAwait(false);
-            if (setup.EnrollmentGroupId is not null)
+            DpsServiceClient? service = null;
+            try
             {
-                // The enrollment only existed to block the device: without it the group applies again.
-                await service.DeleteIndividualEnrollmentAsync(request.RegistrationId, cancellationToken).ConfigureAwait(false);
+                service = await pipeline.DpsServiceAsync(caller, arm, setup.ResourceGroup!, setup.DpsName!, cancellationToken).ConfigureAwait(false);
+                await UnblockInDpsAsync(service, request.RegistrationId, setup.EnrollmentGroupId is not null, cancellationToken).ConfigureAwait(false);
             }
-            else
+            catch (ProvisioningException ex)
             {
-                // No group: the device had its own individual enrollment before; enable it rather than delete it.
-                await service.UpdateIndividualEnrollmentAsync(request.RegistrationId, e => e.ProvisioningStatus = ProvisioningStatus.Enabled, cancellationToken).ConfigureAwait(false);
+                service?.Dispose();
+                return PortalResult.Fail<DeviceRevocationView>(DpsUnreachable(ex, request.RegistrationId, "restored"));
             }
 
+            using var serviceScope = service;
             var hub = await SetHubStatusAsync(caller, arm, service, request.RegistrationId, HubDeviceStatus.Enabled, null, cancellationToken).ConfigureAwait(false);
             if (hub.Error is { } hubError)
             {
@@ -167,15 +162,15 @@ public sealed class DeviceRevocationHandler(SetupPipeline pipeline)
     /// </summary>
     private async Task<PortalResult<string?>> SetHubStatusAsync(ClaimsPrincipal caller, ArmProvisioningClient arm, DpsServiceClient service, string registrationId, string status, string? reason, CancellationToken cancellationToken)
     {
-        var state = await service.GetDeviceRegistrationStateAsync(registrationId, cancellationToken).ConfigureAwait(false);
-        if (state?.AssignedHub is not { Length: > 0 } hubHost)
-        {
-            return PortalResult.Ok<string?>(null);
-        }
-
-        var deviceId = state.DeviceId ?? registrationId;
         try
         {
+            var state = await service.GetDeviceRegistrationStateAsync(registrationId, cancellationToken).ConfigureAwait(false);
+            if (state?.AssignedHub is not { Length: > 0 } hubHost)
+            {
+                return PortalResult.Ok<string?>(null);
+            }
+
+            var deviceId = state.DeviceId ?? registrationId;
             using var hub = await HubIdentities.OpenAsync(pipeline.Provisioning, caller, arm, hubHost, cancellationToken).ConfigureAwait(false);
             if (hub is null)
             {
@@ -190,6 +185,40 @@ public sealed class DeviceRevocationHandler(SetupPipeline pipeline)
             return PortalResult.Fail<string?>(PortalError.From(ex) with { Message = ex.Message });
         }
     }
+
+    /// <summary>A disabled individual enrollment with the device's certificate (updated in place when one exists): DPS matches it before any group.</summary>
+    private static async Task BlockInDpsAsync(DpsServiceClient service, string registrationId, string certificatePem, CancellationToken cancellationToken)
+    {
+        var existing = await service.GetIndividualEnrollmentAsync(registrationId, cancellationToken).ConfigureAwait(false);
+        if (existing is not null)
+        {
+            await service.UpdateIndividualEnrollmentAsync(registrationId, e => e.ProvisioningStatus = ProvisioningStatus.Disabled, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        using var certificate = X509Certificate2.CreateFromPem(certificatePem);
+        await service.CreateOrUpdateIndividualEnrollmentAsync(new IndividualEnrollment
+        {
+            RegistrationId = registrationId,
+            Attestation = AttestationMechanism.FromClientCertificates(certificate),
+            ProvisioningStatus = ProvisioningStatus.Disabled,
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static Task UnblockInDpsAsync(DpsServiceClient service, string registrationId, bool hasGroup, CancellationToken cancellationToken) => hasGroup
+        ? service.DeleteIndividualEnrollmentAsync(registrationId, cancellationToken) // it only existed to block the device: the group applies again
+        : service.UpdateIndividualEnrollmentAsync(registrationId, e => e.ProvisioningStatus = ProvisioningStatus.Enabled, cancellationToken); // no group: it was the device's own enrollment
+
+    /// <summary>DPS did not confirm the first change: one sentence saying nothing happened, keeping the status and correlation id.</summary>
+    private static PortalError DpsUnreachable(ProvisioningException ex, string registrationId, string action) => PortalError.From(ex) with
+    {
+        Message = ex.Status is > 0
+            ? $"DPS answered {ex.Status} instead of confirming, so '{registrationId}' was not {action} and nothing was changed."
+            : $"DPS could not be reached, so '{registrationId}' was not {action} and nothing was changed.",
+        WhatToDo = ex.IsTransient
+            ? $"This is usually temporary: wait a moment and try again.{(ex.CorrelationId is { } id ? $" If it keeps failing, give an administrator the correlation id {id}." : "")}"
+            : PortalError.From(ex).WhatToDo,
+    };
 
     private static PortalError? NoDps(DpsSetup setup) => setup.DpsName is null || setup.ResourceGroup is null
         ? new PortalError("This setup has no DPS, so there is nothing to block the device in.", "Finish step 1 of the setup first.")

@@ -164,6 +164,10 @@ public partial class DeviceCertificatePage
 
     private static string Day(DateTimeOffset value) => value.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 
+    /// <summary>DPS's enum names (Assigned, InitialAssignment) as words: "assigned", "initial assignment".</summary>
+    private static string? Words(string? name) => name is null ? null
+        : string.Concat(name.Select((c, i) => char.IsUpper(c) && i > 0 ? " " + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
+
     private static string Short(string thumbprint) => thumbprint.Length > 12 ? thumbprint[..12] + "…" : thumbprint;
 
     private static Color StatusColor(DeviceCertificateStatus status) => status switch
