@@ -10,6 +10,7 @@ public enum ApprovalAction
     EnrollmentGroup,
     IssueDevices,
     ExportPrivateKey,
+    IssuanceGrant,
 }
 
 /// <summary>Pending → Approved (being applied) → Applied or Failed; or Pending → Rejected, Expired or Cancelled.</summary>

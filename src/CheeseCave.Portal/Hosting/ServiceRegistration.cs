@@ -3,6 +3,7 @@ using CheeseCave.Portal.Accounts;
 using CheeseCave.Portal.Approvals;
 using CheeseCave.Portal.Audit;
 using CheeseCave.Portal.Auditing;
+using CheeseCave.Portal.Automation;
 using CheeseCave.Portal.Components;
 using CheeseCave.Portal.Components.Account;
 using CheeseCave.Portal.Configuration;
@@ -83,6 +84,7 @@ public static class ServiceRegistration
         AddSetups(builder.Services);
         builder.Services.AddAuditTrail();
         builder.Services.AddApprovals(builder.Configuration);
+        builder.Services.AddAutomation(builder.Configuration);
 
         builder.Services.AddRazorComponents()
             .AddInteractiveServerComponents();
@@ -243,6 +245,7 @@ public static class ServiceRegistration
         app.MapDeviceEndpoints();
         app.MapKeyExportEndpoints();
         app.MapAuditEndpoints();
+        app.MapAutomationEndpoints();
 
         app.MapStaticAssets().AllowAnonymous();
         app.MapRazorComponents<App>()

@@ -36,6 +36,10 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options) :
 
     public DbSet<ApprovalDecision> ApprovalDecisions => Set<ApprovalDecision>();
 
+    public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
+
+    public DbSet<IssuanceGrant> IssuanceGrants => Set<IssuanceGrant>();
+
     public static string ConnectionStringFor(string dataDirectory) =>
         $"Data Source={Path.Combine(dataDirectory, FileName)};Foreign Keys=True";
 
@@ -168,6 +172,7 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options) :
         });
 
         ApprovalModel.Configure(builder);
+        AutomationModel.Configure(builder);
     }
 
     public override int SaveChanges(bool acceptAllChangesOnSuccess)
