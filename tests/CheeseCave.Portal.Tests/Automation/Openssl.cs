@@ -1,0 +1,36 @@
+using System.Diagnostics;
+
+namespace CheeseCave.Portal.Tests.Automation;
+
+/// <summary>The system openssl, to check certificates with a tool that is not ours.</summary>
+internal static class Openssl
+{
+    /// <summary>Runs <c>openssl verify -CAfile root -untrusted chain leaf</c>; returns its output and exit code.</summary>
+    public static async Task<(int ExitCode, string Output)> VerifyAsync(string rootPem, string chainPem)
+    {
+        var folder = Directory.CreateTempSubdirectory("cheesecave-verify-");
+        try
+        {
+            var root = Path.Combine(folder.FullName, "root.pem");
+            var chain = Path.Combine(folder.FullName, "chain.pem");
+            var leaf = Path.Combine(folder.FullName, "leaf.pem");
+            await File.WriteAllTextAsync(root, rootPem);
+            await File.WriteAllTextAsync(chain, chainPem);
+            var end = chainPem.IndexOf("-----END CERTIFICATE-----", StringComparison.Ordinal) + "-----END CERTIFICATE-----".Length;
+            await File.WriteAllTextAsync(leaf, chainPem[..end] + "\n");
+            var start = new ProcessStartInfo("openssl", ["verify", "-CAfile", root, "-untrusted", chain, "-purpose", "sslclient", leaf])
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            using var process = Process.Start(start)!;
+            var output = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();
+            await process.WaitForExitAsync();
+            return (process.ExitCode, output);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+}
