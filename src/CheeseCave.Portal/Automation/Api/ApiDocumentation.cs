@@ -34,7 +34,7 @@ public static class ApiDocumentation
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapScalarApiReference("/scalar", (options, context) =>
         {
-            var nonce = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
+            var nonce = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)); // hex: nothing in it needs HTML escaping
             context.Items[ScriptNonceItem] = nonce;
             options.WithTitle("CheeseCave Portal API")
                 .WithOpenApiRoutePattern("/openapi/{documentName}.json")

@@ -3,6 +3,7 @@ namespace CheeseCave.Portal.Automation.Grants;
 /// <summary>What a requester asks for (the page's form or the API's JSON body).</summary>
 public sealed record GrantRequest(string Name, string Pattern, int MaxCount, int ValidityDays, int ExpiresInDays = GrantRules.DefaultExpiresInDays);
 
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<GrantStatus>))]
 public enum GrantStatus
 {
     Active,
