@@ -22,5 +22,8 @@ internal static class PageRows
         ["/setups"] = new(Access.Viewer),
         ["/setups/{Id:int}"] = new(Access.Viewer, AllowedStatus: HttpStatusCode.Redirect), // resumes at the current step
         ["/setups/{Id:int}/{Step}"] = new(Access.Viewer),
+        ["/account"] = new(Access.Viewer),
+        ["/grants"] = new(Access.Viewer),
+        ["/grants/{Id:int}"] = new(Access.Viewer),
     };
 }
