@@ -30,6 +30,8 @@ public static class AutomationFeature
             .AddSingleton<IssuanceWriter>()
             .AddHostedService(sp => sp.GetRequiredService<IssuanceWriter>())
             .AddHostedService<SigningKeySweeper>()
+            .AddSingleton<TokenUseRecorder>()
+            .AddHostedService(sp => sp.GetRequiredService<TokenUseRecorder>())
             .AddApprovalHandler<IssuanceGrantPayload, IssuanceGrantApproval>()
             .AddApiDocumentation();
         return services;

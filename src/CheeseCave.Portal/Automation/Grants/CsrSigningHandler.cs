@@ -60,7 +60,7 @@ public sealed class CsrSigningHandler(
         IssuedCertificate issued;
         try
         {
-            issued = lease.SignCsr(new CertificateAuthority(time), new CsrSigningRequest(csr) { Validity = TimeSpan.FromDays(grant.ValidityDays) });
+            issued = await lease.SignCsrAsync(new CertificateAuthority(time), new CsrSigningRequest(csr) { Validity = TimeSpan.FromDays(grant.ValidityDays) }, cancellationToken).ConfigureAwait(false);
         }
         catch (PkiException ex)
         {

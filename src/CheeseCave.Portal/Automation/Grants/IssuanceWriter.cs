@@ -6,8 +6,9 @@ namespace CheeseCave.Portal.Automation.Grants;
 
 /// <summary>
 /// Group commit for CSR signing. Each signed certificate is handed over with its audit entry; one writer takes
-/// whatever is waiting, and in one transaction counts each against its grant (a conditional update that only succeeds
-/// while the grant is active and below its maximum), inserts the accepted certificates and audit entries, and commits.
+/// whatever is waiting, and in one transaction takes from each grant as many as it has left while active (one
+/// conditional update per grant, so the count never passes the maximum), inserts the accepted certificates and audit
+/// entries, and commits.
 /// Only then are the waiting requests told, so no certificate is ever sent that the inventory does not hold, and
 /// concurrent requests can never take more than the grant's count. One fsync covers the whole batch.
 /// </summary>
@@ -63,18 +64,34 @@ public sealed partial class IssuanceWriter(IDbContextFactory<PortalDbContext> co
 
     private async Task CommitAsync(List<IssuanceWork> batch)
     {
-        var accepted = new List<IssuanceWork>(batch.Count);
+        var accepted = new HashSet<IssuanceWork>(ReferenceEqualityComparer.Instance);
         try
         {
             var now = time.GetUtcNow();
             await using var db = await contexts.CreateDbContextAsync().ConfigureAwait(false);
+            // What is read below only sizes the take; the conditional update keeps the count within the maximum even
+            // if another writer (a revocation) got in between.
             await using var transaction = await db.Database.BeginTransactionAsync().ConfigureAwait(false);
-            foreach (var work in batch)
+            foreach (var group in batch.GroupBy(w => w.GrantId))
             {
-                var counted = await db.IssuanceGrants
-                    .Where(g => g.Id == work.GrantId && g.RevokedAt == null && g.ExpiresAt > now && g.IssuedCount < g.MaxCount)
-                    .ExecuteUpdateAsync(s => s.SetProperty(g => g.IssuedCount, g => g.IssuedCount + 1)).ConfigureAwait(false);
-                if (counted == 1)
+                var grant = await db.IssuanceGrants.AsNoTracking().Where(g => g.Id == group.Key)
+                    .Select(g => new { g.MaxCount, g.IssuedCount, g.RevokedAt, g.ExpiresAt }).FirstOrDefaultAsync().ConfigureAwait(false);
+                var left = grant is null || grant.RevokedAt is not null || grant.ExpiresAt <= now ? 0 : Math.Max(0, grant.MaxCount - grant.IssuedCount);
+                var taken = group.Take(left).ToList();
+                if (taken.Count == 0)
+                {
+                    continue;
+                }
+
+                // Conditional all the same: the count can never pass the maximum, whatever else writes.
+                var counted = await db.IssuanceGrants.Where(g => g.Id == group.Key && g.IssuedCount + taken.Count <= g.MaxCount)
+                    .ExecuteUpdateAsync(s => s.SetProperty(g => g.IssuedCount, g => g.IssuedCount + taken.Count)).ConfigureAwait(false);
+                if (counted != 1)
+                {
+                    continue;
+                }
+
+                foreach (var work in taken)
                 {
                     db.SetupDevices.Add(work.Device);
                     db.AuditEntries.Add(work.Audit);

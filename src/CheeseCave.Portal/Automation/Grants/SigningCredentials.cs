@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography.X509Certificates;
+using System.Threading.Channels;
 using CheeseCave.Pki;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Security;
@@ -13,11 +14,17 @@ namespace CheeseCave.Portal.Automation.Grants;
 /// The signing CA of each setup, opened from the protected key store once and kept for a bounded time
 /// (<see cref="AutomationOptions.SigningKeyCacheFor"/>), so a factory line's thousands of CSRs do not each decrypt the
 /// key. Which CA signs is looked up again every <see cref="RecheckAfter"/> (a CA rollover takes effect within that).
-/// An evicted credential is disposed, which frees and clears the key material, once the last signer using it is done.
+/// An evicted CA's keys are disposed, which frees and clears the key material, once the last signer using them is done.
 /// </summary>
 public sealed class SigningCredentials(IServiceScopeFactory scopes, IDbContextFactory<PortalDbContext> contexts, IOptionsMonitor<AutomationOptions> options, TimeProvider time) : IDisposable
 {
     public static readonly TimeSpan RecheckAfter = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// One open copy of the key per core: whether a software key may sign on several threads at once is not promised,
+    /// so each copy signs for one request at a time, and requests wait for a free copy without blocking a thread.
+    /// </summary>
+    private static readonly int Signers = Math.Clamp(Environment.ProcessorCount, 1, 8);
 
     private readonly ConcurrentDictionary<int, SigningCa> _bySetup = new();
     private readonly SemaphoreSlim _opening = new(1, 1);
@@ -62,12 +69,17 @@ public sealed class SigningCredentials(IServiceScopeFactory scopes, IDbContextFa
 
             await using var scope = scopes.CreateAsyncScope();
             var keys = scope.ServiceProvider.GetRequiredService<IKeyStore>();
-            var key = await keys.OpenAsync(issuer.KeyId!, cancellationToken).ConfigureAwait(false);
-            var certificate = X509Certificate2.CreateFromPem(issuer.Pem);
-            var credential = issuer.Id == root.Id
-                ? CaCredential.Create(certificate, key)
-                : CaCredential.Create(certificate, key, [X509Certificate2.CreateFromPem(root.Pem)]);
-            var fresh = new SigningCa(issuer.Id, credential, now);
+            var credentials = new List<CaCredential>();
+            for (var i = 0; i < Signers; i++)
+            {
+                var key = await keys.OpenAsync(issuer.KeyId!, cancellationToken).ConfigureAwait(false);
+                var certificate = X509Certificate2.CreateFromPem(issuer.Pem);
+                credentials.Add(issuer.Id == root.Id
+                    ? CaCredential.Create(certificate, key)
+                    : CaCredential.Create(certificate, key, [X509Certificate2.CreateFromPem(root.Pem)]));
+            }
+
+            var fresh = new SigningCa(issuer.Id, credentials, now);
             var lease = fresh.TryLease()!;
             if (_bySetup.TryGetValue(setupId, out var old))
             {
@@ -111,23 +123,45 @@ public sealed class SigningCredentials(IServiceScopeFactory scopes, IDbContextFa
     }
 }
 
-/// <summary>One open CA: signers lease it; retiring it disposes the key when the last lease ends.</summary>
-internal sealed class SigningCa(int issuerId, CaCredential credential, DateTimeOffset openedAt)
+/// <summary>One open CA (a few copies of its key): signers lease it; retiring it disposes the keys when the last lease ends.</summary>
+internal sealed class SigningCa
 {
     private readonly Lock _sync = new();
+    private readonly IReadOnlyList<CaCredential> _credentials;
+    private readonly Channel<CaCredential> _free = Channel.CreateUnbounded<CaCredential>();
     private int _leases;
     private bool _retired;
 
-    public int IssuerId { get; } = issuerId;
+    public SigningCa(int issuerId, IReadOnlyList<CaCredential> credentials, DateTimeOffset openedAt)
+    {
+        IssuerId = issuerId;
+        OpenedAt = openedAt;
+        CheckedAt = openedAt;
+        _credentials = credentials;
+        foreach (var credential in credentials)
+        {
+            _free.Writer.TryWrite(credential);
+        }
+    }
 
-    public DateTimeOffset OpenedAt { get; } = openedAt;
+    public int IssuerId { get; }
 
-    public DateTimeOffset CheckedAt { get; set; } = openedAt;
+    public DateTimeOffset OpenedAt { get; }
 
-    public CaCredential Credential { get; } = credential;
+    public DateTimeOffset CheckedAt { get; set; }
 
-    /// <summary>Whether a software key may be used from several threads at once is not promised, so signing takes turns.</summary>
-    public Lock SignLock { get; } = new();
+    public async Task<IssuedCertificate> SignCsrAsync(CertificateAuthority authority, CsrSigningRequest request, CancellationToken cancellationToken)
+    {
+        var credential = await _free.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return authority.SignCsr(request, credential);
+        }
+        finally
+        {
+            _free.Writer.TryWrite(credential);
+        }
+    }
 
     public SigningLease? TryLease()
     {
@@ -150,7 +184,7 @@ internal sealed class SigningCa(int issuerId, CaCredential credential, DateTimeO
             _retired = true;
             if (_leases == 0)
             {
-                Credential.Dispose();
+                DisposeKeys();
             }
         }
     }
@@ -161,8 +195,16 @@ internal sealed class SigningCa(int issuerId, CaCredential credential, DateTimeO
         {
             if (--_leases == 0 && _retired)
             {
-                Credential.Dispose();
+                DisposeKeys();
             }
+        }
+    }
+
+    private void DisposeKeys()
+    {
+        foreach (var credential in _credentials)
+        {
+            credential.Dispose();
         }
     }
 }
@@ -174,14 +216,11 @@ public sealed class SigningLease : IDisposable
 
     internal SigningLease(SigningCa ca) => _ca = ca;
 
-    public IssuedCertificate SignCsr(CertificateAuthority authority, CsrSigningRequest request)
+    public Task<IssuedCertificate> SignCsrAsync(CertificateAuthority authority, CsrSigningRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(authority);
         var ca = _ca ?? throw new ObjectDisposedException(nameof(SigningLease));
-        lock (ca.SignLock)
-        {
-            return authority.SignCsr(request, ca.Credential);
-        }
+        return ca.SignCsrAsync(authority, request, cancellationToken);
     }
 
     public void Dispose() => Interlocked.Exchange(ref _ca, null)?.Return();
