@@ -60,6 +60,21 @@ public sealed class CsrSigningApiTests
         Assert.Equal(2, await portal.Factory.WithDbAsync(db => db.AuditEntries.CountAsync(a => a.Action == AutomationAuditActions.CsrSigned && a.Outcome == AuditOutcomes.Succeeded)));
     }
 
+    [Fact]
+    public async Task A_csr_made_by_openssl_as_the_docs_show_is_signed_with_the_grant_s_validity()
+    {
+        await using var portal = await ApiPortal.StartAsync(name: "openssl");
+        var grant = await portal.UseAsync<PortalResult<GrantView>, GrantHandler>(g => g.RequestAsync(portal.Operator, portal.SetupId, new GrantRequest("short", "line3-*", 5, 30)));
+        using var client = portal.Client(await portal.TokenAsync(portal.Operator, "issue"));
+        using var response = await client.PostAsync(new Uri($"/api/v1/grants/{grant.Value!.Id}/certificates", UriKind.Relative),
+            new StringContent(await Openssl.CsrAsync("line3-openssl"), Encoding.ASCII, "application/x-pem-file"));
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var signed = await response.Content.ReadFromJsonAsync<JsonElement>();
+        using var leaf = X509Certificate2.CreateFromPem(signed.GetProperty("certificatePem").GetString());
+        Assert.Equal("CN=line3-openssl", leaf.Subject);
+        Assert.InRange((leaf.NotAfter.ToUniversalTime() - DateTime.UtcNow).TotalDays, 29, 31);
+    }
+
     public static TheoryData<string, Func<string>, string> BadCsrs => new()
     {
         { "outside the pattern", () => ApiPortal.Csr("line4-0001"), "outside this grant's pattern 'line3-*'" },
