@@ -11,6 +11,9 @@ namespace CheeseCave.Portal.Security;
 /// </summary>
 public sealed class TokenScopedAuthorization(ICallerAuthorization inner) : ICallerAuthorization
 {
+    /// <summary>The installation's own check (local accounts or Entra ID), which every non-token caller gets.</summary>
+    public ICallerAuthorization Inner => inner;
+
     public Task<Actor?> RequireAsync(ClaimsPrincipal caller, string role, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(caller);
