@@ -51,6 +51,7 @@ public sealed class AutomationJourney
             await using var operatorContext = await Browser.NewContextAsync(browser, new BrowserNewContextOptions { ViewportSize = viewport, StorageStatePath = await server.SignInStorageStateAsync(browser, OperatorName, OperatorPassword) });
             var page = await operatorContext.NewPageAsync();
             var problems = Journeys.CollectProblems(page);
+            var a11y = new AccessibilityAudit();
             await page.GotoAsync(server.BaseAddress + "account");
             await Journeys.WaitForCircuitAsync(page);
             await Assertions.Expect(page.GetByRole(AriaRole.Heading, new PageGetByRoleOptions { Name = "API tokens", Level = 1 })).ToBeVisibleAsync();
@@ -63,6 +64,7 @@ public sealed class AutomationJourney
             Assert.StartsWith("ccp_", token, StringComparison.Ordinal);
             await Assertions.Expect(page.Locator("[data-token-row]")).ToHaveCountAsync(1);
             await Journeys.SaveScreenshotAsync(page, "automation-1-token-created.png");
+            await a11y.ScanAsync(page, "account (API tokens)");
 
             // The Operator asks for a grant: it waits for approval.
             await page.Locator("[data-nav=grants]").ClickAsync();
@@ -116,9 +118,12 @@ public sealed class AutomationJourney
             await Assertions.Expect(page.Locator("[data-grant-count]")).ToContainTextAsync("3 of 10");
             await Assertions.Expect(page.Locator("[data-grant-device]")).ToHaveCountAsync(3);
             await Journeys.SaveScreenshotAsync(page, "automation-3-grant-usage.png");
+            await a11y.ScanAsync(page, "grant");
             await page.Locator("[data-nav=grants]").ClickAsync();
             await Assertions.Expect(page.Locator($"[data-grant-usage='{grantId}']")).ToContainTextAsync("3 of 10");
             await Journeys.SaveScreenshotAsync(page, "automation-4-grants.png");
+            await a11y.ScanAsync(page, "issuance grants");
+            a11y.AssertNoBlockingViolations();
             Assert.Empty(problems);
         }
         finally
