@@ -123,6 +123,11 @@ public sealed class AutomationJourney
             await Assertions.Expect(page.Locator($"[data-grant-usage='{grantId}']")).ToContainTextAsync("3 of 10");
             await Journeys.SaveScreenshotAsync(page, "automation-4-grants.png");
             await a11y.ScanAsync(page, "issuance grants");
+
+            // The API reference renders for a signed-in user (its inline script allowed by the page's CSP nonce).
+            await page.GotoAsync(server.BaseAddress + "scalar");
+            await Assertions.Expect(page.GetByText("CheeseCave Portal automation API").First).ToBeVisibleAsync(new LocatorAssertionsToBeVisibleOptions { Timeout = Journeys.StateTimeout });
+            await Journeys.SaveScreenshotAsync(page, "automation-5-api-reference.png");
             a11y.AssertNoBlockingViolations();
             Assert.Empty(problems);
         }
