@@ -20,5 +20,11 @@ if (args.Length >= 1 && args[0] == "--portal")
     return await PortalBenchmark.RunAsync(args, Console.Out);
 }
 
+// "--csr-load [...]" signs pre-generated CSRs through /api/v1 under one grant with keep-alive clients (issue #10).
+if (args.Length >= 1 && args[0] == "--csr-load")
+{
+    return await CsrLoadBenchmark.RunAsync(args, Console.Out);
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(DeviceIssuanceBenchmarks).Assembly).Run(args);
 return 0;

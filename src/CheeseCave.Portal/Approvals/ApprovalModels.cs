@@ -129,6 +129,7 @@ public static class ApprovalText
         ApprovalAction.RestoreDevice => "Restore a revoked device",
         ApprovalAction.RevokeCa => "Revoke a CA",
         ApprovalAction.RetireCa => "Retire the old CA (rollover)",
+        ApprovalAction.IssuanceGrant => "Issuance grant (factory line)",
         _ => action.ToString(),
     };
 

@@ -360,7 +360,7 @@ public sealed partial class ApprovalService(
         $"This request expired on {request.ExpiresAt:yyyy-MM-dd HH:mm} UTC and can no longer be approved.",
         $"Ask {request.RequestedBy} to make it again if it is still wanted.");
 
-    private static PortalError RequestNotFound { get; } = new("This approval request does not exist.", "Go back to the list of approvals.");
+    private static PortalError RequestNotFound { get; } = new("This approval request does not exist.", "Go back to the list of approvals.", Status: 404);
 
     private static PortalError NotAllowed(string what, string role) =>
         new($"You are not allowed to {what}.", $"This needs the {role} role; ask an administrator.", Denied: true);

@@ -15,6 +15,7 @@ public enum ApprovalAction
     RevokeDevice,
     RestoreDevice,
     RevokeCa,
+    IssuanceGrant,
 }
 
 /// <summary>Pending → Approved (being applied) → Applied or Failed; or Pending → Rejected, Expired or Cancelled.</summary>

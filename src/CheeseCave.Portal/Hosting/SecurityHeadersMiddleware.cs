@@ -37,7 +37,10 @@ public sealed class SecurityHeadersMiddleware(RequestDelegate next, IConfigurati
             headers.XContentTypeOptions = "nosniff";
             headers.XFrameOptions = "DENY";
             headers["Referrer-Policy"] = "no-referrer";
-            headers.ContentSecurityPolicy = _policy;
+            // A page with an inline script of its own (the API reference) puts a per-request nonce in the items.
+            headers.ContentSecurityPolicy = ((HttpContext)state).Items[Automation.Api.ApiDocumentation.ScriptNonceItem] is string nonce
+                ? _policy.Replace("script-src 'self'", $"script-src 'self' 'nonce-{nonce}'", StringComparison.Ordinal)
+                : _policy;
             return Task.CompletedTask;
         }, context);
 

@@ -3,6 +3,7 @@ using CheeseCave.Portal.Accounts;
 using CheeseCave.Portal.Approvals;
 using CheeseCave.Portal.Audit;
 using CheeseCave.Portal.Auditing;
+using CheeseCave.Portal.Automation;
 using CheeseCave.Portal.Components;
 using CheeseCave.Portal.Components.Account;
 using CheeseCave.Portal.Configuration;
@@ -86,6 +87,7 @@ public static class ServiceRegistration
         AddSetups(builder.Services);
         builder.Services.AddAuditTrail();
         builder.Services.AddApprovals(builder.Configuration);
+        builder.Services.AddAutomation(builder.Configuration);
 
         builder.Services.AddRazorComponents()
             .AddInteractiveServerComponents();
@@ -249,6 +251,7 @@ public static class ServiceRegistration
         app.MapDeviceEndpoints();
         app.MapKeyExportEndpoints();
         app.MapAuditEndpoints();
+        app.MapAutomationEndpoints();
 
         app.MapStaticAssets().AllowAnonymous();
         app.MapRazorComponents<App>()

@@ -38,6 +38,10 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options) :
 
     public DbSet<CaRollover> CaRollovers => Set<CaRollover>();
 
+    public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
+
+    public DbSet<IssuanceGrant> IssuanceGrants => Set<IssuanceGrant>();
+
     public static string ConnectionStringFor(string dataDirectory) =>
         $"Data Source={Path.Combine(dataDirectory, FileName)};Foreign Keys=True";
 
@@ -171,6 +175,7 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options) :
 
         ApprovalModel.Configure(builder);
         RolloverModel.Configure(builder);
+        AutomationModel.Configure(builder);
     }
 
     public override int SaveChanges(bool acceptAllChangesOnSuccess)

@@ -187,7 +187,7 @@ public sealed class AuthorizationMatrixTests(MatrixWorld world, ITestOutputHelpe
 
     private async Task CheckAsync(HttpClient client, Caller caller, Sample sample, bool isPage, List<string> failures, Outcome? expectedOverride = null, string? actorName = null)
     {
-        var expected = expectedOverride ?? Expected(caller, sample.Least, sample.Owner);
+        var expected = sample.BearerOnly ? Outcome.Login : expectedOverride ?? Expected(caller, sample.Least, sample.Owner);
         // A rejected cookie makes the request anonymous, so its refusal is recorded under "anonymous".
         var actor = expected == Outcome.Login ? Actor.Anonymous.Name : actorName ?? MatrixWorld.ActorName(caller);
         var before = await world.SnapshotAsync();
@@ -217,7 +217,8 @@ public sealed class AuthorizationMatrixTests(MatrixWorld world, ITestOutputHelpe
 
             // Refusals by a role (403) are always audited; anonymous ones only for endpoints that need a role (direct
             // download and export calls), not for pages or the circuit's own endpoints (every first visit is one).
-            var audited = expected is Outcome.Denied or Outcome.NotOwner || (!isPage && sample.Least >= Access.Viewer);
+            // A request without a token is not audited (anyone can send one); refused tokens are (api-token.refused).
+            var audited = expected is Outcome.Denied or Outcome.NotOwner || (!isPage && sample.Least >= Access.Viewer && !sample.BearerOnly);
             if (audited && await world.DeniedCountAsync(actor) <= deniedBefore)
             {
                 failures.Add($"{caller} {sample.Method} {sample.Path}: refused, but no Denied audit entry was written.");

@@ -45,5 +45,21 @@ internal static class EndpointRows
         ["GET /_framework/opaque-redirect"] = [new("GET", "/_framework/opaque-redirect", Access.SignedIn, AllowedStatus: HttpStatusCode.BadRequest)],
         // Unknown paths: the static-file fallback. Signed-in users get the not-found page.
         ["GET|HEAD {**path:file}"] = [new("GET", "/no-such-file.txt", Access.SignedIn, AllowedStatus: HttpStatusCode.NotFound)],
+        // The API reference and its document: any signed-in user (cookie); anonymous visitors go to sign in.
+        ["GET /openapi/{documentName}.json"] = [new("GET", "/openapi/v1.json", Access.SignedIn)],
+        ["GET /scalar/{documentName?}"] = [new("GET", "/scalar/v1", Access.SignedIn)],
+        // The reference's script and icon are the package's public static files (like MudBlazor's), served to anyone.
+        ["GET /scalar/scalar.js"] = [new("GET", "/scalar/scalar.js", Access.Public)],
+        ["GET /scalar/scalar.aspnetcore.js"] = [new("GET", "/scalar/scalar.aspnetcore.js", Access.Public)],
+        ["GET /scalar/favicon.svg"] = [new("GET", "/scalar/favicon.svg", Access.Public)],
+        // /api/v1 takes personal API tokens only: a browser session (every caller here) gets 401, so no cross-site
+        // request can act with it. Who may do what with a token is Automation/ApiAuthorizationMatrixTests.
+        ["GET /api/v1/setups"] = [new("GET", "/api/v1/setups", Access.Viewer, BearerOnly: true)],
+        ["POST /api/v1/setups/{setupId:int}/device-batches"] = [new("POST", "/api/v1/setups/{setup}/device-batches", Access.Operator, BearerOnly: true)],
+        ["GET /api/v1/approvals/{requestId:int}"] = [new("GET", "/api/v1/approvals/1", Access.Viewer, BearerOnly: true)],
+        ["GET /api/v1/grants"] = [new("GET", "/api/v1/grants", Access.Viewer, BearerOnly: true)],
+        ["GET /api/v1/grants/{grantId:int}"] = [new("GET", "/api/v1/grants/1", Access.Viewer, BearerOnly: true)],
+        ["POST /api/v1/grants"] = [new("POST", "/api/v1/grants", Access.Operator, BearerOnly: true)],
+        ["POST /api/v1/grants/{grantId:int}/certificates"] = [new("POST", "/api/v1/grants/1/certificates", Access.Operator, BearerOnly: true)],
     };
 }

@@ -2,6 +2,9 @@ using System.Security.Claims;
 using CheeseCave.Pki;
 using CheeseCave.Portal.Approvals;
 using CheeseCave.Portal.Audit;
+using CheeseCave.Portal.Automation;
+using CheeseCave.Portal.Automation.Grants;
+using CheeseCave.Portal.Automation.Tokens;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Setups;
 using CheeseCave.Portal.Setups.CertificateAuthority;
@@ -13,6 +16,7 @@ using CheeseCave.Portal.Setups.Renewal;
 using CheeseCave.Portal.Setups.Revocation;
 using Microsoft.Extensions.DependencyInjection;
 using CheeseCave.Provisioning.DeviceRegistration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CheeseCave.Portal.Tests.Security.AuthorizationMatrix;
 
@@ -203,6 +207,26 @@ internal static class MethodRows
 
         ["AuditTrail.SearchAsync"] = MethodRule.Read(Access.Approver, (w, c) => w.Audit(a => a.SearchAsync(c, AuditFilter.None, 0, 10)), deniedAudit: AuditTrailActions.Search),
         ["AuditTrail.AuthorizeAsync"] = MethodRule.Read(Access.Approver, (w, c) => w.Audit(a => a.AuthorizeAsync(c, AuditTrailActions.Export)), deniedAudit: AuditTrailActions.Export),
+        // Automation: API tokens (any signed-in user, for their own tokens), issuance grants and CSR signing.
+        ["TokenScopedAuthorization.RequireAsync"] = MethodRule.NotAnAction,
+        ["ApiTokenService.CreateAsync"] = MethodRule.Change(Access.Viewer, AutomationAuditActions.TokenCreated,
+            refused: (w, c) => Automation<ApiTokenService, PortalResult<CreatedApiToken>>(w, t => t.CreateAsync(c, new ApiTokenRequest("mx refused", ["read"], 30))),
+            allowed: (w, c) => Automation<ApiTokenService, PortalResult<CreatedApiToken>>(w, t => t.CreateAsync(c, new ApiTokenRequest("", ["read"], 30)))),
+        ["ApiTokenService.ListAsync"] = MethodRule.Read(Access.Viewer, (w, c) => Automation<ApiTokenService, PortalResult<IReadOnlyList<ApiTokenView>>>(w, t => t.ListAsync(c))),
+        ["ApiTokenService.RevokeAsync"] = MethodRule.Change(Access.Viewer, AutomationAuditActions.TokenRevoked,
+            refused: (w, c) => Automation<ApiTokenService, PortalResult<ApiTokenView>>(w, t => t.RevokeAsync(c, MatrixWorld.MissingId)),
+            allowed: (w, c) => Automation<ApiTokenService, PortalResult<ApiTokenView>>(w, t => t.RevokeAsync(c, MatrixWorld.MissingId))),
+        ["GrantHandler.RequestAsync"] = MethodRule.Change(Access.Operator, AutomationAuditActions.GrantRequested,
+            refused: (w, c) => Automation<GrantHandler, PortalResult<GrantView>>(w, g => g.RequestAsync(c, w.SetupId, new GrantRequest("mx refused", "mx-device-*", 10, 30))),
+            allowed: (w, c) => Automation<GrantHandler, PortalResult<GrantView>>(w, g => g.RequestAsync(c, MatrixWorld.MissingId, new GrantRequest("mx refused", "mx-device-*", 10, 30)))),
+        ["GrantHandler.ListAsync"] = MethodRule.Read(Access.Viewer, (w, c) => Automation<GrantHandler, PortalResult<IReadOnlyList<GrantView>>>(w, g => g.ListAsync(c))),
+        ["GrantHandler.GetAsync"] = MethodRule.Read(Access.Viewer, (w, c) => Automation<GrantHandler, PortalResult<GrantDetails>>(w, g => g.GetAsync(c, MatrixWorld.MissingId))),
+        ["GrantHandler.RevokeAsync"] = MethodRule.Change(Access.Operator, AutomationAuditActions.GrantRevoked,
+            refused: (w, c) => Automation<GrantHandler, PortalResult<GrantView>>(w, g => g.RevokeAsync(c, MatrixWorld.MissingId)),
+            allowed: (w, c) => Automation<GrantHandler, PortalResult<GrantView>>(w, g => g.RevokeAsync(c, MatrixWorld.MissingId))),
+        ["CsrSigningHandler.SignAsync"] = MethodRule.Change(Access.Operator, AutomationAuditActions.CsrSigned,
+            refused: (w, c) => Automation<CsrSigningHandler, PortalResult<SignedCertificate>>(w, s => s.SignAsync(c, MatrixWorld.MissingId, "-----BEGIN CERTIFICATE REQUEST-----"u8.ToArray())),
+            allowed: (w, c) => Automation<CsrSigningHandler, PortalResult<SignedCertificate>>(w, s => s.SignAsync(c, MatrixWorld.MissingId, "-----BEGIN CERTIFICATE REQUEST-----"u8.ToArray()))),
     };
 
     /// <summary>A renewal or revocation handler of a fresh scope (they are not wizard steps, so not in SetupSlices).</summary>
@@ -211,5 +235,12 @@ internal static class MethodRows
     {
         await using var scope = world.Factory.Services.CreateAsyncScope();
         return await call(scope.ServiceProvider.GetRequiredService<THandler>());
+    }
+
+    private static async Task<object?> Automation<TService, TResult>(MatrixWorld world, Func<TService, Task<TResult>> call)
+        where TService : notnull
+    {
+        await using var scope = world.Factory.Services.CreateAsyncScope();
+        return await call(scope.ServiceProvider.GetRequiredService<TService>());
     }
 }

@@ -55,7 +55,8 @@ public sealed class EntraConfigurationTests
         await using var factory = new PortalFactory();
 
         Assert.False(factory.Services.GetRequiredService<PortalSignIn>().IsEntra);
-        Assert.IsType<CheeseCave.Portal.Security.LocalAccountAuthorization>(factory.Services.GetRequiredService<CheeseCave.Portal.Security.ICallerAuthorization>());
+        // Wrapped by the API token scope cap, which passes every non-token caller to it.
+        Assert.IsType<CheeseCave.Portal.Security.LocalAccountAuthorization>(Assert.IsType<CheeseCave.Portal.Security.TokenScopedAuthorization>(factory.Services.GetRequiredService<CheeseCave.Portal.Security.ICallerAuthorization>()).Inner);
         Assert.Null(factory.Services.GetService<ITokenAcquisition>());
         using var client = factory.CreatePortalClient();
         var login = await Forms.GetPageAsync(client, "/account/login");

@@ -152,7 +152,7 @@ public sealed class EntraIdHostTests(EntraPortalFactory factory) : IClassFixture
     public async Task Caller_authorization_reads_the_app_roles_with_the_role_order()
     {
         var authorization = _factory.Services.GetRequiredService<ICallerAuthorization>();
-        Assert.IsType<EntraCallerAuthorization>(authorization);
+        Assert.IsType<EntraCallerAuthorization>(Assert.IsType<TokenScopedAuthorization>(authorization).Inner); // wrapped by the API token scope cap
 
         var approver = EntraPortalFactory.EntraUser("amy@contoso.example", "Approver");
         Assert.NotNull(await authorization.RequireAsync(approver, PortalRoles.Viewer));
