@@ -245,6 +245,7 @@ public static class ServiceRegistration
         app.MapDeviceEndpoints();
         app.MapKeyExportEndpoints();
         app.MapAuditEndpoints();
+        app.MapCaRolloverEndpoints();
 
         app.MapStaticAssets().AllowAnonymous();
         app.MapRazorComponents<App>()

@@ -38,6 +38,8 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options) :
 
     public DbSet<CaRollover> CaRollovers => Set<CaRollover>();
 
+    public DbSet<RolloverBatch> RolloverBatches => Set<RolloverBatch>();
+
     public static string ConnectionStringFor(string dataDirectory) =>
         $"Data Source={Path.Combine(dataDirectory, FileName)};Foreign Keys=True";
 

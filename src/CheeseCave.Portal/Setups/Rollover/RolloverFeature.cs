@@ -16,6 +16,13 @@ public static class RolloverFeature
             .AddScoped<RolloverCaSteps>()
             .AddScoped<RolloverGroupSteps>()
             .AddScoped<RolloverReissue>()
+            .AddScoped<RolloverCancel>()
+            .AddScoped<RolloverProof>()
+            .AddScoped<RolloverImport>()
+            .AddSingleton<RolloverImportOutcomes>()
+            .AddHostedService<RolloverKeySweep>() // registered after the database initializer, so it runs after migrations
             .AddApprovalHandler<StartRolloverPayload, StartRolloverApproval>()
-            .AddApprovalHandler<RolloverStepPayload, RolloverStepApproval>();
+            .AddApprovalHandler<RolloverStepPayload, RolloverStepApproval>()
+            .AddApprovalHandler<CancelRolloverPayload, CancelRolloverApproval>()
+            .AddApprovalHandler<ImportRolloverPayload, ImportRolloverApproval>();
 }

@@ -69,9 +69,9 @@ public sealed record RolloverView(
 public sealed record RolloverCaView(int RootId, string RootSubject, string RootSha1, string? DpsCertificateName, bool IsVerified, string? IssuerSubject, DateTimeOffset NotAfter, DateTimeOffset? RetiredAt);
 
 /// <summary>What a re-issue produced: batches (one ZIP each) and the PFX password, shown once.</summary>
-public sealed record RolloverReissueView(int Count, IReadOnlyList<RolloverBatch> Batches, string PfxPassword, DateTimeOffset KeysAvailableUntil);
+public sealed record RolloverReissueView(int Count, IReadOnlyList<ReissuedBatch> Batches, string PfxPassword, DateTimeOffset KeysAvailableUntil);
 
-public sealed record RolloverBatch(string BatchId, int Count);
+public sealed record ReissuedBatch(string BatchId, int Count);
 
 /// <summary>Names a step for people (progress lines, the page, approval titles).</summary>
 public static class RolloverSteps
