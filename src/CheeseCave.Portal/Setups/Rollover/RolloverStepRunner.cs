@@ -213,6 +213,14 @@ public sealed class RolloverStepRunner(SetupPipeline pipeline, RolloverRuns runs
     /// <summary>The order rules, or for a batch to re-issue again, that batch's own rule.</summary>
     private static async Task<PortalError?> CheckAsync(PortalDbContext db, CaRollover rollover, RolloverStepPayload request, CancellationToken cancellationToken)
     {
+        if (request.Step == RolloverStep.Retire && RolloverRules.Check(rollover, request.Step) is null)
+        {
+            // Keys nobody ever got: retiring would shut those devices out for good, so they are re-issued again first.
+            var lost = (await RolloverReader.LostAsync(db, rollover.SetupId, rollover.Id, cancellationToken).ConfigureAwait(false)).FirstOrDefault(b => b.NeverHandedOut && b.Keyless > 0);
+            return lost is null ? null : new PortalError($"{lost.Sentence} Retiring the old CA now would shut those devices out.",
+                $"Re-issue the devices of batch {lost.BatchId} again on the rollover page first.");
+        }
+
         if (request is not { Step: RolloverStep.Reissue, LostBatchId: { } batchId })
         {
             return RolloverRules.Check(rollover, request.Step);
