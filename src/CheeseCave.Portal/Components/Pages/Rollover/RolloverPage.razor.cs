@@ -59,13 +59,7 @@ public sealed partial class RolloverPage
                 _action.Show(null);
             }
         }
-        if (_overview?.Rollover is null && string.IsNullOrEmpty(_form.RootSubject) && _overview is not null)
-        {
-            var year = DateTime.UtcNow.Year.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            _form.RootSubject = $"{_overview.SetupName} Root CA {year}";
-            _form.IntermediateSubject = $"{_overview.SetupName} Intermediate CA {year}";
-            _form.NewGroupId = $"{SafeId(_overview.SetupName)}-devices-{year}";
-        }
+        SuggestNames();
     }
 
     private async Task LoadAsync()
@@ -73,6 +67,38 @@ public sealed partial class RolloverPage
         var result = await Reader.GetRolloverAsync(_user, Id);
         _overview = result.Value;
         _loadError = result.Error;
+    }
+
+    /// <summary>
+    /// Names for the start form that the setup's CAs do not use yet: "{setup} Root CA {year}", with a generation number
+    /// when the last rollover already took that name (the form is refilled after each rollover ends).
+    /// </summary>
+    private void SuggestNames()
+    {
+        if (_overview is not { Rollover: null } overview)
+        {
+            return;
+        }
+
+        var taken = new[] { overview.LastFinished?.NewCa.RootSubject, overview.LastFinished?.OldCa.RootSubject, overview.LastFinished?.NewCa.IssuerSubject, overview.LastFinished?.OldCa.IssuerSubject }
+            .OfType<string>().Select(ShortName).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        if (!string.IsNullOrEmpty(_form.RootSubject) && !taken.Contains(ShortName(_form.RootSubject)))
+        {
+            return;
+        }
+
+        var year = DateTime.UtcNow.Year.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        for (var generation = 1; ; generation++)
+        {
+            var suffix = generation == 1 ? year : $"{year}-{generation.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+            if (!taken.Contains($"{overview.SetupName} Root CA {suffix}") && !taken.Contains($"{overview.SetupName} Intermediate CA {suffix}"))
+            {
+                _form.RootSubject = $"{overview.SetupName} Root CA {suffix}";
+                _form.IntermediateSubject = $"{overview.SetupName} Intermediate CA {suffix}";
+                _form.NewGroupId = $"{SafeId(overview.SetupName)}-devices-{suffix}";
+                return;
+            }
+        }
     }
 
     private Task<bool> StartAsync() => _action.RunAsync("Creating the new CA", async _ =>
@@ -89,6 +115,7 @@ public sealed partial class RolloverPage
             return StartReissueAsync($"{Open?.PendingDevices ?? 0} device(s)", (reissue, progress, cancellationToken) => reissue.ReissueDevicesAsync(_user, Id, progress, cancellationToken));
         }
 
+        _imported = null;
         return _action.RunAsync(RolloverSteps.Title(step), async progress =>
         {
             var result = step switch
@@ -99,6 +126,7 @@ public sealed partial class RolloverPage
                 _ => await GroupSteps.RetireOldCaAsync(_user, Id),
             };
             await LoadAsync();
+            SuggestNames();
             return result.Error;
         });
     }
@@ -139,8 +167,10 @@ public sealed partial class RolloverPage
 
     private Task<bool> CancelAsync() => _action.RunAsync("Cancelling the rollover", async _ =>
     {
+        _imported = null;
         var result = await Canceller.CancelRolloverAsync(_user, Id);
         await LoadAsync();
+        SuggestNames();
         return result.Error;
     });
 
@@ -166,7 +196,9 @@ public sealed partial class RolloverPage
     private static string SummaryOf(RolloverView rollover, RolloverStep step) => step switch
     {
         RolloverStep.Upload => rollover.NewCa.DpsCertificateName is { } name ? $"in the DPS as {name}" : "the DPS learns the new root (public part only)",
-        RolloverStep.Prove => rollover.NewCa.IsVerified ? "verified" : "DPS's verification code, signed with the new CA's key on the server",
+        RolloverStep.Prove => rollover.NewCa.IsVerified ? "verified"
+            : rollover.NewCa.RootHasKey ? "DPS's verification code, signed with the new CA's key on the server (or by hand)"
+            : "by hand: DPS's verification code, signed where the new CA's key is kept",
         RolloverStep.Trust => rollover.GroupMode == RolloverGroupMode.SwapInGroup
             ? $"group {rollover.OldGroupId}: the new CA as secondary, both generations register"
             : $"a new group {rollover.NewGroupId} beside {rollover.OldGroupId}",
