@@ -74,14 +74,18 @@ public sealed class RolloverCancel(RolloverStepRunner runner)
             }
 
             // The old certificates become the active ones again; their successors (whose CA is leaving) are superseded by them.
-            var subjects = newGeneration.Select(c => c.Subject).ToList();
-            var successors = await db.SetupDevices.Where(d => d.SetupId == setup.Id && d.RenewsDeviceId != null && d.SupersededByDeviceId == null && subjects.Contains(d.Issuer))
-                .ToListAsync(cancellationToken).ConfigureAwait(false);
-            var renewedIds = successors.Select(s => s.RenewsDeviceId!.Value).ToList();
-            var olds = await db.SetupDevices.Where(d => renewedIds.Contains(d.Id)).ToDictionaryAsync(d => d.Id, cancellationToken).ConfigureAwait(false);
-            foreach (var successor in successors)
+            var subjects = newGeneration.Select(c => c.Subject).ToHashSet(StringComparer.Ordinal);
+            var devices = await db.SetupDevices.Where(d => d.SetupId == setup.Id).ToDictionaryAsync(d => d.Id, cancellationToken).ConfigureAwait(false);
+            foreach (var successor in devices.Values.Where(d => d.RenewsDeviceId is not null && d.SupersededByDeviceId is null && d.RevokedAt is null && subjects.Contains(d.Issuer)).ToList())
             {
-                if (olds.TryGetValue(successor.RenewsDeviceId!.Value, out var old) && old.SupersededByDeviceId == successor.Id && old.RevokedAt is null)
+                // Back along the chain (a batch re-issued again after its keys were lost) to the first new-generation certificate.
+                var first = successor;
+                while (first.RenewsDeviceId is { } previous && devices.TryGetValue(previous, out var earlier) && subjects.Contains(earlier.Issuer))
+                {
+                    first = earlier;
+                }
+
+                if (first.RenewsDeviceId is { } oldId && devices.TryGetValue(oldId, out var old) && old.SupersededByDeviceId == first.Id && old.RevokedAt is null)
                 {
                     old.SupersededByDeviceId = null;
                     old.SupersededAt = null;

@@ -3,8 +3,9 @@ using CheeseCave.Portal.Approvals;
 namespace CheeseCave.Portal.Setups.Rollover;
 
 /// <summary>
-/// The CA rollover wizard (/setups/{id}/rollover). Its downloads are the device batch endpoints of step 9 (a re-issue
-/// is recorded in batches like step 9's), so it maps no endpoints of its own.
+/// The CA rollover wizard (/setups/{id}/rollover). Its device downloads are the batch endpoints of step 9 (a re-issue
+/// is recorded in batches like step 9's); its own endpoints are the new CA's import form post and the verification
+/// code download (<see cref="RolloverEndpoints"/>).
 /// </summary>
 public static class RolloverFeature
 {

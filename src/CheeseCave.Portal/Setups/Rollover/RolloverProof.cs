@@ -69,8 +69,9 @@ public sealed class RolloverProof(RolloverStepRunner runner, SetupProofStore pro
         var root = await NewRootAsync(setupId, cancellationToken).ConfigureAwait(false);
         var record = root is null ? null : await proofs.ReadAsync(setupId, root.Id, cancellationToken).ConfigureAwait(false);
         var (pem, problem) = Check(certificate, root, record?.Code, runner.Pipeline.Time.GetUtcNow());
-        if (problem is not null && await runner.Pipeline.RequireAsync(caller, PortalRoles.Operator, cancellationToken).ConfigureAwait(false) is not null)
+        if (problem is not null && await runner.Pipeline.RequireAsync(caller, PortalRoles.Operator, cancellationToken).ConfigureAwait(false) is { } actor)
         {
+            await runner.Pipeline.Audit.WriteAsync(actor, RolloverAuditActions.Verified, $"setup {setupId}", AuditOutcomes.Failed, SetupPipeline.Trim($"verification certificate refused: {problem.Message}"), cancellationToken).ConfigureAwait(false);
             return PortalResult.Fail<RolloverStage>(problem);
         }
 

@@ -14,9 +14,12 @@ namespace CheeseCave.Portal.Setups.Rollover;
 /// <summary>
 /// Rollover step 5: every active device certificate of the old generation (not superseded, not revoked) gets a
 /// successor from the new CA, with the same registration id and a new key. Signed in batches (one ZIP each, like a
-/// step 9 batch) with progress; recorded all at once, with the successor links both ways, in one transaction, so an
-/// interruption leaves nothing half-done. Keys and PFX files are handed out like a device batch: encrypted in memory
-/// for the download window, to the requester only, with one PFX password shown once.
+/// step 9 batch) with progress; recorded all at once, with the successor links both ways and one
+/// <see cref="RolloverBatch"/> row per batch, in one transaction, so an interruption leaves nothing half-done. Keys and
+/// PFX files are handed out like a device batch: encrypted in memory for the download window, to the requester only,
+/// with one PFX password shown once; the batch rows say whether they got there (<see cref="RolloverKeySweep"/>), and a
+/// batch whose keys were lost can be re-issued again. A new CA without a key the portal holds cannot sign: the step is
+/// then confirmed as done elsewhere.
 /// </summary>
 public sealed class RolloverReissue(RolloverStepRunner runner, IKeyStore keys, DeviceKeyVault deviceKeys)
 {
