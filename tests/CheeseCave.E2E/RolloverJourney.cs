@@ -8,7 +8,9 @@ namespace CheeseCave.E2E;
 
 /// <summary>
 /// A CA rollover in the browser: a provisioned setup (prepared through the handlers, as the pages call them) gets a
-/// new CA; each step is one button on /setups/{id}/rollover, until the old CA is retired.
+/// new CA; each step is one button on /setups/{id}/rollover, until the old CA is retired (the re-issue runs in the
+/// background and its outcome comes back to the page). Then a CA made elsewhere is imported without its key through the
+/// form, uploaded, its verification code shown for proof by hand, and that rollover is cancelled.
 /// </summary>
 public sealed class RolloverJourney
 {
@@ -70,6 +72,35 @@ public sealed class RolloverJourney
             await page.Locator("[data-run-step='Retire']").ClickAsync();
             await Assertions.Expect(page.Locator("[data-rollover-finished]")).ToContainTextAsync("retired the old CA", new() { Timeout = Journeys.StateTimeout });
             await Journeys.SaveScreenshotAsync(page, "rollover-4-retired.png");
+
+            // A second rollover to a CA made elsewhere, imported without its key through the form, then abandoned.
+            var folder = Directory.CreateTempSubdirectory("cheesecave-e2e-rollover-").FullName;
+            using (var outside = new CertificateAuthority(TimeProvider.System).CreateRoot(new RootCaRequest("Cave Outside Root 2028")))
+            {
+                await File.WriteAllTextAsync(Path.Combine(folder, "outside.pem"), CertificateExport.ToPem(outside.Certificate));
+            }
+
+            await page.GetByText("Import an existing CA").ClickAsync();
+            await page.Locator("[data-import-form]").WaitForAsync(new() { Timeout = Journeys.StateTimeout });
+            await page.Locator("#import-ca-certificate").SetInputFilesAsync(Path.Combine(folder, "outside.pem"));
+            await page.Locator("[data-import-submit]").ClickAsync();
+            await Assertions.Expect(page.Locator("[data-import-outcome]")).ToContainTextAsync("without its private key", new() { Timeout = Journeys.StateTimeout });
+            await Journeys.WaitForCircuitAsync(page);
+            await Assertions.Expect(steps).ToHaveAttributeAsync("data-rollover-stage", "CaCreated", new() { Timeout = Journeys.StateTimeout });
+            await page.Locator("[data-run-step='Upload']").ClickAsync();
+            await Assertions.Expect(steps).ToHaveAttributeAsync("data-rollover-stage", "Uploaded", new() { Timeout = Journeys.StateTimeout });
+            await Assertions.Expect(page.Locator("[data-run-step='Prove']")).ToHaveCountAsync(0); // no key: by hand only
+            await page.Locator("[data-get-code]").ClickAsync();
+            await page.Locator("[data-copy-field='rollover-verification-code']").WaitForAsync(new() { Timeout = Journeys.StateTimeout });
+            await Assertions.Expect(page.Locator("[data-download='verification-code']")).ToHaveCountAsync(1);
+            await Journeys.SaveScreenshotAsync(page, "rollover-5-imported-proof-by-hand.png");
+
+            await page.Locator("[data-cancel-start]").ClickAsync();
+            await Journeys.SaveScreenshotAsync(page, "rollover-6-cancel-confirm.png");
+            await page.Locator("[data-cancel-yes]").ClickAsync();
+            await Assertions.Expect(page.Locator("[data-rollover-cancelled]")).ToContainTextAsync("cancelled the rollover", new() { Timeout = Journeys.StateTimeout });
+            await Journeys.SaveScreenshotAsync(page, "rollover-7-cancelled.png");
+            Directory.Delete(folder, recursive: true);
             Assert.Empty(problems);
         }
         finally

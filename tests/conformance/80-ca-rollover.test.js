@@ -3,6 +3,7 @@
 // enrollment group, the device SDK over HTTP and MQTT for registrations): the old generation (root R1 → intermediate)
 // registers; the new root R2 is uploaded and verified; the group names R2 as its secondary CA (both generations
 // register); then R2 becomes its only CA and R1 is deleted from the DPS (old devices are refused, new ones register).
+// Then a rollover to R3 is cancelled the way the portal undoes one: R3 leaves the group and the DPS, R2 keeps working.
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { endpoints } = require('./lib/env');
@@ -14,12 +15,16 @@ const oldRoot = () => pki.make('rolloverRootOld', { cn: 'CheeseCave Conformance 
 const oldInt = () => pki.make('rolloverIntOld', { cn: 'CheeseCave Conformance Rollover Intermediate 1', kind: 'intermediate', issuer: oldRoot() });
 const newRoot = () => pki.make('rolloverRootNew', { cn: 'CheeseCave Conformance Rollover Root 2', kind: 'root' });
 const newInt = () => pki.make('rolloverIntNew', { cn: 'CheeseCave Conformance Rollover Intermediate 2', kind: 'intermediate', issuer: newRoot() });
+const thirdRoot = () => pki.make('rolloverRootThird', { cn: 'CheeseCave Conformance Rollover Root 3', kind: 'root' });
+const thirdInt = () => pki.make('rolloverIntThird', { cn: 'CheeseCave Conformance Rollover Intermediate 3', kind: 'intermediate', issuer: thirdRoot() });
 const tag = () => pki.tag(oldRoot());
 const oldName = () => `conf-rollover-r1-${tag()}`;
 const newName = () => `conf-rollover-r2-${pki.tag(newRoot())}`;
 const groupId = () => `conf-rollover-group-${tag()}`;
 const oldDevice = () => `conf-rollover-old-${tag()}`;
 const newDevice = () => `conf-rollover-new-${tag()}`;
+const thirdName = () => `conf-rollover-r3-${pki.tag(thirdRoot())}`;
+const thirdDevice = () => `conf-rollover-third-${tag()}`;
 
 const state = {};
 
@@ -95,6 +100,27 @@ test('CA rollover: after root 1 leaves the group and the DPS, its devices are re
   await client.dpsCertificate.delete(rg, fx.names.dps(), oldName(), old.etag);
   await refused('http', oldDevice(), oldLeaf(), [oldInt()], 'an old-generation device after retirement (HTTP)');
   await refused('mqtt', oldDevice(), oldLeaf(), [oldInt()], 'an old-generation device after retirement (MQTT)');
+  await registers('http', newDevice(), newLeaf(), [newInt()]);
+  await registers('mqtt', newDevice(), newLeaf(), [newInt()]);
+  state.retired = true;
+});
+
+test('CA rollover cancelled: root 3 taken out of the group and the DPS again; its devices are refused, root 2 devices register', async () => {
+  assert.ok(state.retired, 'needs the retirement test');
+  const thirdLeaf = pki.deviceLeaf(thirdDevice(), thirdInt());
+  await uploadVerified(thirdName(), thirdRoot());
+  await setGroupCas(newName(), thirdName());
+  await registers('http', thirdDevice(), thirdLeaf, [thirdInt()]);
+
+  // Cancel: the group trusts root 2 alone again, then root 3's DPS certificate is deleted.
+  const group = await setGroupCas(newName());
+  assert.deepEqual(group.attestation.x509.caReferences, { primary: newName() });
+  const client = fx.dpsClient();
+  const rg = endpoints().resourceGroup;
+  const third = await client.dpsCertificate.get(thirdName(), rg, fx.names.dps());
+  await client.dpsCertificate.delete(rg, fx.names.dps(), thirdName(), third.etag);
+  await refused('http', thirdDevice(), thirdLeaf, [thirdInt()], 'a device of the cancelled generation (HTTP)');
+  await refused('mqtt', thirdDevice(), thirdLeaf, [thirdInt()], 'a device of the cancelled generation (MQTT)');
   await registers('http', newDevice(), newLeaf(), [newInt()]);
   await registers('mqtt', newDevice(), newLeaf(), [newInt()]);
 });

@@ -252,6 +252,7 @@ public static class ServiceRegistration
         app.MapKeyExportEndpoints();
         app.MapAuditEndpoints();
         app.MapAutomationEndpoints();
+        app.MapCaRolloverEndpoints();
 
         app.MapStaticAssets().AllowAnonymous();
         app.MapRazorComponents<App>()

@@ -47,6 +47,11 @@ public sealed class CaRollover
     public DateTimeOffset? FinishedAt { get; set; }
 
     public string? FinishedBy { get; set; }
+
+    /// <summary>Set (with <see cref="FinishedAt"/>) when the rollover was abandoned before the old CA was retired.</summary>
+    public DateTimeOffset? CancelledAt { get; set; }
+
+    public string? CancelledBy { get; set; }
 }
 
 /// <summary>How far a rollover got: each value is the last step done.</summary>

@@ -42,6 +42,8 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options) :
 
     public DbSet<IssuanceGrant> IssuanceGrants => Set<IssuanceGrant>();
 
+    public DbSet<RolloverBatch> RolloverBatches => Set<RolloverBatch>();
+
     public static string ConnectionStringFor(string dataDirectory) =>
         $"Data Source={Path.Combine(dataDirectory, FileName)};Foreign Keys=True";
 

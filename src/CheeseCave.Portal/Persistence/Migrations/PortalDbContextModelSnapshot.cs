@@ -262,6 +262,14 @@ namespace CheeseCave.Portal.Persistence.Migrations
                         .ValueGeneratedOnAdd()
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("CancelledAt")
+                        .HasMaxLength(28)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("CancelledBy")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("FinishedAt")
                         .HasMaxLength(28)
                         .HasColumnType("TEXT");
@@ -650,6 +658,50 @@ namespace CheeseCave.Portal.Persistence.Migrations
                     b.HasKey("KeyId");
 
                     b.ToTable("ProtectedKeys", (string)null);
+                });
+
+            modelBuilder.Entity("CheeseCave.Portal.Persistence.RolloverBatch", b =>
+                {
+                    b.Property<int>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("BatchId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("DeviceCount")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("KeysKeptUntil")
+                        .HasMaxLength(28)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("KeysLostAt")
+                        .HasMaxLength(28)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ReplacedByBatchId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("RolloverId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("SignedAt")
+                        .IsRequired()
+                        .HasMaxLength(28)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("BatchId")
+                        .IsUnique();
+
+                    b.HasIndex("RolloverId");
+
+                    b.ToTable("RolloverBatches", (string)null);
                 });
 
             modelBuilder.Entity("CheeseCave.Portal.Persistence.SetupCertificate", b =>
@@ -1099,6 +1151,15 @@ namespace CheeseCave.Portal.Persistence.Migrations
                     b.HasOne("CheeseCave.Portal.Persistence.DpsSetup", null)
                         .WithMany()
                         .HasForeignKey("SetupId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("CheeseCave.Portal.Persistence.RolloverBatch", b =>
+                {
+                    b.HasOne("CheeseCave.Portal.Persistence.CaRollover", null)
+                        .WithMany()
+                        .HasForeignKey("RolloverId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });

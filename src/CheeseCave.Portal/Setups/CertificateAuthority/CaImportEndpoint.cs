@@ -80,7 +80,7 @@ public static class CaImportEndpoint
         return Results.LocalRedirect($"/setups/{setupId}/ca?import={token}");
     }
 
-    private static async Task<(byte[]? Bytes, string? Problem)> ReadAsync(IFormCollection form, string fileField, string textField, string what, CancellationToken cancellationToken)
+    internal static async Task<(byte[]? Bytes, string? Problem)> ReadAsync(IFormCollection form, string fileField, string textField, string what, CancellationToken cancellationToken)
     {
         if (form.Files.GetFile(fileField) is { Length: > 0 } file)
         {

@@ -11,6 +11,7 @@ public enum SetupOperationKind
     CreateHub,
     VerifyCa,
     IssueDevices,
+    RolloverReissue,
 }
 
 /// <summary>

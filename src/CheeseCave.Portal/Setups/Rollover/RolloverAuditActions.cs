@@ -9,6 +9,8 @@ public static class RolloverAuditActions
     public const string Trusted = "dps-setup.rollover-trust";
     public const string Reissued = "dps-setup.rollover-reissue";
     public const string Retired = "dps-setup.rollover-retire";
+    public const string Cancelled = "dps-setup.rollover-cancel";
+    public const string KeysLost = "dps-setup.rollover-keys-lost";
 
     public static string For(RolloverStep step) => step switch
     {

@@ -53,6 +53,14 @@ public sealed record RolloverView(
     DateTimeOffset? FinishedAt,
     string? FinishedBy)
 {
+    /// <summary>Re-issued batches whose keys a restart took, not re-issued again yet.</summary>
+    public IReadOnlyList<LostKeysBatch> LostBatches { get; init; } = [];
+
+    /// <summary>When the rollover was abandoned (then <see cref="FinishedAt"/> is set too), and by whom.</summary>
+    public DateTimeOffset? CancelledAt { get; init; }
+
+    public string? CancelledBy { get; init; }
+
     /// <summary>The step to do next, or null when the rollover is finished.</summary>
     public RolloverStep? Next => Stage switch
     {
@@ -66,12 +74,25 @@ public sealed record RolloverView(
 }
 
 /// <summary>One CA generation: its root and the CA that signs its devices.</summary>
-public sealed record RolloverCaView(int RootId, string RootSubject, string RootSha1, string? DpsCertificateName, bool IsVerified, string? IssuerSubject, DateTimeOffset NotAfter, DateTimeOffset? RetiredAt);
+/// <param name="HasKey">The portal holds the key of a CA of this generation that can sign devices (not so for a CA imported without it).</param>
+public sealed record RolloverCaView(int RootId, string RootSubject, string RootSha1, string? DpsCertificateName, bool IsVerified, string? IssuerSubject, DateTimeOffset NotAfter, DateTimeOffset? RetiredAt,
+    bool HasKey = true, bool RootHasKey = true, bool IsImported = false);
+
+/// <summary>A re-issued batch whose keys were lost to a restart.</summary>
+/// <param name="NeverHandedOut">The portal stopped before the re-issue's final save: nobody got the keys or the PFX password.</param>
+/// <param name="Keyless">Its certificates still standing (not superseded, not revoked).</param>
+public sealed record LostKeysBatch(string BatchId, int DeviceCount, DateTimeOffset LostAt, bool NeverHandedOut, int Keyless)
+{
+    /// <summary>The one sentence the page shows.</summary>
+    public string Sentence => NeverHandedOut
+        ? $"The keys of batch {BatchId} ({DeviceCount} re-issued device certificate(s)) were lost: the portal stopped before handing them out, so these certificates have no key anywhere."
+        : $"The keys of batch {BatchId} ({DeviceCount} re-issued device certificate(s)) were lost when the portal restarted inside their download window; unless they were downloaded before, these certificates have no key anywhere.";
+}
 
 /// <summary>What a re-issue produced: batches (one ZIP each) and the PFX password, shown once.</summary>
-public sealed record RolloverReissueView(int Count, IReadOnlyList<RolloverBatch> Batches, string PfxPassword, DateTimeOffset KeysAvailableUntil);
+public sealed record RolloverReissueView(int Count, IReadOnlyList<ReissuedBatch> Batches, string PfxPassword, DateTimeOffset KeysAvailableUntil);
 
-public sealed record RolloverBatch(string BatchId, int Count);
+public sealed record ReissuedBatch(string BatchId, int Count);
 
 /// <summary>Names a step for people (progress lines, the page, approval titles).</summary>
 public static class RolloverSteps

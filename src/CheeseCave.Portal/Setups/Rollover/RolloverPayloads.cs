@@ -104,8 +104,13 @@ public sealed record StartRolloverPayload(string RootSubject, string? Intermedia
 /// A request for one step of an open rollover, pinned to that rollover and to the CAs the requester saw; applying
 /// refuses if the rollover or its new CA changed.
 /// </summary>
+/// <param name="LostBatchId">A re-issue of the devices of this batch again, its keys having been lost.</param>
+/// <param name="Elsewhere">A re-issue done outside the portal (the new CA came without its key): the step is confirmed, nothing signed.</param>
+/// <param name="VerificationPem">Proof of possession by hand: the verification certificate signed where the new CA's key is.</param>
+/// <param name="VerificationCode">The DPS verification code <paramref name="VerificationPem"/> was made for.</param>
 [ApprovalPayloadKind("rollover-step")]
-public sealed record RolloverStepPayload(RolloverStep Step, int RolloverId = 0, string NewRootSha1 = "", string OldRootSha1 = "", string Groups = "", int DeviceCount = 0) : SetupPayload
+public sealed record RolloverStepPayload(RolloverStep Step, int RolloverId = 0, string NewRootSha1 = "", string OldRootSha1 = "", string Groups = "", int DeviceCount = 0,
+    string? LostBatchId = null, bool Elsewhere = false, string? VerificationPem = null, string? VerificationCode = null) : SetupPayload
 {
     public override ApprovalAction Action => this.Step switch
     {
@@ -136,12 +141,15 @@ public sealed record RolloverStepPayload(RolloverStep Step, int RolloverId = 0, 
         facts.Add(new("What happens", this.Step switch
         {
             RolloverStep.Upload => "The new root CA certificate (public part only) is uploaded to the DPS, unverified",
+            RolloverStep.Prove when this.VerificationPem is not null => $"The verification certificate for code {this.VerificationCode}, signed where the new CA's key is kept, goes to the DPS: it then trusts certificates chaining up to the new CA",
             RolloverStep.Prove => "The portal signs the DPS's verification code with the new CA's key: the DPS then trusts certificates chaining up to it",
+            RolloverStep.Reissue when this.LostBatchId is not null => $"The {this.DeviceCount.ToString(CultureInfo.InvariantCulture)} device(s) of batch {this.LostBatchId}, whose new keys were lost in a restart, get another certificate from the new CA (same registration ids, new keys); the keyless ones are marked superseded",
+            RolloverStep.Reissue when this.Elsewhere => $"Confirms that the {this.DeviceCount.ToString(CultureInfo.InvariantCulture)} active device certificate(s) of the old CA were re-issued outside the portal (it does not hold the new CA's key); devices without a new certificate are refused after retirement",
             RolloverStep.Trust => $"Enrollment {this.Groups} trusts the new CA beside the old one: devices of both generations register; new devices come from the new CA",
             RolloverStep.Reissue => $"{this.DeviceCount.ToString(CultureInfo.InvariantCulture)} active device certificate(s) of the old CA get a successor from the new CA (same registration ids, new keys); the old ones are marked superseded",
             _ => $"The old CA leaves enrollment {this.Groups}, is deleted from the DPS and retired in the portal: devices that still have only its certificates are refused from then on",
         }));
-        if (this.Step == RolloverStep.Reissue)
+        if (this.Step == RolloverStep.Reissue && !this.Elsewhere)
         {
             facts.Add(new("Keys", "Downloadable by the requester for 15 minutes after it is applied; the PFX password is shown once, to the requester"));
         }

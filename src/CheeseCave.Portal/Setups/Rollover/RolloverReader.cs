@@ -29,7 +29,8 @@ public sealed class RolloverReader(SetupPipeline pipeline, RolloverRuns runs)
         string? whyNot = open is not null ? "A rollover is under way."
             : root is not { IsVerified: true } || setup.EnrollmentGroupId is null ? "The setup needs a verified CA trusted by an enrollment group first (steps 5 to 8)."
             : null;
-        var openView = open is null ? null : View(setup, open, (await RolloverReissue.PendingAsync(db, setupId, open, cancellationToken).ConfigureAwait(false)).Count);
+        var openView = open is null ? null : View(setup, open, (await RolloverReissue.PendingAsync(db, setupId, open, cancellationToken).ConfigureAwait(false)).Count)
+            with { LostBatches = await LostAsync(db, setupId, open.Id, cancellationToken).ConfigureAwait(false) };
         return PortalResult.Ok(new RolloverOverview(setup.Id, setup.Name, whyNot is null, whyNot, openView, last is null ? null : View(setup, last, 0)));
     }
 
@@ -39,7 +40,26 @@ public sealed class RolloverReader(SetupPipeline pipeline, RolloverRuns runs)
         return new RolloverView(rollover.Id, rollover.Stage, rollover.GroupMode, rollover.StartedBy, rollover.StartedAt,
             Generation(setup, rollover.OldRootId), Generation(setup, rollover.NewRootId), rollover.OldGroupId, rollover.NewGroupId,
             rollover.ReissuedCount, pendingDevices, RolloverRules.Interrupted(rollover, runningHere), runningHere && rollover.RunningStep is not null,
-            rollover.FinishedAt, rollover.FinishedBy);
+            rollover.FinishedAt, rollover.FinishedBy)
+        {
+            CancelledAt = rollover.CancelledAt,
+            CancelledBy = rollover.CancelledBy,
+        };
+    }
+
+    /// <summary>The rollover's batches whose keys were lost and that were not re-issued again.</summary>
+    internal static async Task<IReadOnlyList<LostKeysBatch>> LostAsync(PortalDbContext db, int setupId, int rolloverId, CancellationToken cancellationToken)
+    {
+        var lost = await db.RolloverBatches.AsNoTracking().Where(b => b.RolloverId == rolloverId && b.KeysLostAt != null && b.ReplacedByBatchId == null)
+            .OrderBy(b => b.Id).ToListAsync(cancellationToken).ConfigureAwait(false);
+        var views = new List<LostKeysBatch>(lost.Count);
+        foreach (var batch in lost)
+        {
+            var keyless = (await RolloverReissue.KeylessAsync(db, setupId, batch.BatchId, cancellationToken).ConfigureAwait(false)).Count;
+            views.Add(new LostKeysBatch(batch.BatchId, batch.DeviceCount, batch.KeysLostAt!.Value, batch.KeysKeptUntil is null, keyless));
+        }
+
+        return views;
     }
 
     private static RolloverCaView Generation(DpsSetup setup, int rootId)
@@ -48,6 +68,8 @@ public sealed class RolloverReader(SetupPipeline pipeline, RolloverRuns runs)
         var issuer = setup.Certificates
             .Where(c => c.Kind == SetupCertificateKind.Intermediate && string.Equals(c.Issuer, root.Subject, StringComparison.Ordinal))
             .OrderByDescending(c => c.CreatedAt).FirstOrDefault();
-        return new RolloverCaView(root.Id, root.Subject, root.ThumbprintSha1, root.DpsCertificateName, root.IsVerified, issuer?.Subject, root.NotAfter, root.RetiredAt);
+        var (_, signer) = RolloverRules.Generation(setup.Certificates, rootId);
+        return new RolloverCaView(root.Id, root.Subject, root.ThumbprintSha1, root.DpsCertificateName, root.IsVerified, issuer?.Subject, root.NotAfter, root.RetiredAt,
+            signer is not null, root.KeyId is not null, root.IsImported);
     }
 }

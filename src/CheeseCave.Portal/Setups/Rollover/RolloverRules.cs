@@ -6,13 +6,16 @@ namespace CheeseCave.Portal.Setups.Rollover;
 /// <summary>The order of a rollover's steps, and the one sentence that explains a step asked for at the wrong time.</summary>
 public static class RolloverRules
 {
+    /// <summary>The running-step mark of a cancellation.</summary>
+    public const string CancelMark = "Cancel";
+
     /// <summary>Null when <paramref name="step"/> may run now; otherwise why not and what to do.</summary>
     public static PortalError? Check(CaRollover rollover, RolloverStep step)
     {
         ArgumentNullException.ThrowIfNull(rollover);
-        if (rollover.FinishedAt is not null || rollover.Stage == RolloverStage.Retired)
+        if (Closed(rollover) is { } closed)
         {
-            return new PortalError("This rollover is finished: the old CA is already retired.", "Start a new rollover when this CA is due for replacement.");
+            return closed;
         }
 
         var needed = RolloverSteps.Before(step);
@@ -44,11 +47,74 @@ public static class RolloverRules
         return new PortalError($"\"{RolloverSteps.Title(step)}\" cannot run yet.", $"First: \"{RolloverSteps.Title(first)}\".");
     }
 
+    /// <summary>Why nothing more can be done on a rollover that ended (retired or cancelled), or null while it is open.</summary>
+    public static PortalError? Closed(CaRollover rollover)
+    {
+        ArgumentNullException.ThrowIfNull(rollover);
+        if (rollover.CancelledAt is not null)
+        {
+            return new PortalError("This rollover was cancelled.", "Start a new rollover from the rollover page if the CA still needs replacing.");
+        }
+
+        return rollover.FinishedAt is not null || rollover.Stage == RolloverStage.Retired
+            ? new PortalError("This rollover is finished: the old CA is already retired.", "Start a new rollover when this CA is due for replacement.")
+            : null;
+    }
+
+    /// <summary>Null when the devices of a batch whose keys were lost may be re-issued again now (after the re-issue, before retiring).</summary>
+    public static PortalError? CheckReissueAgain(CaRollover rollover, RolloverBatch? batch)
+    {
+        ArgumentNullException.ThrowIfNull(rollover);
+        if (Closed(rollover) is { } closed)
+        {
+            return closed;
+        }
+
+        if (batch is null || batch.RolloverId != rollover.Id)
+        {
+            return new PortalError("This rollover has no such batch.", "Pick a batch from the rollover page.");
+        }
+
+        if (batch.ReplacedByBatchId is not null)
+        {
+            return new PortalError($"The devices of batch {batch.BatchId} were already re-issued again (batch {batch.ReplacedByBatchId}).", "Download that batch's keys instead.");
+        }
+
+        return batch.KeysLostAt is null
+            ? new PortalError($"The keys of batch {batch.BatchId} were not lost.", "Download them from the batch while its download window is open.")
+            : null;
+    }
+
+    /// <summary>Why a rollover cannot be cancelled now (the old CA is retired), or null.</summary>
+    public static PortalError? CheckCancel(CaRollover rollover)
+    {
+        ArgumentNullException.ThrowIfNull(rollover);
+        if (rollover.CancelledAt is not null)
+        {
+            return new PortalError("This rollover is already cancelled.", "Start a new rollover if the CA still needs replacing.");
+        }
+
+        return rollover.FinishedAt is not null || rollover.Stage == RolloverStage.Retired
+            ? new PortalError("This rollover cannot be cancelled: the old CA is already retired and out of the DPS, so going back would shut out every device.",
+                "Start a new rollover to move to another CA.")
+            : null;
+    }
+
     /// <summary>The sentence for a step that was cut off (null when none is, or it is running now in this process).</summary>
     public static string? Interrupted(CaRollover rollover, bool runningHere)
     {
         ArgumentNullException.ThrowIfNull(rollover);
-        if (rollover.RunningStep is null || runningHere || !Enum.TryParse<RolloverStep>(rollover.RunningStep, out var step))
+        if (rollover.RunningStep is null || runningHere)
+        {
+            return null;
+        }
+
+        if (rollover.RunningStep == CancelMark)
+        {
+            return $"Cancelling was interrupted at {rollover.RunningSince:yyyy-MM-dd HH:mm} UTC (the portal stopped while it ran); the rollover is still open, and cancelling again is safe.";
+        }
+
+        if (!Enum.TryParse<RolloverStep>(rollover.RunningStep, out var step))
         {
             return null;
         }

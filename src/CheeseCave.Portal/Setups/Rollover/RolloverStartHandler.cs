@@ -51,7 +51,6 @@ public sealed class RolloverStartHandler(SetupPipeline pipeline, IKeyStore keys)
                     return PortalResult.Fail<int>(problem);
                 }
 
-                var oldRoot = SetupCertificates.RootOf(setup)!;
                 var authority = new Pki.CertificateAuthority(pipeline.Time);
                 var actor = Actor.From(caller);
                 using var root = authority.CreateRoot(new RootCaRequest(request.RootSubject.Trim()) { Preset = request.Preset });
@@ -64,20 +63,7 @@ public sealed class RolloverStartHandler(SetupPipeline pipeline, IKeyStore keys)
                 }
 
                 await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
-                var now = pipeline.Time.GetUtcNow();
-                var rollover = new CaRollover
-                {
-                    SetupId = setup.Id,
-                    StartedBy = grant?.RequestedBy ?? actor.Name,
-                    StartedAt = now,
-                    UpdatedAt = now,
-                    Stage = RolloverStage.CaCreated,
-                    GroupMode = request.GroupMode,
-                    OldRootId = oldRoot.Id,
-                    NewRootId = rootEntity.Id,
-                    OldGroupId = setup.EnrollmentGroupId!,
-                    NewGroupId = request.GroupMode == RolloverGroupMode.NewGroup ? request.NewGroupId?.Trim() : null,
-                };
+                var rollover = Open(setup, rootEntity, request.GroupMode, request.NewGroupId, grant?.RequestedBy ?? actor.Name, pipeline.Time.GetUtcNow());
                 db.CaRollovers.Add(rollover);
                 await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
                 return PortalResult.Ok(rollover.Id);
@@ -94,6 +80,21 @@ public sealed class RolloverStartHandler(SetupPipeline pipeline, IKeyStore keys)
             throw;
         }
     }
+
+    /// <summary>A new open rollover of <paramref name="setup"/> (its current root the old one) to <paramref name="newRoot"/>.</summary>
+    internal static CaRollover Open(DpsSetup setup, SetupCertificate newRoot, RolloverGroupMode groupMode, string? newGroupId, string startedBy, DateTimeOffset now) => new()
+    {
+        SetupId = setup.Id,
+        StartedBy = startedBy,
+        StartedAt = now,
+        UpdatedAt = now,
+        Stage = RolloverStage.CaCreated,
+        GroupMode = groupMode,
+        OldRootId = SetupCertificates.RootOf(setup)!.Id,
+        NewRootId = newRoot.Id,
+        OldGroupId = setup.EnrollmentGroupId!,
+        NewGroupId = groupMode == RolloverGroupMode.NewGroup ? newGroupId?.Trim() : null,
+    };
 
     private static PortalError AlreadyStarted { get; } = new("A rollover of this setup is already under way.", "Continue it on the rollover page; a new one can start once its old CA is retired.");
 

@@ -27,6 +27,20 @@ public sealed record RolloverContext(
     public string DpsName => this.Setup.DpsName!;
 }
 
+/// <summary>What one rollover change is: its request (for the approval gate), audit names, running mark and rules.</summary>
+/// <param name="ExpectedNewRootSha1">When applying an approval: the new root the approvers saw (null: no check).</param>
+/// <param name="Succeeded">What the change does to the rollover row when it worked (move the stage on, close it).</param>
+internal sealed record RolloverRunSpec(
+    SetupPayload Request,
+    int RolloverId,
+    string AuditAction,
+    string What,
+    string Detail,
+    string Mark,
+    string? ExpectedNewRootSha1,
+    Func<PortalDbContext, CaRollover, Task<PortalError?>> Check,
+    Action<CaRollover, DateTimeOffset> Succeeded);
+
 /// <summary>
 /// Runs one step of a rollover through the setup pipeline: refuses a step asked for at the wrong time with one sentence
 /// (before a request is recorded, and again when it runs), records it for approval when required, marks it running in
@@ -50,16 +64,45 @@ public sealed class RolloverStepRunner(SetupPipeline pipeline, RolloverRuns runs
                 return PortalResult.Fail<T>(PortalError.NotAllowed(what));
             }
 
-            var (pinned, problem) = await PinAsync(setupId, request.Step, cancellationToken).ConfigureAwait(false);
+            var (pinned, problem) = await PinAsync(setupId, request, cancellationToken).ConfigureAwait(false);
             if (problem is not null)
             {
                 await pipeline.Audit.WriteAsync(actor, auditAction, $"setup {setupId}", AuditOutcomes.Failed, SetupPipeline.Trim(problem.Message), cancellationToken).ConfigureAwait(false);
                 return PortalResult.Fail<T>(problem);
             }
 
-            request = pinned!;
+            // The pinned request keeps what the caller brought (a verification certificate, the batch to re-issue again).
+            request = pinned! with { LostBatchId = request.LostBatchId, Elsewhere = request.Elsewhere, VerificationPem = request.VerificationPem, VerificationCode = request.VerificationCode };
         }
 
+        var spec = new RolloverRunSpec(request, request.RolloverId, auditAction, what, $"rollover #{request.RolloverId}: {request.Step}", request.Step.ToString(),
+            grant is null ? null : request.NewRootSha1,
+            (db, rollover) => CheckAsync(db, rollover, request, cancellationToken),
+            (rollover, now) =>
+            {
+                if (request.LostBatchId is null)
+                {
+                    Advance(rollover, request.Step, now);
+                }
+                else
+                {
+                    // Re-issuing a lost batch again repairs the re-issue step; the rollover stays where it is.
+                    Settle(rollover, now);
+                }
+            });
+        return await RunMarkedAsync(caller, setupId, spec, grant, step, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The part every rollover change shares (a step, a cancellation): one per setup at a time in this process, through
+    /// the pipeline, the open rollover loaded and checked again, the mark saved before anything outside the database is
+    /// touched, <see cref="RolloverRunSpec.Succeeded"/> applied on success, the mark cleared on failure.
+    /// </summary>
+    internal async Task<PortalResult<T>> RunMarkedAsync<T>(ClaimsPrincipal caller, int setupId, RolloverRunSpec spec, ApprovalGrant? grant,
+        Func<RolloverContext, Task<PortalResult<T>>> step, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(step);
         if (!runs.TryEnter(setupId))
         {
             return PortalResult.Fail<T>(new PortalError("Another step of this setup's rollover is running right now.", "Wait until it has finished; the page shows its progress."));
@@ -68,22 +111,22 @@ public sealed class RolloverStepRunner(SetupPipeline pipeline, RolloverRuns runs
         int? marked = null;
         try
         {
-            var result = await pipeline.RunAsync(new SetupChange<T>(caller, setupId, auditAction, what, $"rollover #{request.RolloverId}: {request.Step}", async (setup, arm, db) =>
+            var result = await pipeline.RunAsync(new SetupChange<T>(caller, setupId, spec.AuditAction, spec.What, spec.Detail, async (setup, arm, db) =>
             {
                 var rollover = await db.CaRollovers.FirstOrDefaultAsync(r => r.SetupId == setup.Id && r.FinishedAt == null, cancellationToken).ConfigureAwait(false);
-                if (rollover is null || (grant is not null && rollover.Id != request.RolloverId))
+                if (rollover is null || (grant is not null && rollover.Id != spec.RolloverId))
                 {
                     return PortalResult.Fail<T>(new PortalError("This setup has no open rollover (any more).", "Start a rollover first."));
                 }
 
-                if (RolloverRules.Check(rollover, request.Step) is { } problem)
+                if (await spec.Check(db, rollover).ConfigureAwait(false) is { } problem)
                 {
                     return PortalResult.Fail<T>(problem);
                 }
 
                 var cas = await db.SetupCertificates.Where(c => c.SetupId == setup.Id).ToListAsync(cancellationToken).ConfigureAwait(false);
                 var context = new RolloverContext(setup, rollover, cas, arm, db, caller, grant);
-                if (SetupCertificates.CaChanged(context.NewRoot, grant is null ? null : request.NewRootSha1) is { } changed)
+                if (SetupCertificates.CaChanged(context.NewRoot, spec.ExpectedNewRootSha1) is { } changed)
                 {
                     return PortalResult.Fail<T>(changed);
                 }
@@ -93,18 +136,18 @@ public sealed class RolloverStepRunner(SetupPipeline pipeline, RolloverRuns runs
                     return PortalResult.Fail<T>(new PortalError("This setup has no DPS any more.", "Create or pick one in step 1 first."));
                 }
 
-                rollover.RunningStep = request.Step.ToString();
+                rollover.RunningStep = spec.Mark;
                 rollover.RunningSince = pipeline.Time.GetUtcNow();
                 await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
                 marked = rollover.Id;
                 var outcome = await step(context).ConfigureAwait(false);
                 if (outcome.Succeeded)
                 {
-                    Advance(rollover, request.Step, pipeline.Time.GetUtcNow());
+                    spec.Succeeded(rollover, pipeline.Time.GetUtcNow());
                 }
 
                 return outcome;
-            }) { Request = request, Grant = grant }, cancellationToken).ConfigureAwait(false);
+            }) { Request = spec.Request, Grant = grant }, cancellationToken).ConfigureAwait(false);
             if (marked is { } id && !result.Succeeded)
             {
                 await ClearMarkAsync(id).ConfigureAwait(false);
@@ -128,14 +171,22 @@ public sealed class RolloverStepRunner(SetupPipeline pipeline, RolloverRuns runs
     internal static void Advance(CaRollover rollover, RolloverStep step, DateTimeOffset now)
     {
         rollover.Stage = (RolloverStage)((int)step + 1);
+        Settle(rollover, now);
+    }
+
+    /// <summary>No step is marked running any more.</summary>
+    internal static void Settle(CaRollover rollover, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(rollover);
         rollover.RunningStep = null;
         rollover.RunningSince = null;
         rollover.UpdatedAt = now;
     }
 
     /// <summary>The request pinned to the open rollover and its CAs, or why the step cannot be asked for now.</summary>
-    private async Task<(RolloverStepPayload? Pinned, PortalError? Problem)> PinAsync(int setupId, RolloverStep step, CancellationToken cancellationToken)
+    private async Task<(RolloverStepPayload? Pinned, PortalError? Problem)> PinAsync(int setupId, RolloverStepPayload request, CancellationToken cancellationToken)
     {
+        var step = request.Step;
         await using var db = await pipeline.Contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         var rollover = await db.CaRollovers.AsNoTracking().FirstOrDefaultAsync(r => r.SetupId == setupId && r.FinishedAt == null, cancellationToken).ConfigureAwait(false);
         if (rollover is null)
@@ -145,7 +196,7 @@ public sealed class RolloverStepRunner(SetupPipeline pipeline, RolloverRuns runs
                 : PortalError.NotFound);
         }
 
-        if (RolloverRules.Check(rollover, step) is { } problem)
+        if (await CheckAsync(db, rollover, request, cancellationToken).ConfigureAwait(false) is { } problem)
         {
             return (null, problem);
         }
@@ -153,8 +204,30 @@ public sealed class RolloverStepRunner(SetupPipeline pipeline, RolloverRuns runs
         var roots = await db.SetupCertificates.AsNoTracking().Where(c => c.Id == rollover.OldRootId || c.Id == rollover.NewRootId)
             .ToDictionaryAsync(c => c.Id, c => c.ThumbprintSha1, cancellationToken).ConfigureAwait(false);
         var groups = rollover.NewGroupId is null ? rollover.OldGroupId : $"{rollover.OldGroupId} and {rollover.NewGroupId}";
-        var devices = step == RolloverStep.Reissue ? (await RolloverReissue.PendingAsync(db, setupId, rollover, cancellationToken).ConfigureAwait(false)).Count : 0;
+        var devices = step != RolloverStep.Reissue ? 0
+            : request.LostBatchId is { } lost ? (await RolloverReissue.KeylessAsync(db, setupId, lost, cancellationToken).ConfigureAwait(false)).Count
+            : (await RolloverReissue.PendingAsync(db, setupId, rollover, cancellationToken).ConfigureAwait(false)).Count;
         return (new RolloverStepPayload(step, rollover.Id, roots[rollover.NewRootId], roots[rollover.OldRootId], groups, devices), null);
+    }
+
+    /// <summary>The order rules, or for a batch to re-issue again, that batch's own rule.</summary>
+    private static async Task<PortalError?> CheckAsync(PortalDbContext db, CaRollover rollover, RolloverStepPayload request, CancellationToken cancellationToken)
+    {
+        if (request.Step == RolloverStep.Retire && RolloverRules.Check(rollover, request.Step) is null)
+        {
+            // Keys nobody ever got: retiring would shut those devices out for good, so they are re-issued again first.
+            var lost = (await RolloverReader.LostAsync(db, rollover.SetupId, rollover.Id, cancellationToken).ConfigureAwait(false)).FirstOrDefault(b => b.NeverHandedOut && b.Keyless > 0);
+            return lost is null ? null : new PortalError($"{lost.Sentence} Retiring the old CA now would shut those devices out.",
+                $"Re-issue the devices of batch {lost.BatchId} again on the rollover page first.");
+        }
+
+        if (request is not { Step: RolloverStep.Reissue, LostBatchId: { } batchId })
+        {
+            return RolloverRules.Check(rollover, request.Step);
+        }
+
+        var batch = await db.RolloverBatches.AsNoTracking().FirstOrDefaultAsync(b => b.BatchId == batchId, cancellationToken).ConfigureAwait(false);
+        return RolloverRules.CheckReissueAgain(rollover, batch);
     }
 
     private async Task ClearMarkAsync(int rolloverId)

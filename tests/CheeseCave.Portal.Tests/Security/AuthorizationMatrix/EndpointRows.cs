@@ -33,6 +33,9 @@ internal static class EndpointRows
         // A form post: without an antiforgery token a Viewer gets past the policy and is stopped with 400 (the service
         // then re-checks Operator, which the method rows cover).
         ["POST /setups/{setupId:int}/ca/import"] = [new("POST", "/setups/{setup}/ca/import", Access.Viewer, AllowedStatus: HttpStatusCode.BadRequest)],
+        ["POST /setups/{setupId:int}/rollover/import"] = [new("POST", "/setups/{setup}/rollover/import", Access.Viewer, AllowedStatus: HttpStatusCode.BadRequest)],
+        // The world's setup has no open rollover, so no verification code: allowed callers get 404.
+        ["GET /setups/{setupId:int}/rollover/verification-code.txt"] = [new("GET", "/setups/{setup}/rollover/verification-code.txt", Access.Viewer, AllowedStatus: HttpStatusCode.NotFound)],
         // A key export waits for one download by the user it was made for; anyone else allowed in gets 410.
         ["GET /setups/{setupId:int}/key-exports/{downloadId:regex(^[0-9a-f]{{32}}$)}/{fileName}"] =
             [new("GET", "/setups/{setup}/key-exports/00000000000000000000000000000000/root.key.pem", Access.Operator, AllowedStatus: HttpStatusCode.Gone)],

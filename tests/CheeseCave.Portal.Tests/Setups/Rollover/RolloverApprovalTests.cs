@@ -23,7 +23,7 @@ public sealed class RolloverApprovalTests : IClassFixture<ApprovalTestPortal>
         var driver = new RolloverDriver(scope.ServiceProvider);
 
         // The set-up itself is approved step by step by the administrator; the test is about the rollover.
-        var id = await ApprovedSetupAsync(driver, op, admin);
+        var id = await ApprovedSetupAsync(driver, op, admin, "racave");
 
         var start = await driver.Start.StartRolloverAsync(op, id, new RolloverStartForm { RootSubject = "racave Root 2" });
         var request = ApprovalTestPortal.Pending(start);
@@ -46,21 +46,69 @@ public sealed class RolloverApprovalTests : IClassFixture<ApprovalTestPortal>
         Assert.True(await _portal.Factory.WithDbAsync(db => db.AuditEntries.AnyAsync(a => a.Actor == "ra-approver" && a.Action == RolloverAuditActions.Retired && a.Outcome == AuditOutcomes.Succeeded && a.Detail!.Contains("applied for ra-op"))));
     }
 
-    private async Task<int> ApprovedSetupAsync(RolloverDriver driver, System.Security.Claims.ClaimsPrincipal op, System.Security.Claims.ClaimsPrincipal admin)
+    [Fact]
+    public async Task An_imported_new_ca_a_proof_by_hand_and_a_cancellation_each_wait_for_an_approver()
+    {
+        using var ca = new ExternalCa();
+        var op = await _portal.UserAsync("rp-op", PortalRoles.Operator);
+        var approver = await _portal.UserAsync("rp-approver", PortalRoles.Approver);
+        var admin = await _portal.UserAsync("rp-admin", PortalRoles.Administrator);
+        await using var scope = _portal.Factory.Services.CreateAsyncScope();
+        var driver = new RolloverDriver(scope.ServiceProvider);
+        var id = await ApprovedSetupAsync(driver, op, admin, "rpcave");
+        var old = await _portal.Factory.WithDbAsync(db => db.SetupDevices.AsNoTracking().SingleAsync(d => d.SetupId == id));
+
+        // The key is stored encrypted with the request; nothing is imported until a colleague approves.
+        ca.Root("rpcave-root-2028");
+        var import = await driver.Import.ImportNewCaAsync(op, id, new CheeseCave.Portal.Setups.CertificateAuthority.CaImportRequest(ca.Bytes("rpcave-root-2028.pem"))
+        {
+            PrivateKeyPem = ca.Bytes("rpcave-root-2028.key.pem"),
+        }, RolloverGroupMode.SwapInGroup, null);
+        var request = ApprovalTestPortal.Pending(import);
+        Assert.Null((await driver.Reader.GetRolloverAsync(op, id)).Value!.Rollover);
+        Assert.Equal(ApprovalAction.ImportCa, (await _portal.ApproveAppliedAsync(approver, request)).Action);
+        var view = await driver.OpenAsync(op, id);
+        Assert.True(view.NewCa.IsImported);
+        Assert.True(view.NewCa.HasKey);
+
+        await _portal.ApproveAppliedAsync(approver, ApprovalTestPortal.Pending(await driver.Ca.UploadNewCaAsync(op, id)));
+        var code = await driver.Proof.GenerateVerificationCodeAsync(op, id);
+        RolloverDriver.Ok(code);
+        File.Copy(ca.PathOf("rpcave-root-2028.key.pem"), ca.PathOf("ca.key.pem"));
+        ca.RunScript(code.Value!.Commands!);
+        var proof = ApprovalTestPortal.Pending(await driver.Proof.SubmitVerificationCertificateAsync(op, id, ca.Bytes(CheeseCave.Portal.Setups.ProofOfPossession.VerificationCommands.OutputFile)));
+        Assert.Equal(RolloverStage.Uploaded, (await driver.OpenAsync(op, id)).Stage);
+        await _portal.ApproveAppliedAsync(approver, proof);
+        Assert.True((await driver.OpenAsync(op, id)).NewCa.IsVerified);
+        await _portal.ApproveAppliedAsync(approver, ApprovalTestPortal.Pending(await driver.Groups.TrustNewCaAsync(op, id)));
+
+        var cancel = ApprovalTestPortal.Pending(await driver.Cancel.CancelRolloverAsync(op, id));
+        Assert.Equal(RolloverStage.Trusted, (await driver.OpenAsync(op, id)).Stage); // nothing until approved
+        await _portal.ApproveAppliedAsync(approver, cancel);
+        var overview = (await driver.Reader.GetRolloverAsync(op, id)).Value!;
+        Assert.Null(overview.Rollover);
+        Assert.Equal("rp-op", overview.LastFinished!.CancelledBy);
+        var group = (await driver.Wizard.Enrollment.GetEnrollmentGroupAsync(op, id)).Value!;
+        Assert.Equal(view.OldCa.DpsCertificateName, group.PrimaryCa);
+        Assert.Null(group.SecondaryCa);
+        Assert.True((await driver.RegisterAsync(op, id, old.Id)).Assigned);
+    }
+
+    private async Task<int> ApprovedSetupAsync(RolloverDriver driver, System.Security.Claims.ClaimsPrincipal op, System.Security.Claims.ClaimsPrincipal admin, string name)
     {
         var wizard = driver.Wizard;
         wizard.PollInterval = TimeSpan.FromMilliseconds(50);
-        var id = (await wizard.Setups.CreateAsync(op, "racave")).Value!.Id;
-        Assert.True((await wizard.Dps.CreateDpsAsync(op, id, "cheesecave-rg", "racave-dps", "eastus")).Succeeded);
-        Assert.True((await wizard.Hubs.CreateHubAsync(op, id, "racave-hub", "eastus")).Succeeded);
-        Assert.True((await wizard.Hubs.LinkHubAsync(op, id, "racave-hub", "iothubowner", 1, true)).Succeeded);
-        await _portal.ApproveAppliedAsync(admin, ApprovalTestPortal.Pending(await wizard.CaGeneration.GenerateCaAsync(op, id, "racave Root", null, CheeseCave.Pki.ProfilePreset.Recommended)));
+        var id = (await wizard.Setups.CreateAsync(op, name)).Value!.Id;
+        Assert.True((await wizard.Dps.CreateDpsAsync(op, id, "cheesecave-rg", $"{name}-dps", "eastus")).Succeeded);
+        Assert.True((await wizard.Hubs.CreateHubAsync(op, id, $"{name}-hub", "eastus")).Succeeded);
+        Assert.True((await wizard.Hubs.LinkHubAsync(op, id, $"{name}-hub", "iothubowner", 1, true)).Succeeded);
+        await _portal.ApproveAppliedAsync(admin, ApprovalTestPortal.Pending(await wizard.CaGeneration.GenerateCaAsync(op, id, $"{name} Root", null, CheeseCave.Pki.ProfilePreset.Recommended)));
         await _portal.ApproveAppliedAsync(admin, ApprovalTestPortal.Pending(await wizard.Upload.UploadCaAsync(op, id)));
         await _portal.ApproveAppliedAsync(admin, ApprovalTestPortal.Pending(await wizard.OneClickProof.VerifyCaAsync(op, id)));
         var root = (await wizard.Setups.GetAsync(op, id)).Value!.Root!;
         await _portal.ApproveAppliedAsync(admin, ApprovalTestPortal.Pending(await wizard.Enrollment.SaveEnrollmentGroupAsync(op, id,
-            new CheeseCave.Portal.Setups.Enrollment.EnrollmentGroupForm { GroupId = "racave-devices", PrimaryCa = root.DpsCertificateName! })));
-        await _portal.ApproveAppliedAsync(admin, ApprovalTestPortal.Pending(await wizard.Devices.IssueDevicesAsync(op, id, ["racave-001"])));
+            new CheeseCave.Portal.Setups.Enrollment.EnrollmentGroupForm { GroupId = $"{name}-devices", PrimaryCa = root.DpsCertificateName! })));
+        await _portal.ApproveAppliedAsync(admin, ApprovalTestPortal.Pending(await wizard.Devices.IssueDevicesAsync(op, id, [$"{name}-001"])));
         return id;
     }
 }

@@ -23,6 +23,21 @@ internal sealed class RolloverDriver(IServiceProvider services)
 
     public RolloverReissue Reissue => services.GetRequiredService<RolloverReissue>();
 
+    public RolloverCancel Cancel => services.GetRequiredService<RolloverCancel>();
+
+    public RolloverProof Proof => services.GetRequiredService<RolloverProof>();
+
+    public RolloverImport Import => services.GetRequiredService<RolloverImport>();
+
+    /// <summary>Start, upload, prove (one click) and trust: the overlap, where both generations register.</summary>
+    public async Task ToOverlapAsync(ClaimsPrincipal op, int setupId, RolloverStartForm form)
+    {
+        Ok(await Start.StartRolloverAsync(op, setupId, form));
+        Ok(await Ca.UploadNewCaAsync(op, setupId));
+        Ok(await Ca.ProveNewCaAsync(op, setupId));
+        Ok(await Groups.TrustNewCaAsync(op, setupId));
+    }
+
     /// <summary>Steps 1-9: a verified root + intermediate, an enrollment group on the root, and devices issued from it.</summary>
     public async Task<int> ProvisionedSetupAsync(ClaimsPrincipal op, string name, params string[] devices)
     {

@@ -67,6 +67,7 @@ public sealed class RolloverJourneyTests(PortalFactory factory) : IClassFixture<
         Assert.True((await driver.RegisterAsync(op, id, oldDevices[1].Id)).Assigned); // the old certificate until retirement
 
         RolloverDriver.Ok(await driver.Groups.RetireOldCaAsync(op, id));
+        RolloverDriver.Refused(await driver.Cancel.CancelRolloverAsync(op, id), "already retired");
         group = (await driver.Wizard.Enrollment.GetEnrollmentGroupAsync(op, id)).Value!;
         Assert.Equal(view.NewCa.DpsCertificateName, group.PrimaryCa);
         Assert.Null(group.SecondaryCa);
