@@ -10,11 +10,10 @@ using CheeseCave.Portal.Setups;
 using CheeseCave.Portal.Setups.CertificateAuthority;
 using CheeseCave.Portal.Setups.Devices;
 using CheeseCave.Portal.Setups.ProofOfPossession;
-using CheeseCave.Portal.Setups.Rollover;
-using CheeseCave.Portal.Tests.Setups.Rollover;
 using CheeseCave.Portal.Setups.Renewal;
 using CheeseCave.Portal.Setups.Revocation;
-using Microsoft.Extensions.DependencyInjection;
+using CheeseCave.Portal.Setups.Rollover;
+using CheeseCave.Portal.Tests.Setups.Rollover;
 using CheeseCave.Provisioning.DeviceRegistration;
 using Microsoft.Extensions.DependencyInjection;
 
