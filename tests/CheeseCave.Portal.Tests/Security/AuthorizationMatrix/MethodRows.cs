@@ -16,7 +16,6 @@ using CheeseCave.Portal.Setups.Renewal;
 using CheeseCave.Portal.Setups.Revocation;
 using Microsoft.Extensions.DependencyInjection;
 using CheeseCave.Provisioning.DeviceRegistration;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace CheeseCave.Portal.Tests.Security.AuthorizationMatrix;
 
