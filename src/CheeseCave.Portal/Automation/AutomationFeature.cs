@@ -30,6 +30,7 @@ public static class AutomationFeature
             .AddSingleton<IssuanceWriter>()
             .AddHostedService(sp => sp.GetRequiredService<IssuanceWriter>())
             .AddHostedService<SigningKeySweeper>()
+            .AddSingleton<ApiTokenCache>()
             .AddSingleton<TokenUseRecorder>()
             .AddHostedService(sp => sp.GetRequiredService<TokenUseRecorder>())
             .AddApprovalHandler<IssuanceGrantPayload, IssuanceGrantApproval>()

@@ -23,4 +23,11 @@ public sealed class AutomationOptions
     /// which a memory dump shows it.
     /// </summary>
     public TimeSpan SigningKeyCacheFor { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// How long the bearer check may reuse what it read about a usable token (its user's roles and disabled flag): a
+    /// factory line's requests then cost no query each. Revoking a token here takes effect at once all the same; a
+    /// disabled or demoted user within this bound. Zero reads the database on every request.
+    /// </summary>
+    public TimeSpan TokenCheckCacheFor { get; set; } = TimeSpan.FromSeconds(2);
 }

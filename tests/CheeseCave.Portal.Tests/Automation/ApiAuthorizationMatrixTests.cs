@@ -11,7 +11,8 @@ namespace CheeseCave.Portal.Tests.Automation;
 
 /// <summary>
 /// Every /api/v1 endpoint against every kind of token caller: no token and a revoked token → 401; a token whose scope
-/// or user's role is too low (a read token, a demoted user's issue token) → 403; an allowed caller passes the checks
+/// or user's role is too low (a read token, an issue token on an operate endpoint and the reverse, a demoted user's
+/// token with every scope) → 403; an allowed caller passes the checks
 /// (each sample aims at something missing or invalid, so nothing changes either way). Refusals change nothing.
 /// </summary>
 public sealed class ApiAuthorizationMatrixTests
@@ -23,20 +24,28 @@ public sealed class ApiAuthorizationMatrixTests
         ViewerRead,
         OperatorRead,
         OperatorIssue,
-        DemotedIssue,
+        OperatorOperate,
+        DemotedAllScopes,
     }
 
-    private sealed record ApiSample(string Method, string Path, bool NeedsIssue, HttpStatusCode Allowed, string? Body = null);
+    /// <param name="Scope">The scope the operation needs beyond read (null: read is enough).</param>
+    private sealed record ApiSample(string Method, string Path, string? Scope, HttpStatusCode Allowed, string? Body = null);
+
+    private const string Issue = "issue";
+    private const string Operate = "operate";
 
     private static readonly Dictionary<string, ApiSample> Samples = new(StringComparer.Ordinal)
     {
-        ["GET /api/v1/setups"] = new("GET", "/api/v1/setups", false, HttpStatusCode.OK),
-        ["POST /api/v1/setups/{setupId:int}/device-batches"] = new("POST", "/api/v1/setups/{setup}/device-batches", true, HttpStatusCode.BadRequest, """{"registrationIds": []}"""),
-        ["GET /api/v1/approvals/{requestId:int}"] = new("GET", "/api/v1/approvals/987654", false, HttpStatusCode.NotFound),
-        ["GET /api/v1/grants"] = new("GET", "/api/v1/grants", false, HttpStatusCode.OK),
-        ["GET /api/v1/grants/{grantId:int}"] = new("GET", "/api/v1/grants/987654", false, HttpStatusCode.NotFound),
-        ["POST /api/v1/grants"] = new("POST", "/api/v1/grants", true, HttpStatusCode.BadRequest, """{"setupId": {setup}, "name": "all", "pattern": "*", "maxCount": 1, "validityDays": 1}"""),
-        ["POST /api/v1/grants/{grantId:int}/certificates"] = new("POST", "/api/v1/grants/987654/certificates", true, HttpStatusCode.NotFound, "{csr}"),
+        ["GET /api/v1/setups"] = new("GET", "/api/v1/setups", null, HttpStatusCode.OK),
+        ["POST /api/v1/setups/{setupId:int}/device-batches"] = new("POST", "/api/v1/setups/{setup}/device-batches", Issue, HttpStatusCode.BadRequest, """{"registrationIds": []}"""),
+        ["GET /api/v1/approvals/{requestId:int}"] = new("GET", "/api/v1/approvals/987654", null, HttpStatusCode.NotFound),
+        ["GET /api/v1/grants"] = new("GET", "/api/v1/grants", null, HttpStatusCode.OK),
+        ["GET /api/v1/grants/{grantId:int}"] = new("GET", "/api/v1/grants/987654", null, HttpStatusCode.NotFound),
+        ["POST /api/v1/grants"] = new("POST", "/api/v1/grants", Issue, HttpStatusCode.BadRequest, """{"setupId": {setup}, "name": "all", "pattern": "*", "maxCount": 1, "validityDays": 1}"""),
+        ["POST /api/v1/grants/{grantId:int}/certificates"] = new("POST", "/api/v1/grants/987654/certificates", Issue, HttpStatusCode.NotFound, "{csr}"),
+        ["POST /api/v1/devices/{deviceId:int}/renewal"] = new("POST", "/api/v1/devices/987654/renewal", Operate, HttpStatusCode.NotFound),
+        ["POST /api/v1/devices/{deviceId:int}/revocation"] = new("POST", "/api/v1/devices/987654/revocation", Operate, HttpStatusCode.NotFound, """{"reason": "stolen"}"""),
+        ["DELETE /api/v1/devices/{deviceId:int}/revocation"] = new("DELETE", "/api/v1/devices/987654/revocation", Operate, HttpStatusCode.NotFound),
     };
 
     [Fact]
@@ -56,7 +65,7 @@ public sealed class ApiAuthorizationMatrixTests
             foreach (var (key, sample) in Samples)
             {
                 var expected = caller is TokenCaller.NoToken or TokenCaller.Revoked ? HttpStatusCode.Unauthorized
-                    : sample.NeedsIssue && caller is not TokenCaller.OperatorIssue ? HttpStatusCode.Forbidden
+                    : sample.Scope is { } scope && caller != (scope == Issue ? TokenCaller.OperatorIssue : TokenCaller.OperatorOperate) ? HttpStatusCode.Forbidden
                     : sample.Allowed;
                 var before = await CountsAsync(portal);
                 using var request = new HttpRequestMessage(new HttpMethod(sample.Method), new Uri(sample.Path.Replace("{setup}", portal.SetupId.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal), UriKind.Relative));
@@ -97,7 +106,8 @@ public sealed class ApiAuthorizationMatrixTests
             [TokenCaller.ViewerRead] = await portal.TokenAsync(viewer, "read"),
             [TokenCaller.OperatorRead] = await portal.TokenAsync(portal.Operator, "read"),
             [TokenCaller.OperatorIssue] = await portal.TokenAsync(portal.Operator, "read", "issue"),
-            [TokenCaller.DemotedIssue] = await portal.TokenAsync(demoted, "read", "issue"),
+            [TokenCaller.OperatorOperate] = await portal.TokenAsync(portal.Operator, "read", "operate"),
+            [TokenCaller.DemotedAllScopes] = await portal.TokenAsync(demoted, "read", "issue", "operate"),
         };
         var revokedId = await portal.Factory.WithDbAsync(db => db.ApiTokens.Where(t => t.SecretHash == ApiTokenSecrets.Hash(tokens[TokenCaller.Revoked])).Select(t => t.Id).SingleAsync());
         Assert.True((await portal.UseAsync<PortalResult<ApiTokenView>, ApiTokenService>(s => s.RevokeAsync(portal.Operator, revokedId))).Succeeded);

@@ -27,15 +27,16 @@ public sealed class ApiPortal : IAsyncDisposable
 
     public ClaimsPrincipal Operator { get; private set; } = new();
 
-    public static async Task<ApiPortal> StartAsync(bool approvals = false, string name = "api")
+    /// <param name="gated">With approvals on, the actions that need them (null: all).</param>
+    public static async Task<ApiPortal> StartAsync(bool approvals = false, string name = "api", IReadOnlyList<string>? gated = null)
     {
-        var portal = new ApiPortal(new PortalFactory { Approvals = approvals });
+        var portal = new ApiPortal(new PortalFactory { Approvals = approvals, ApprovalsRequiredFor = gated });
         portal.Operator = await portal.UserAsync("op", PortalRoles.Operator);
         await using var scope = portal.Factory.Services.CreateAsyncScope();
         var wizard = new SetupSlices(scope.ServiceProvider);
         portal.SetupId = (await wizard.Setups.CreateAsync(portal.Operator, $"{name} cave")).Value!.Id;
         var ca = await wizard.CaGeneration.GenerateCaAsync(portal.Operator, portal.SetupId, $"{name} Root", $"{name} Intermediate", ProfilePreset.Recommended);
-        if (approvals)
+        if (ca.Pending is not null)
         {
             var approver = await portal.UserAsync("ca-approver", PortalRoles.Approver);
             var approvalsService = scope.ServiceProvider.GetRequiredService<Portal.Approvals.ApprovalService>();

@@ -83,6 +83,55 @@ public sealed class ApiTokenTests
         Assert.Contains(await portal.Factory.WithDbAsync(db => db.AuditEntries.AsNoTracking().Select(a => a.Action).ToListAsync()), a => a == AutomationAuditActions.TokenRevoked);
     }
 
+    [Fact]
+    public async Task A_token_just_used_is_refused_at_the_next_request_once_revoked_and_within_the_check_bound_once_its_user_is_disabled()
+    {
+        await using var portal = await ApiPortal.StartAsync(name: "fresh");
+        var user = await portal.UserAsync("fresh", PortalRoles.Operator);
+        var revoked = await portal.TokenAsync(user, "read");
+        var ofDisabled = await portal.TokenAsync(user, "read");
+        using (var client = portal.Client(revoked))
+        using (var used = await client.GetAsync(new Uri("/api/v1/setups", UriKind.Relative)))
+        {
+            Assert.Equal(HttpStatusCode.OK, used.StatusCode); // its check is now cached
+        }
+
+        var revokedId = (await portal.UseAsync<PortalResult<IReadOnlyList<ApiTokenView>>, ApiTokenService>(s => s.ListAsync(user))).Value!.Single(t => revoked.StartsWith(t.Prefix, StringComparison.Ordinal)).Id;
+        Assert.True((await portal.UseAsync<PortalResult<ApiTokenView>, ApiTokenService>(s => s.RevokeAsync(user, revokedId))).Succeeded);
+        await AssertRefusedAsync(portal, revoked, "was revoked on");
+
+        using var line = portal.Client(ofDisabled);
+        using (var used = await line.GetAsync(new Uri("/api/v1/setups", UriKind.Relative)))
+        {
+            Assert.Equal(HttpStatusCode.OK, used.StatusCode);
+        }
+
+        await using (var scope = portal.Factory.Services.CreateAsyncScope())
+        {
+            var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
+            var entity = await users.GetUserAsync(user);
+            entity!.IsDisabled = true;
+            Assert.True((await users.UpdateAsync(entity)).Succeeded);
+        }
+
+        // Disabling happens outside the token's own service: the cached check may answer for up to its bound (2 s).
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(15);
+        HttpStatusCode status;
+        do
+        {
+            using var response = await line.GetAsync(new Uri("/api/v1/setups", UriKind.Relative));
+            status = response.StatusCode;
+            if (status != HttpStatusCode.Unauthorized)
+            {
+                await Task.Delay(100);
+            }
+        }
+        while (status != HttpStatusCode.Unauthorized && DateTimeOffset.UtcNow < deadline);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, status);
+        await AssertRefusedAsync(portal, ofDisabled, "is disabled");
+    }
+
     private static async Task AssertRefusedAsync(ApiPortal portal, string token, string sentence)
     {
         using var client = portal.Client(token);

@@ -4,13 +4,15 @@ using CheeseCave.Portal.Approvals;
 using CheeseCave.Portal.Automation.Grants;
 using CheeseCave.Portal.Setups.Devices;
 using CheeseCave.Portal.Setups.Overview;
+using CheeseCave.Portal.Setups.Renewal;
+using CheeseCave.Portal.Setups.Revocation;
 
 namespace CheeseCave.Portal.Automation.Api;
 
 /// <summary>
 /// <c>/api/v1</c> for factory lines and scripts (bearer tokens only; see docs/automation-api.md). Each operation is
-/// one handler call: the handlers authorize, gate, audit and save exactly as for the pages. Renewal, revocation and
-/// the inventory query will each be one more method here, mapped to their slices' handlers.
+/// one handler call: the handlers authorize, gate, audit and save exactly as for the pages. The
+/// the inventory query is one more method here, mapped to its slice's handler.
 /// </summary>
 public static class ApiEndpoints
 {
@@ -38,6 +40,16 @@ public static class ApiEndpoints
             .WithSummary("Sign a device CSR under a grant (issue scope): body PEM or {\"csr\": \"…\"}; answers JSON, or the chain PEM with Accept: application/x-pem-file.")
             .Accepts<CsrRequest>("application/json", "application/x-pem-file", "application/pkcs10", "text/plain")
             .Produces<SignedCertificate>(StatusCodes.Status201Created).Produces(StatusCodes.Status201Created, contentType: "application/x-pem-file");
+        api.MapPost("/devices/{deviceId:int}/renewal", RenewDeviceAsync).RequireOperateScope().WithName("RenewDevice")
+            .WithSummary("Renew a device certificate for the same registration id (operate scope): no body (or {}) and the portal makes the key, or the device's CSR as PEM or {\"csr\": \"…\"}; 202 with a status URL when approvals are on.")
+            .Accepts<RenewalRequest>(true, "application/json", "application/x-pem-file", "text/plain")
+            .Produces<ApiDeviceRenewal>(StatusCodes.Status201Created).Produces<PendingApproval>(StatusCodes.Status202Accepted);
+        api.MapPost("/devices/{deviceId:int}/revocation", RevokeDeviceAsync).RequireOperateScope().WithName("RevokeDevice")
+            .WithSummary("Revoke a device (operate scope): DPS refuses it and its hub identity is disabled; body {\"reason\": \"…\"}; 202 with a status URL when approvals are on.")
+            .Accepts<RevocationRequest>("application/json").Produces<DeviceRevocationView>().Produces<PendingApproval>(StatusCodes.Status202Accepted);
+        api.MapDelete("/devices/{deviceId:int}/revocation", RestoreDeviceAsync).RequireOperateScope().WithName("RestoreDevice")
+            .WithSummary("Restore a revoked device (operate scope): DPS accepts it again and its hub identity is enabled; 202 with a status URL when approvals are on.")
+            .Produces<DeviceRevocationView>().Produces<PendingApproval>(StatusCodes.Status202Accepted);
         return app;
     }
 
@@ -109,6 +121,63 @@ public static class ApiEndpoints
             : Results.Json(signed, statusCode: StatusCodes.Status201Created));
     }
 
+    private static async Task<IResult> RenewDeviceAsync(int deviceId, HttpContext context, DeviceRenewalHandler renewal, DeviceCertificateReader certificates, CancellationToken cancellationToken)
+    {
+        var body = await ReadBodyAsync(context.Request, cancellationToken).ConfigureAwait(false);
+        string? csr = null;
+        if (body is null)
+        {
+            return ApiProblemWriter.Result(StatusCodes.Status400BadRequest, $"The request body is larger than a CSR can be ({CsrSigningHandler.MaxCsrBytes:N0} bytes).", "Send no body to have the portal make the key, or the device's PEM CSR.");
+        }
+
+        if (IsJson(context.Request) && body.Length > 0)
+        {
+            if (ParseJson<RenewalRequest>(body) is not { } parsed)
+            {
+                return BadJson("{\"csr\": \"-----BEGIN CERTIFICATE REQUEST-----…\"} or {} (or no body) for a key the portal makes");
+            }
+
+            csr = parsed.Csr;
+        }
+        else if (body.Length > 0)
+        {
+            csr = Encoding.UTF8.GetString(body);
+        }
+
+        var result = await renewal.RenewDeviceAsync(context.User, deviceId, csr, cancellationToken).ConfigureAwait(false);
+        if (result.Value is not { } renewed)
+        {
+            return ApiResults.Of(result, _ => Results.StatusCode(StatusCodes.Status500InternalServerError));
+        }
+
+        // The setup is the renewed certificate's; read it as the caller would on the certificate page.
+        var details = await certificates.GetDeviceAsync(context.User, renewed.Device.Id, cancellationToken).ConfigureAwait(false);
+        return ApiResults.Of(details, d => Results.Created($"/certificates/devices/{renewed.Device.Id}", Renewal(d.SetupId, renewed)));
+    }
+
+    private static ApiDeviceRenewal Renewal(int setupId, DeviceRenewalView renewed)
+    {
+        var d = renewed.Device;
+        var files = $"/setups/{setupId}/devices/{d.Id}/{Uri.EscapeDataString(d.RegistrationId)}";
+        var hasKey = renewed.PfxPassword is not null;
+        return new(d.Id, d.RegistrationId, d.ThumbprintSha1, d.NotAfter, renewed.RenewedDeviceId, files + ".cert.pem", files + "-chain.pem",
+            hasKey ? files + ".key.pem" : null, hasKey ? files + ".pfx" : null, renewed.PfxPassword, renewed.KeysAvailableUntil,
+            $"/certificates/devices/{d.Id}", renewed.IndividualEnrollmentUpdated, renewed.Warnings);
+    }
+
+    private static async Task<IResult> RevokeDeviceAsync(int deviceId, HttpContext context, DeviceRevocationHandler revocation, CancellationToken cancellationToken)
+    {
+        if (await ReadJsonAsync<RevocationRequest>(context, cancellationToken).ConfigureAwait(false) is not { } body)
+        {
+            return BadJson("{\"reason\": \"stolen from line 3\"}");
+        }
+
+        return ApiResults.Of(await revocation.RevokeDeviceAsync(context.User, deviceId, body.Reason ?? "", cancellationToken).ConfigureAwait(false), Results.Ok);
+    }
+
+    private static async Task<IResult> RestoreDeviceAsync(int deviceId, HttpContext context, DeviceRevocationHandler revocation, CancellationToken cancellationToken) =>
+        ApiResults.Of(await revocation.RestoreDeviceAsync(context.User, deviceId, cancellationToken).ConfigureAwait(false), Results.Ok);
+
     /// <summary>The body as JSON of <typeparamref name="T"/>; null when it is missing or not that shape.</summary>
     private static async Task<T?> ReadJsonAsync<T>(HttpContext context, CancellationToken cancellationToken)
         where T : class
@@ -129,6 +198,38 @@ public static class ApiEndpoints
     /// <summary>The CSR bytes from a PEM/DER body or a JSON {"csr": …}; null when there is none (or it is too large to be one).</summary>
     private static async Task<byte[]?> ReadCsrAsync(HttpRequest request, CancellationToken cancellationToken)
     {
+        var body = await ReadBodyAsync(request, cancellationToken).ConfigureAwait(false);
+        if (body is not { Length: > 0 })
+        {
+            return null;
+        }
+
+        if (IsJson(request))
+        {
+            return ParseJson<CsrRequest>(body) is { Csr: { } pem } && !string.IsNullOrWhiteSpace(pem) ? Encoding.UTF8.GetBytes(pem) : null;
+        }
+
+        return body;
+    }
+
+    private static bool IsJson(HttpRequest request) => request.ContentType?.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) == true;
+
+    private static T? ParseJson<T>(byte[] body)
+        where T : class
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<T>(body, JsonSerializerOptions.Web);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The whole body (empty when there is none); null when it is larger than a CSR can be, read no further.</summary>
+    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
         if (request.ContentLength > CsrSigningHandler.MaxCsrBytes)
         {
             return null;
@@ -147,25 +248,6 @@ public static class ApiEndpoints
             buffer.Write(chunk, 0, read);
         }
 
-        var body = buffer.ToArray();
-        if (body.Length == 0)
-        {
-            return null;
-        }
-
-        if (request.ContentType?.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) == true)
-        {
-            try
-            {
-                var parsed = JsonSerializer.Deserialize<CsrRequest>(body, JsonSerializerOptions.Web);
-                return string.IsNullOrWhiteSpace(parsed?.Csr) ? null : Encoding.UTF8.GetBytes(parsed.Csr);
-            }
-            catch (JsonException)
-            {
-                return null;
-            }
-        }
-
-        return body;
+        return buffer.ToArray();
     }
 }

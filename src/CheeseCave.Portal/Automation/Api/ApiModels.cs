@@ -26,3 +26,17 @@ public sealed record ApiDeviceBatch(string BatchId, string PfxPassword, DateTime
 
 /// <summary>A setup as scripts see it.</summary>
 public sealed record ApiSetup(int Id, string Name, int CurrentStep, string? DpsName, string? IdScope, DateTimeOffset UpdatedAt);
+
+/// <summary>A renewal: the device's CSR (PEM), or none to have the portal make the key.</summary>
+public sealed record RenewalRequest(string? Csr);
+
+/// <summary>A revocation: why, in a few words (kept with the certificate and in the audit).</summary>
+public sealed record RevocationRequest(string? Reason);
+
+/// <summary>
+/// A renewed certificate: the new row, the one it replaced, and when the portal made the key, the PFX password (returned
+/// this once) and the key/PFX links (the requester's browser session, until <see cref="KeysAvailableUntil"/>).
+/// </summary>
+public sealed record ApiDeviceRenewal(int Id, string RegistrationId, string ThumbprintSha1, DateTimeOffset NotAfter, int RenewedDeviceId,
+    string CertificateUrl, string ChainUrl, string? KeyUrl, string? PfxUrl, string? PfxPassword, DateTimeOffset? KeysAvailableUntil,
+    string PageUrl, bool IndividualEnrollmentUpdated, IReadOnlyList<string> Warnings);

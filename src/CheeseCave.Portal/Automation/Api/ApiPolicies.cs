@@ -13,6 +13,7 @@ public static class ApiPolicies
 {
     public const string Read = "ApiRead";
     public const string Issue = "ApiIssue";
+    public const string Operate = "ApiOperate";
 
     public static void Add(AuthorizationOptions options)
     {
@@ -21,10 +22,17 @@ public static class ApiPolicies
             .RequireClaim(ApiTokenPrincipal.ScopeClaim, ApiTokenPrincipal.AllScopes).RequireRole(PortalRoles.AtLeast(PortalRoles.Viewer)));
         options.AddPolicy(Issue, p => p.AddAuthenticationSchemes(ApiTokenPrincipal.Scheme).RequireAuthenticatedUser()
             .RequireClaim(ApiTokenPrincipal.ScopeClaim, ApiTokenPrincipal.Issue).RequireRole(PortalRoles.AtLeast(PortalRoles.Operator)));
+        options.AddPolicy(Operate, p => p.AddAuthenticationSchemes(ApiTokenPrincipal.Scheme).RequireAuthenticatedUser()
+            .RequireClaim(ApiTokenPrincipal.ScopeClaim, ApiTokenPrincipal.Operate).RequireRole(PortalRoles.AtLeast(PortalRoles.Operator)));
     }
 
     /// <summary>The issue scope's policy, and the scope named in a 403.</summary>
     public static TBuilder RequireIssueScope<TBuilder>(this TBuilder builder)
         where TBuilder : IEndpointConventionBuilder =>
         builder.RequireAuthorization(Issue).WithMetadata(new ApiScopeMetadata(ApiTokenPrincipal.Issue));
+
+    /// <summary>The operate scope's policy (renewal, revocation, restore), and the scope named in a 403.</summary>
+    public static TBuilder RequireOperateScope<TBuilder>(this TBuilder builder)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder.RequireAuthorization(Operate).WithMetadata(new ApiScopeMetadata(ApiTokenPrincipal.Operate));
 }

@@ -87,7 +87,6 @@ public sealed class CsrSigningHandler(
             {
                 SetupId = grant.SetupId,
                 RegistrationId = cn,
-                ChainPem = CertificateExport.ToPem(issued.DeviceChain),
                 BatchId = $"grant-{grant.Id.ToString(CultureInfo.InvariantCulture)}",
                 IssuedBy = actor.Name,
                 IssuedAt = now,
@@ -96,7 +95,7 @@ public sealed class CsrSigningHandler(
                 ApprovedBy = grant.ApprovedBy,
                 GrantId = grant.Id,
             };
-            CertificateFacts.Fill(device, issued.Certificate);
+            SignedDeviceFacts.Fill(device, issued);
             var entry = actor.Audit(now, AutomationAuditActions.CsrSigned, $"setup {grant.SetupId}", AuditOutcomes.Succeeded,
                 $"grant #{grant.Id}: {cn}, serial {device.SerialNumber}, {device.KeyType}");
             bool recorded;

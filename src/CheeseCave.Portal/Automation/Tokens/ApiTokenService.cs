@@ -17,7 +17,8 @@ public sealed class ApiTokenService(
     IDbContextFactory<PortalDbContext> contexts,
     AuditLog audit,
     IOptionsMonitor<AutomationOptions> options,
-    TimeProvider time)
+    TimeProvider time,
+    ApiTokenCache checks)
 {
     public const int MaxNameLength = 100;
 
@@ -111,6 +112,7 @@ public sealed class ApiTokenService(
             token.RevokedAt = time.GetUtcNow();
             token.RevokedBy = actor.Name;
             await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+            checks.Forget(token.Id); // effective with the very next request, not after the check cache's bound
             await audit.WriteAsync(actor, AutomationAuditActions.TokenRevoked, Target(token), AuditOutcomes.Succeeded, null, cancellationToken).ConfigureAwait(false);
         }
 

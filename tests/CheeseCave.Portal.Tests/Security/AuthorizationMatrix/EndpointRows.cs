@@ -64,5 +64,8 @@ internal static class EndpointRows
         ["GET /api/v1/grants/{grantId:int}"] = [new("GET", "/api/v1/grants/1", Access.Viewer, BearerOnly: true)],
         ["POST /api/v1/grants"] = [new("POST", "/api/v1/grants", Access.Operator, BearerOnly: true)],
         ["POST /api/v1/grants/{grantId:int}/certificates"] = [new("POST", "/api/v1/grants/1/certificates", Access.Operator, BearerOnly: true)],
+        ["POST /api/v1/devices/{deviceId:int}/renewal"] = [new("POST", "/api/v1/devices/1/renewal", Access.Operator, BearerOnly: true)],
+        ["POST /api/v1/devices/{deviceId:int}/revocation"] = [new("POST", "/api/v1/devices/1/revocation", Access.Operator, BearerOnly: true)],
+        ["DELETE /api/v1/devices/{deviceId:int}/revocation"] = [new("DELETE", "/api/v1/devices/1/revocation", Access.Operator, BearerOnly: true)],
     };
 }

@@ -15,7 +15,6 @@ using CheeseCave.Portal.Setups.Revocation;
 using CheeseCave.Portal.Setups.Rollover;
 using CheeseCave.Portal.Tests.Setups.Rollover;
 using CheeseCave.Provisioning.DeviceRegistration;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace CheeseCave.Portal.Tests.Security.AuthorizationMatrix;
 
