@@ -5,7 +5,8 @@ namespace CheeseCave.Portal.Security;
 /// <summary>
 /// How a personal API token shows up as a caller: its own authentication scheme (bearer only, never a cookie), the
 /// token's id and scopes as claims, and the user's roles capped by those scopes. The authentication handler builds
-/// it from the database on every request, so it always carries the user's current state.
+/// it from the database, or from a check at most <c>CheeseCave:Api:TokenCheckCacheFor</c> old (2 s by default; a token
+/// revoked in this portal is dropped from it at once), so it carries the user's current state within that bound.
 /// </summary>
 public static class ApiTokenPrincipal
 {

@@ -5,8 +5,9 @@ namespace CheeseCave.Portal.Security;
 
 /// <summary>
 /// Wraps the installation's <see cref="ICallerAuthorization"/> so personal API tokens get the same answer as their user,
-/// capped by the token's scopes. A token caller's roles were read from the database by the token handler at the start of
-/// this request (disabled users and revoked or expired tokens never get that far) and already carry the cap, so they
+/// capped by the token's scopes. A token caller's roles were read from the database by the token handler for this request
+/// or at most TokenCheckCacheFor earlier (disabled users and revoked or expired tokens never get that far) and already
+/// carry the cap, so they
 /// are taken as they are; every other caller goes to the wrapped check unchanged.
 /// </summary>
 public sealed class TokenScopedAuthorization(ICallerAuthorization inner) : ICallerAuthorization
