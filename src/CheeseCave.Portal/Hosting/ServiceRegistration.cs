@@ -15,6 +15,7 @@ using CheeseCave.Portal.Setups.Devices;
 using CheeseCave.Portal.Setups.Dps;
 using CheeseCave.Portal.Setups.Enrollment;
 using CheeseCave.Portal.Setups.Hubs;
+using CheeseCave.Portal.Setups.Inventory;
 using CheeseCave.Portal.Setups.KeyExport;
 using CheeseCave.Portal.Setups.Operations;
 using CheeseCave.Portal.Setups.Overview;
@@ -128,7 +129,8 @@ public static class ServiceRegistration
             .AddDevicesStep()
             .AddTestRegistrationStep()
             .AddKeyExport()
-            .AddSetupOperations();
+            .AddSetupOperations()
+            .AddInventory();
     }
 
     private static void AddAccounts(IServiceCollection services, bool entra)
@@ -243,6 +245,7 @@ public static class ServiceRegistration
         app.MapDeviceEndpoints();
         app.MapKeyExportEndpoints();
         app.MapAuditEndpoints();
+        app.MapInventoryEndpoints();
 
         app.MapStaticAssets().AllowAnonymous();
         app.MapRazorComponents<App>()

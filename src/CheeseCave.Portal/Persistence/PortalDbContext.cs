@@ -36,6 +36,8 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options) :
 
     public DbSet<ApprovalDecision> ApprovalDecisions => Set<ApprovalDecision>();
 
+    public DbSet<ExpiryNotification> ExpiryNotifications => Set<ExpiryNotification>();
+
     public static string ConnectionStringFor(string dataDirectory) =>
         $"Data Source={Path.Combine(dataDirectory, FileName)};Foreign Keys=True";
 
@@ -168,6 +170,7 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options) :
         });
 
         ApprovalModel.Configure(builder);
+        ExpiryModel.Configure(builder);
     }
 
     public override int SaveChanges(bool acceptAllChangesOnSuccess)
