@@ -14,6 +14,7 @@ using CheeseCave.Portal.Setups.CertificateAuthority;
 using CheeseCave.Portal.Setups.Devices;
 using CheeseCave.Portal.Setups.Dps;
 using CheeseCave.Portal.Setups.Enrollment;
+using CheeseCave.Portal.Setups.Expiry;
 using CheeseCave.Portal.Setups.Hubs;
 using CheeseCave.Portal.Setups.Inventory;
 using CheeseCave.Portal.Setups.KeyExport;
@@ -130,7 +131,8 @@ public static class ServiceRegistration
             .AddTestRegistrationStep()
             .AddKeyExport()
             .AddSetupOperations()
-            .AddInventory();
+            .AddInventory()
+            .AddExpiryWatch();
     }
 
     private static void AddAccounts(IServiceCollection services, bool entra)
