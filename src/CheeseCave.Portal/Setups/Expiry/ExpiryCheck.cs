@@ -110,38 +110,26 @@ public sealed class ExpiryCheck(IDbContextFactory<PortalDbContext> contexts, IEn
     private async Task<List<(ExpiryNotice Notice, long Id)>> ClaimAsync(string channel, IReadOnlyList<ExpiryNotice> due, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        var sent = (await db.ExpiryNotifications.AsNoTracking().Where(n => n.Channel == channel && n.State == ExpiryNotificationState.Sent)
-                .Select(n => new { n.CertificateKind, n.CertificateId, n.Threshold }).ToListAsync(cancellationToken).ConfigureAwait(false))
-            .Select(n => (n.CertificateKind, n.CertificateId, n.Threshold)).ToHashSet();
+        var known = (await db.ExpiryNotifications.AsNoTracking().Where(n => n.Channel == channel)
+                .Select(n => new { n.CertificateKind, n.CertificateId, n.Threshold, n.State }).ToListAsync(cancellationToken).ConfigureAwait(false))
+            .ToDictionary(n => (n.CertificateKind, n.CertificateId, n.Threshold), n => n.State);
         var claimed = new List<(ExpiryNotice, long)>();
         var stale = now - StaleClaim;
-        foreach (var notice in due.Where(n => !sent.Contains((n.Kind, n.CertificateId, n.Threshold))))
+        foreach (var notice in due)
         {
-            var row = new ExpiryNotification
+            var state = known.TryGetValue((notice.Kind, notice.CertificateId, notice.Threshold), out var found) ? found : (ExpiryNotificationState?)null;
+            if (state == ExpiryNotificationState.Sent)
             {
-                CertificateKind = notice.Kind,
-                CertificateId = notice.CertificateId,
-                SetupId = notice.SetupId,
-                Threshold = notice.Threshold,
-                Channel = channel,
-                State = ExpiryNotificationState.Claimed,
-                NotAfter = notice.NotAfter,
-                ClaimedAt = now,
-                Attempts = 1,
-            };
-            db.ExpiryNotifications.Add(row);
-            try
-            {
-                await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
-                claimed.Add((notice, row.Id));
                 continue;
             }
-            catch (DbUpdateException ex) when (ex.InnerException is SqliteException { SqliteErrorCode: 19 })
+
+            if (state is null && await TryInsertClaimAsync(db, notice, channel, now, cancellationToken).ConfigureAwait(false) is { } id)
             {
-                // Already there: sent (by another check since the list above), being sent, or failed before.
-                db.ChangeTracker.Clear();
+                claimed.Add((notice, id));
+                continue;
             }
 
+            // Known but not sent (failed before, or claimed by a check that may have died), or inserted meanwhile by another check.
             var key = db.ExpiryNotifications.Where(n => n.CertificateKind == notice.Kind && n.CertificateId == notice.CertificateId && n.Threshold == notice.Threshold && n.Channel == channel);
             var retaken = await key.Where(n => n.State == ExpiryNotificationState.Failed || (n.State == ExpiryNotificationState.Claimed && n.ClaimedAt < stale))
                 .ExecuteUpdateAsync(u => u.SetProperty(n => n.State, ExpiryNotificationState.Claimed).SetProperty(n => n.ClaimedAt, now).SetProperty(n => n.Attempts, n => n.Attempts + 1),
@@ -153,6 +141,34 @@ public sealed class ExpiryCheck(IDbContextFactory<PortalDbContext> contexts, IEn
         }
 
         return claimed;
+    }
+
+    /// <summary>The new claim's id, or null when another check inserted the same notice first (the unique index refused this one).</summary>
+    private static async Task<long?> TryInsertClaimAsync(PortalDbContext db, ExpiryNotice notice, string channel, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var row = new ExpiryNotification
+        {
+            CertificateKind = notice.Kind,
+            CertificateId = notice.CertificateId,
+            SetupId = notice.SetupId,
+            Threshold = notice.Threshold,
+            Channel = channel,
+            State = ExpiryNotificationState.Claimed,
+            NotAfter = notice.NotAfter,
+            ClaimedAt = now,
+            Attempts = 1,
+        };
+        db.ExpiryNotifications.Add(row);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+            return row.Id;
+        }
+        catch (DbUpdateException ex) when (ex.InnerException is SqliteException { SqliteErrorCode: 19 })
+        {
+            db.ChangeTracker.Clear();
+            return null;
+        }
     }
 
     private async Task AuditAsync(IEnumerable<(ExpiryNotice Notice, long Id)> notices, string channel, string outcome, string? error, CancellationToken cancellationToken)

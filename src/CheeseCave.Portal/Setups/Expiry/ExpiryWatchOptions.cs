@@ -87,9 +87,18 @@ public sealed class EmailNotifierOptions
 }
 
 /// <summary>Every problem with the settings, each naming the setting and what to write instead.</summary>
-internal static class ExpiryWatchOptionsCheck
+public static class ExpiryWatchOptionsCheck
 {
+    /// <summary>A single mailbox with a domain ("ops@example.com" or "Ops &lt;ops@example.com&gt;").</summary>
+    public static bool IsAddress(string? text) => MailboxAddress.TryParse(text ?? "", out var mailbox) && mailbox.Address.IndexOf('@', StringComparison.Ordinal) > 0;
+
     public static IEnumerable<string> Problems(ExpiryWatchOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return Check(options);
+    }
+
+    private static IEnumerable<string> Check(ExpiryWatchOptions options)
     {
         const string S = ExpiryWatchOptions.SectionName;
         if (options.Interval < TimeSpan.FromMinutes(1) || options.Interval > TimeSpan.FromDays(7))
@@ -142,7 +151,7 @@ internal static class ExpiryWatchOptionsCheck
             yield return $"{S}:Email:Port is {email.Port}; use the SMTP server's port, e.g. 587 (STARTTLS) or 25.";
         }
 
-        if (!MailboxAddress.TryParse(email.From ?? "", out _))
+        if (!IsAddress(email.From))
         {
             yield return $"{S}:Email:From is not an e-mail address; write the sender, e.g. cheesecave@example.com.";
         }
@@ -152,7 +161,7 @@ internal static class ExpiryWatchOptionsCheck
             yield return $"{S}:Email:To is empty; list at least one recipient.";
         }
 
-        foreach (var to in email.To.Where(t => !MailboxAddress.TryParse(t ?? "", out _)))
+        foreach (var to in email.To.Where(t => !IsAddress(t)))
         {
             yield return $"{S}:Email:To lists '{to}', which is not an e-mail address.";
         }

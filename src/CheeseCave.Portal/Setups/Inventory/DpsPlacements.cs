@@ -56,6 +56,9 @@ public sealed class DpsPlacements(SetupPipeline pipeline, IOptions<InventoryOpti
         return problems;
     }
 
+    /// <summary>As DPS spells it on the wire and in its documentation ("assigned", "initialAssignment").</summary>
+    private static string? Wire(string? name) => string.IsNullOrEmpty(name) ? name : char.ToLowerInvariant(name[0]) + name[1..];
+
     /// <summary>Null when every record was read; otherwise why not, in one sentence.</summary>
     private async Task<string?> ReadAsync(ClaimsPrincipal caller, string resourceGroup, string dpsName, List<(int Index, string RegistrationId)> devices,
         ConcurrentDictionary<int, DpsPlacement> placements, CancellationToken cancellationToken)
@@ -72,7 +75,7 @@ public sealed class DpsPlacements(SetupPipeline pipeline, IOptions<InventoryOpti
                 var state = await client.GetDeviceRegistrationStateAsync(device.RegistrationId, token).ConfigureAwait(false);
                 placements[device.Index] = state is null
                     ? DpsPlacement.NotRegistered
-                    : new DpsPlacement(true, state.Status?.ToString(), state.AssignedHub, state.LastUpdatedDateTimeUtc ?? state.CreatedDateTimeUtc, state.Substatus?.ToString(),
+                    : new DpsPlacement(true, Wire(state.Status?.ToString()), state.AssignedHub, state.LastUpdatedDateTimeUtc ?? state.CreatedDateTimeUtc, Wire(state.Substatus?.ToString()),
                         state.ErrorCode is { } code ? $"{code}: {state.ErrorMessage}" : null);
             }).ConfigureAwait(false);
             return null;

@@ -22,5 +22,6 @@ internal static class PageRows
         ["/setups"] = new(Access.Viewer),
         ["/setups/{Id:int}"] = new(Access.Viewer, AllowedStatus: HttpStatusCode.Redirect), // resumes at the current step
         ["/setups/{Id:int}/{Step}"] = new(Access.Viewer),
+        ["/certificates"] = new(Access.Viewer),
     };
 }
