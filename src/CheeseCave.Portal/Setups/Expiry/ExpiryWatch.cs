@@ -40,11 +40,13 @@ public sealed partial class ExpiryWatch(ExpiryCheck check, ExpiryWatchStatus sta
                 LogRunFailed(logger, ex);
             }
 
+            // The wait starts before the run is reported finished, so a clock moved right after that report counts.
             var next = time.GetUtcNow() + settings.Interval;
+            var wait = Task.Delay(settings.Interval, time, stoppingToken);
             status.Finished(result, error, next);
             try
             {
-                await Task.Delay(settings.Interval, time, stoppingToken).ConfigureAwait(false);
+                await wait.ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
