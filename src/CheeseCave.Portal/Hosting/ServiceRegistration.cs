@@ -15,7 +15,9 @@ using CheeseCave.Portal.Setups.CertificateAuthority;
 using CheeseCave.Portal.Setups.Devices;
 using CheeseCave.Portal.Setups.Dps;
 using CheeseCave.Portal.Setups.Enrollment;
+using CheeseCave.Portal.Setups.Expiry;
 using CheeseCave.Portal.Setups.Hubs;
+using CheeseCave.Portal.Setups.Inventory;
 using CheeseCave.Portal.Setups.KeyExport;
 using CheeseCave.Portal.Setups.Operations;
 using CheeseCave.Portal.Setups.Overview;
@@ -136,7 +138,9 @@ public static class ServiceRegistration
             .AddSetupOperations()
             .AddCaRollover()
             .AddRenewal()
-            .AddRevocation();
+            .AddRevocation()
+            .AddInventory()
+            .AddExpiryWatch();
     }
 
     private static void AddAccounts(IServiceCollection services, bool entra)
@@ -253,6 +257,7 @@ public static class ServiceRegistration
         app.MapAuditEndpoints();
         app.MapAutomationEndpoints();
         app.MapCaRolloverEndpoints();
+        app.MapInventoryEndpoints();
 
         app.MapStaticAssets().AllowAnonymous();
         app.MapRazorComponents<App>()

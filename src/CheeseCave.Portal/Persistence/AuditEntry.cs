@@ -63,6 +63,8 @@ public static class AuditActions
     public const string SetupDevicesIssued = "dps-setup.devices-issue";
     public const string SetupDeviceFileDownloaded = "dps-setup.device-download";
     public const string SetupTestRegistration = "dps-setup.test-registration";
+    public const string CertificatesExported = "certificates.export";
+    public const string CertificateExpiryNotified = "certificates.expiry-notify";
 }
 
 public static class AuditOutcomes

@@ -44,6 +44,8 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options) :
 
     public DbSet<RolloverBatch> RolloverBatches => Set<RolloverBatch>();
 
+    public DbSet<ExpiryNotification> ExpiryNotifications => Set<ExpiryNotification>();
+
     public static string ConnectionStringFor(string dataDirectory) =>
         $"Data Source={Path.Combine(dataDirectory, FileName)};Foreign Keys=True";
 
@@ -178,6 +180,7 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options) :
         ApprovalModel.Configure(builder);
         RolloverModel.Configure(builder);
         AutomationModel.Configure(builder);
+        ExpiryModel.Configure(builder);
     }
 
     public override int SaveChanges(bool acceptAllChangesOnSuccess)

@@ -17,6 +17,7 @@ internal static class EndpointRows
         // Without an antiforgery token a signed-in caller reaches the endpoint and gets 400; nobody is signed out.
         ["POST /account/logout"] = [new("POST", "/account/logout", Access.SignedIn, AllowedStatus: HttpStatusCode.BadRequest)],
         ["GET /audit/export.csv"] = [new("GET", "/audit/export.csv", Access.Approver)],
+        ["GET /certificates/export.csv"] = [new("GET", "/certificates/export.csv?status=active", Access.Viewer)],
         ["GET /setups/{setupId:int}/certificates/{certificateId:int}.pem"] = [new("GET", "/setups/{setup}/certificates/{certificate}.pem", Access.Viewer)],
         ["GET /setups/{setupId:int}/certificates/{certificateId:int}.cer"] = [new("GET", "/setups/{setup}/certificates/{certificate}.cer", Access.Viewer)],
         ["GET /setups/{setupId:int}/devices/{deviceId:int}/{fileName}"] =

@@ -191,6 +191,14 @@ public sealed class MatrixWorld : IAsyncLifetime
 
     public async Task<object?> Audit<T>(Func<AuditTrail, Task<T>> call) => await call(Factory.Services.GetRequiredService<AuditTrail>());
 
+    /// <summary>A call on a scoped service of the portal (a feature handler outside the setup wizard's slices).</summary>
+    public async Task<object?> Scoped<TService, T>(Func<TService, Task<T>> call)
+        where TService : notnull
+    {
+        await using var scope = Factory.Services.CreateAsyncScope();
+        return await call(scope.ServiceProvider.GetRequiredService<TService>());
+    }
+
     public async Task<object?> Approvals<T>(Func<ApprovalService, Task<T>> call)
     {
         await using var scope = Factory.Services.CreateAsyncScope();

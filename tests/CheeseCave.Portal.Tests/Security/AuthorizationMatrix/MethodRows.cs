@@ -9,12 +9,15 @@ using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Setups;
 using CheeseCave.Portal.Setups.CertificateAuthority;
 using CheeseCave.Portal.Setups.Devices;
+using CheeseCave.Portal.Setups.Expiry;
+using CheeseCave.Portal.Setups.Inventory;
 using CheeseCave.Portal.Setups.ProofOfPossession;
 using CheeseCave.Portal.Setups.Renewal;
 using CheeseCave.Portal.Setups.Revocation;
 using CheeseCave.Portal.Setups.Rollover;
 using CheeseCave.Portal.Tests.Setups.Rollover;
 using CheeseCave.Provisioning.DeviceRegistration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CheeseCave.Portal.Tests.Security.AuthorizationMatrix;
 
@@ -221,6 +224,13 @@ internal static class MethodRows
         ["ApprovalService.RevealSecretAsync"] = MethodRule.Change(Access.Operator, ApprovalAuditActions.SecretRevealed,
             refused: (w, c) => w.Approvals(a => a.RevealSecretAsync(c, w.RequestId)),
             allowed: (w, c) => w.Approvals(a => a.RevealSecretAsync(c, MatrixWorld.MissingId))),
+
+        ["InventoryHandler.QueryAsync"] = MethodRule.Read(Access.Viewer, (w, c) => w.Scoped<InventoryHandler, PortalResult<InventoryPage>>(i => i.QueryAsync(c, new InventoryQuery(InventoryFilter.None)))),
+        // Null means "not allowed" (like AuditTrail.AuthorizeAsync); the endpoint then answers 403.
+        ["InventoryHandler.AuthorizeExportAsync"] = MethodRule.Read(Access.Viewer, (w, c) => w.Scoped<InventoryHandler, CheeseCave.Portal.Auditing.Actor?>(i => i.AuthorizeExportAsync(c)),
+            deniedAudit: AuditActions.CertificatesExported),
+        ["ExpiryOverviewHandler.GetAsync"] = MethodRule.Read(Access.Viewer, (w, c) => w.Scoped<ExpiryOverviewHandler, PortalResult<ExpiryOverview>>(e => e.GetAsync(c))),
+        ["DpsPlacements.FillAsync"] = MethodRule.NotAnAction, // plumbing: InventoryHandler.QueryAsync calls it after its check
 
         ["AuditTrail.SearchAsync"] = MethodRule.Read(Access.Approver, (w, c) => w.Audit(a => a.SearchAsync(c, AuditFilter.None, 0, 10)), deniedAudit: AuditTrailActions.Search),
         ["AuditTrail.AuthorizeAsync"] = MethodRule.Read(Access.Approver, (w, c) => w.Audit(a => a.AuthorizeAsync(c, AuditTrailActions.Export)), deniedAudit: AuditTrailActions.Export),

@@ -28,5 +28,6 @@ internal static class PageRows
         ["/account"] = new(Access.Viewer),
         ["/grants"] = new(Access.Viewer),
         ["/grants/{Id:int}"] = new(Access.Viewer),
+        ["/certificates"] = new(Access.Viewer),
     };
 }
