@@ -37,6 +37,7 @@ public sealed class ApiAuthorizationMatrixTests
     private static readonly Dictionary<string, ApiSample> Samples = new(StringComparer.Ordinal)
     {
         ["GET /api/v1/setups"] = new("GET", "/api/v1/setups", null, HttpStatusCode.OK),
+        ["GET /api/v1/certificates"] = new("GET", "/api/v1/certificates?kind=device&take=10", null, HttpStatusCode.OK),
         ["POST /api/v1/setups/{setupId:int}/device-batches"] = new("POST", "/api/v1/setups/{setup}/device-batches", Issue, HttpStatusCode.BadRequest, """{"registrationIds": []}"""),
         ["GET /api/v1/approvals/{requestId:int}"] = new("GET", "/api/v1/approvals/987654", null, HttpStatusCode.NotFound),
         ["GET /api/v1/grants"] = new("GET", "/api/v1/grants", null, HttpStatusCode.OK),

@@ -21,7 +21,7 @@ public sealed class ApiDocumentationTests
         var operations = paths.EnumerateObject().SelectMany(p => p.Value.EnumerateObject().Select(o => $"{o.Name.ToUpperInvariant()} {p.Name}")).ToList();
         Assert.Equal(
             [
-                "DELETE /api/v1/devices/{deviceId}/revocation", "GET /api/v1/approvals/{requestId}", "GET /api/v1/grants", "GET /api/v1/grants/{grantId}", "GET /api/v1/setups",
+                "DELETE /api/v1/devices/{deviceId}/revocation", "GET /api/v1/approvals/{requestId}", "GET /api/v1/certificates", "GET /api/v1/grants", "GET /api/v1/grants/{grantId}", "GET /api/v1/setups",
                 "POST /api/v1/devices/{deviceId}/renewal", "POST /api/v1/devices/{deviceId}/revocation",
                 "POST /api/v1/grants", "POST /api/v1/grants/{grantId}/certificates", "POST /api/v1/setups/{setupId}/device-batches",
             ],

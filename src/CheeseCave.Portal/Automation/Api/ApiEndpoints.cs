@@ -2,7 +2,9 @@ using System.Text;
 using System.Text.Json;
 using CheeseCave.Portal.Approvals;
 using CheeseCave.Portal.Automation.Grants;
+using System.Globalization;
 using CheeseCave.Portal.Setups.Devices;
+using CheeseCave.Portal.Setups.Inventory;
 using CheeseCave.Portal.Setups.Overview;
 using CheeseCave.Portal.Setups.Renewal;
 using CheeseCave.Portal.Setups.Revocation;
@@ -24,6 +26,9 @@ public static class ApiEndpoints
 
         api.MapGet("/setups", ListSetupsAsync).WithName("ListSetups").WithSummary("The setups (read scope).")
             .Produces<IReadOnlyList<ApiSetup>>();
+        api.MapGet("/certificates", ListCertificatesAsync).WithName("ListCertificates")
+            .WithSummary("The certificate inventory (read scope): the /certificates page's filters (setup, kind, status, expiringWithin, q, sort, desc), skip and take (at most 200), placement=true for the live DPS registration of each device.")
+            .Produces<InventoryPage>();
         api.MapPost("/setups/{setupId:int}/device-batches", IssueDeviceBatchAsync).RequireIssueScope().WithName("IssueDeviceBatch")
             .WithSummary("Issue a batch of device certificates (issue scope); 202 with a status URL when approvals are on.")
             .Accepts<DeviceBatchRequest>("application/json").Produces<ApiDeviceBatch>(StatusCodes.Status201Created).Produces<PendingApproval>(StatusCodes.Status202Accepted);
@@ -65,6 +70,29 @@ public static class ApiEndpoints
             return ApiResults.Problem(PortalError.NotAllowed("see setups"));
         }
     }
+
+    private static async Task<IResult> ListCertificatesAsync(HttpContext context, InventoryHandler inventory, CancellationToken cancellationToken)
+    {
+        var (query, problem) = InventoryEndpoints.ParseQuery(context.Request.Query);
+        if (problem is not null)
+        {
+            return ApiProblemWriter.Result(StatusCodes.Status400BadRequest, problem, "Fix that query parameter; GET /openapi/v1.json lists them.");
+        }
+
+        var skip = Number(context.Request.Query["skip"], 0);
+        var take = Number(context.Request.Query["take"], 50);
+        if (skip is null or < 0 || take is null or < 1 or > InventoryQuery.MaxTake)
+        {
+            return ApiProblemWriter.Result(StatusCodes.Status400BadRequest, "'skip' is a number from 0 and 'take' a number from 1 to 200.", "Page with skip=0&take=50, then skip=50, …");
+        }
+
+        var placement = context.Request.Query["placement"].ToString() is "1" or "true";
+        var result = await inventory.QueryAsync(context.User, query with { Skip = skip.Value, Take = take.Value, IncludeDps = placement }, cancellationToken).ConfigureAwait(false);
+        return ApiResults.Of(result, Results.Ok);
+    }
+
+    private static int? Number(string? text, int fallback) =>
+        string.IsNullOrWhiteSpace(text) ? fallback : int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value) ? value : null;
 
     private static async Task<IResult> IssueDeviceBatchAsync(int setupId, HttpContext context, DeviceIssuanceHandler devices, CancellationToken cancellationToken)
     {

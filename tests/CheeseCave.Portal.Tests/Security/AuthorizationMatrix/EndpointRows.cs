@@ -59,6 +59,7 @@ internal static class EndpointRows
         // /api/v1 takes personal API tokens only: a browser session (every caller here) gets 401, so no cross-site
         // request can act with it. Who may do what with a token is Automation/ApiAuthorizationMatrixTests.
         ["GET /api/v1/setups"] = [new("GET", "/api/v1/setups", Access.Viewer, BearerOnly: true)],
+        ["GET /api/v1/certificates"] = [new("GET", "/api/v1/certificates", Access.Viewer, BearerOnly: true)],
         ["POST /api/v1/setups/{setupId:int}/device-batches"] = [new("POST", "/api/v1/setups/{setup}/device-batches", Access.Operator, BearerOnly: true)],
         ["GET /api/v1/approvals/{requestId:int}"] = [new("GET", "/api/v1/approvals/1", Access.Viewer, BearerOnly: true)],
         ["GET /api/v1/grants"] = [new("GET", "/api/v1/grants", Access.Viewer, BearerOnly: true)],
