@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using CheeseCave.Pki;
 using Microsoft.Extensions.Time.Testing;
 
 namespace CheeseCave.Cli.Tests;
@@ -88,7 +89,7 @@ public sealed partial class CertGenFolderTests : IDisposable, IClassFixture<Cert
         File.WriteAllText(_cli.PathOf("pass.txt"), _cli.Passphrase);
         foreach (var key in new[] { RootKey, "private/azure-iot-test-only.intermediate.key.pem", "private/new-device.key.pem", "private/verification-code.key.pem" })
         {
-            Assert.StartsWith("-----BEGIN ENCRYPTED PRIVATE KEY-----", File.ReadAllText(_cli.PathOf(key)), StringComparison.Ordinal);
+            Assert.StartsWith(PemLabels.BeginLine(PemLabels.EncryptedPrivateKey), File.ReadAllText(_cli.PathOf(key)), StringComparison.Ordinal);
             OpenSsl.Ok(_cli.Directory, "pkey", "-in", key, "-passin", "file:pass.txt", "-noout");
             Assert.NotEqual(0, OpenSsl.Run(_cli.Directory, "pkey", "-in", key, "-passin", "pass:1234", "-noout").ExitCode);
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(_cli.PathOf(key)));

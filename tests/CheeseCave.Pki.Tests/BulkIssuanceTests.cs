@@ -86,7 +86,7 @@ public sealed class BulkIssuanceTests : IDisposable
         Assert.Contains("MAC: sha256, Iteration 100000", info, StringComparison.Ordinal);
         Assert.Equal(3, OpenSsl.CountCertificates(info));
         var keyOut = OpenSsl.Run(_temp.Path, "pkcs12", "-in", "device.pfx", "-passin", "file:pass.txt", "-nocerts", "-nodes");
-        Assert.Contains("BEGIN PRIVATE KEY", keyOut, StringComparison.Ordinal);
+        Assert.Contains(PemLabels.BeginLine(PemLabels.PrivateKey), keyOut, StringComparison.Ordinal);
         Assert.False(OpenSsl.TryRun(_temp.Path, "pkcs12", "-in", "device.pfx", "-passin", "pass:wrong passphrase", "-noout").Succeeded);
 
         using var loaded = X509CertificateLoader.LoadPkcs12(_temp.ReadBytes("device.pfx"), Passphrase);
