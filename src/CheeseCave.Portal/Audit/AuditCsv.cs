@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using CheeseCave.Portal.Auditing;
 
 namespace CheeseCave.Portal.Audit;
@@ -13,7 +12,7 @@ public static class AuditCsv
 {
     public static IReadOnlyList<string> Header { get; } = ["id", "at_utc", "actor", "actor_id", "action", "target", "outcome", "detail", "correlation_id"];
 
-    public const string LineEnd = "\r\n";
+    public const string LineEnd = SpreadsheetCsv.LineEnd;
 
     public static string Line(AuditRecord record)
     {
@@ -32,41 +31,10 @@ public static class AuditCsv
         ]);
     }
 
-    public static string Line(IReadOnlyList<string?> cells)
-    {
-        ArgumentNullException.ThrowIfNull(cells);
-        var line = new StringBuilder();
-        for (var i = 0; i < cells.Count; i++)
-        {
-            if (i > 0)
-            {
-                line.Append(',');
-            }
-
-            line.Append(Cell(cells[i]));
-        }
-
-        return line.Append(LineEnd).ToString();
-    }
+    public static string Line(IReadOnlyList<string?> cells) => SpreadsheetCsv.Line(cells);
 
     /// <summary>UTC, ISO 8601 with seconds' fractions: <c>2026-11-30T14:05:09.1234567Z</c>.</summary>
     public static string Timestamp(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
 
-    public static string Cell(string? value)
-    {
-        if (string.IsNullOrEmpty(value))
-        {
-            return "";
-        }
-
-        // A spreadsheet treats these first characters as the start of a formula (tab and CR too, after trimming).
-        if (value[0] is '=' or '+' or '-' or '@' or '\t' or '\r')
-        {
-            value = "'" + value;
-        }
-
-        return value.AsSpan().IndexOfAny(",\"\r\n") >= 0
-            ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\""
-            : value;
-    }
+    public static string Cell(string? value) => SpreadsheetCsv.Cell(value);
 }

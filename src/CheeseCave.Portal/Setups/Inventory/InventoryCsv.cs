@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 
 namespace CheeseCave.Portal.Setups.Inventory;
 
@@ -10,7 +9,7 @@ namespace CheeseCave.Portal.Setups.Inventory;
 /// </summary>
 public static class InventoryCsv
 {
-    public const string LineEnd = "\r\n";
+    public const string LineEnd = SpreadsheetCsv.LineEnd;
 
     public static IReadOnlyList<string> Header { get; } =
     [
@@ -46,39 +45,9 @@ public static class InventoryCsv
         ]);
     }
 
-    public static string Line(IReadOnlyList<string?> cells)
-    {
-        ArgumentNullException.ThrowIfNull(cells);
-        var line = new StringBuilder();
-        for (var i = 0; i < cells.Count; i++)
-        {
-            if (i > 0)
-            {
-                line.Append(',');
-            }
+    public static string Line(IReadOnlyList<string?> cells) => SpreadsheetCsv.Line(cells);
 
-            line.Append(Cell(cells[i]));
-        }
-
-        return line.Append(LineEnd).ToString();
-    }
-
-    public static string Cell(string? value)
-    {
-        if (string.IsNullOrEmpty(value))
-        {
-            return "";
-        }
-
-        if (value[0] is '=' or '+' or '-' or '@' or '\t' or '\r')
-        {
-            value = "'" + value;
-        }
-
-        return value.AsSpan().IndexOfAny(",\"\r\n") >= 0
-            ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\""
-            : value;
-    }
+    public static string Cell(string? value) => SpreadsheetCsv.Cell(value);
 
     public static string Timestamp(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
