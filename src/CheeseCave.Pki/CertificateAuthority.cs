@@ -269,7 +269,8 @@ public sealed class CertificateAuthority(TimeProvider timeProvider)
             Span<byte> serial = stackalloc byte[SerialNumberLength];
             FillSerialNumber(serial);
             var der = issuer.LeafTemplateFor(kind, options.Preset, subjectAlgorithm).Issue(commonName, subjectPublicKeyInfo, notBefore, notAfter, serial);
-            return new IssuedCertificate(kind, der, key, issuer, warnings);
+            return new IssuedCertificate(kind, der, key, issuer, warnings,
+                new LeafFacts(commonName, Convert.ToHexString(serial), Truncated(notBefore), Truncated(notAfter), subjectAlgorithm));
         }
         catch
         {
@@ -346,6 +347,10 @@ public sealed class CertificateAuthority(TimeProvider timeProvider)
             }
         }
     }
+
+    /// <summary>What a certificate's validity reads back as: its time fields hold whole seconds.</summary>
+    private static DateTimeOffset Truncated(DateTimeOffset time) =>
+        new(time.UtcTicks - (time.UtcTicks % TimeSpan.TicksPerSecond), TimeSpan.Zero);
 
     internal static byte[] NewSerialNumber()
     {

@@ -71,7 +71,7 @@ public sealed class CsrSigningHandler(
 
         using (issued)
         {
-            var cn = SubjectNames.GetCommonName(issued.Certificate) ?? "";
+            var cn = issued.CommonName ?? "";
             if (!grant.Pattern.Matches(cn))
             {
                 return PortalResult.Fail<SignedCertificate>(Bad($"The CSR's CN '{cn}' is outside this grant's pattern '{grant.Pattern.Text}'.", "Use a registration id the grant covers, or ask for a grant that covers it."));
