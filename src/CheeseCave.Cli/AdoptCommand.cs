@@ -50,7 +50,7 @@ internal sealed class AdoptCommand(TextWriter output, Func<string, string?> envi
         using var intermediateKey = intermediate is null ? null : ReadMatchingKey(ws, ws.IntermediateKeyPath, intermediate, certGenPassword);
         var cas = intermediate is null ? new[] { root } : [intermediate, root];
 
-        using var encryption = new BatchEncryption(passphrase.Value);
+        using var encryption = new BatchEncryption(passphrase.Value, passphrase.MachineGenerated);
         var staged = new List<(string Relative, byte[] Content, bool Secret)>();
         var reencrypted = new List<string>();
         foreach (var path in Directory.EnumerateFiles(ws.PrivateDir).Order(StringComparer.Ordinal))

@@ -95,7 +95,7 @@ internal sealed class Commands(TextWriter output, Func<string, string?> environm
         }, ca);
 
         // A verification certificate is single-use (DPS checks it once), so certGen's fixed names are simply replaced.
-        using var encryption = new BatchEncryption(passphrase.Value);
+        using var encryption = new BatchEncryption(passphrase.Value, passphrase.MachineGenerated);
         var tx = new FileTransaction(ws.Root);
         tx.Add(ws.Cert(VerificationName), issued.CertificatePem, ifExists: IfExists.Replace);
         tx.Add(ws.Key(VerificationName), encryption.EncryptPrivateKeyPem(issued.Key!), secret: true, ifExists: IfExists.Replace);

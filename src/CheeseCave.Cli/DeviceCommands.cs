@@ -32,7 +32,7 @@ internal sealed class DeviceCommands(TextWriter output, Func<string, string?> en
         var legacy = args.Has("legacy-pfx");
 
         // The batch's one passphrase derivation runs while the CA key is decrypted (each is ~100,000 PBKDF2 rounds).
-        var encryptionTask = legacy ? null : Task.Run(() => new BatchEncryption(passphrase.Value));
+        var encryptionTask = legacy ? null : Task.Run(() => new BatchEncryption(passphrase.Value, passphrase.MachineGenerated));
         using var ca = ws.LoadCa(fromIntermediate, passphrase.Value, time.GetUtcNow());
         using var encryption = encryptionTask?.GetAwaiter().GetResult();
         var keysReady = stopwatch.Elapsed;
@@ -46,6 +46,10 @@ internal sealed class DeviceCommands(TextWriter output, Func<string, string?> en
 
         var renewal = args.Has("force") ? IfExists.Replace : IfExists.Archive;
         var tx = new FileTransaction(ws.Root, ws.ArchiveDirectory(time.GetUtcNow()));
+        var slots = ids.Select(deviceId => DeviceFiles.Reserve(tx, ws, deviceId, renewal)).ToArray();
+        // certGen.sh's fixed names, replaced on every run, so the Learn module's steps work unchanged.
+        var alias = ids.Count == 1 && ids[0] != DeviceAlias ? DeviceFiles.Reserve(tx, ws, DeviceAlias, IfExists.Replace) : null;
+        tx.CheckConflicts(); // before a single key is made
         var bundles = new DeviceFiles[ids.Count];
         try
         {
@@ -55,17 +59,12 @@ internal sealed class DeviceCommands(TextWriter output, Func<string, string?> en
             {
                 var issued = _ca.IssueDeviceCertificate(request with { RegistrationId = ids[i] }, ca);
                 bundles[i] = DeviceFiles.Of(issued, encryption, passphrase.Value);
-            });
-
-            for (var i = 0; i < ids.Count; i++)
-            {
-                bundles[i].AddTo(tx, ws, ids[i], renewal);
-                if (ids.Count == 1 && ids[i] != DeviceAlias)
+                bundles[i].FillInto(tx, slots[i]);
+                if (alias is not null)
                 {
-                    // certGen.sh's fixed names, replaced on every run, so the Learn module's steps work unchanged.
-                    bundles[i].AddTo(tx, ws, DeviceAlias, IfExists.Replace);
+                    bundles[i].FillInto(tx, alias);
                 }
-            }
+            });
 
             var prepared = stopwatch.Elapsed;
             tx.Commit();
@@ -121,7 +120,7 @@ internal sealed class DeviceCommands(TextWriter output, Func<string, string?> en
             DefaultValidity = settings is null ? null : TimeSpan.FromDays(settings.DeviceDays),
         }, ca);
 
-        using var encryption = new BatchEncryption(passphrase.Value);
+        using var encryption = new BatchEncryption(passphrase.Value, passphrase.MachineGenerated);
         var files = DeviceFiles.Of(issued, encryption, passphrase.Value);
         var tx = new FileTransaction(ws.Root, ws.ArchiveDirectory(time.GetUtcNow()));
         var name = SubjectNames.GetCommonName(issued.Certificate)!;
@@ -178,6 +177,25 @@ internal sealed record DeviceFiles(IssuedCertificate Issued, string CertificateP
         var (key, pfx) = encryption?.ExportKeyAndPfx(issued)
             ?? new ProtectedKeyFiles(issued.Key!.ExportEncryptedPem(passphrase), CertificateExport.ToPfx(issued, passphrase, PfxEncryption.LegacyCompatible));
         return new(issued, issued.CertificatePem, issued.DeviceChainPem, issued.FullChainPem, key, pfx);
+    }
+
+    /// <summary>Claims a device's five output paths (certificate, chain, full chain, PFX, key) in that order.</summary>
+    public static int[] Reserve(FileTransaction tx, Workspace ws, string name, IfExists ifExists) =>
+    [
+        tx.Reserve(ws.Cert(name), ifExists: ifExists),
+        tx.Reserve(ws.Cert(name + "-chain"), ifExists: ifExists),
+        tx.Reserve(ws.Cert(name + "-full-chain"), ifExists: ifExists),
+        tx.Reserve(ws.Pfx(name), secret: true, ifExists: ifExists),
+        tx.Reserve(ws.Key(name), secret: true, ifExists: ifExists),
+    ];
+
+    public void FillInto(FileTransaction tx, int[] slots)
+    {
+        tx.Fill(slots[0], CertificatePem);
+        tx.Fill(slots[1], ChainPem);
+        tx.Fill(slots[2], FullChainPem);
+        tx.Fill(slots[3], Pfx);
+        tx.Fill(slots[4], KeyPem);
     }
 
     public void AddTo(FileTransaction tx, Workspace ws, string name, IfExists ifExists)

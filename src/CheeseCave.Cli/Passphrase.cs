@@ -5,6 +5,12 @@ namespace CheeseCave.Cli;
 /// <summary>Where the passphrase for keys and PFX files came from; a generated one is written beside the keys.</summary>
 internal sealed record Passphrase(string Value, string Source, bool Generated)
 {
+    /// <summary>
+    /// The passphrase create_root_and_intermediate generated (new, or read back from private/ unchanged): device
+    /// batches need not stretch it (see BatchEncryption). One a person gave is always stretched in full.
+    /// </summary>
+    public bool MachineGenerated { get; init; }
+
     public const string EnvironmentVariable = "CHEESECAVE_PASSPHRASE";
 
     /// <summary>
@@ -40,11 +46,11 @@ internal sealed record Passphrase(string Value, string Source, bool Generated)
             var value = FirstLine(File.ReadAllText(workspace.GeneratedPassphrasePath));
             if (value.Length > 0)
             {
-                return new Passphrase(value, workspace.Relative(workspace.GeneratedPassphrasePath), Generated: false);
+                return new Passphrase(value, workspace.Relative(workspace.GeneratedPassphrasePath), Generated: false) { MachineGenerated = Passphrases.IsGenerated(value) };
             }
         }
 
-        return mayGenerate ? new Passphrase(Passphrases.Generate(), workspace.Relative(workspace.GeneratedPassphrasePath), Generated: true) : null;
+        return mayGenerate ? new Passphrase(Passphrases.Generate(), workspace.Relative(workspace.GeneratedPassphrasePath), Generated: true) { MachineGenerated = true } : null;
     }
 
     public static Passphrase Require(ParsedArguments args, Workspace workspace, Func<string, string?> environment) =>

@@ -101,6 +101,39 @@ public sealed class SafetyAndErrorTests : IDisposable
     }
 
     [Fact]
+    public void Files_under_the_generated_passphrase_skip_the_stretching_and_a_person_s_passphrase_keeps_it()
+    {
+        // The generated passphrase (256 random bits): 2,048 rounds, in the PFX MAC and the key file's PBKDF2 (0x0800).
+        _cli.Run("create_root_and_intermediate").ShouldSucceed();
+        File.WriteAllText(_cli.PathOf("pass.txt"), _cli.Passphrase);
+        _cli.Run("create_device_certificate", "gen-1").ShouldSucceed();
+        Assert.Contains("MAC: sha256, Iteration 2048", OpenSsl.Ok(_cli.Directory, "pkcs12", "-in", "certs/gen-1.cert.pfx", "-passin", "file:pass.txt", "-info", "-nokeys"), StringComparison.Ordinal);
+        Assert.Contains("INTEGER           :0800", OpenSsl.Ok(_cli.Directory, "asn1parse", "-in", "private/gen-1.key.pem"), StringComparison.Ordinal);
+
+        // A passphrase a person chose: the full 100,000 rounds (0x0186A0).
+        using var person = new CliRunner();
+        person.Environment["CHEESECAVE_PASSPHRASE"] = "correct horse battery staple";
+        person.Run("create_root_and_intermediate").ShouldSucceed();
+        person.Run("create_device_certificate", "typed-1").ShouldSucceed();
+        File.WriteAllText(person.PathOf("pass.txt"), "correct horse battery staple");
+        Assert.Contains("MAC: sha256, Iteration 100000", OpenSsl.Ok(person.Directory, "pkcs12", "-in", "certs/typed-1.cert.pfx", "-passin", "file:pass.txt", "-info", "-nokeys"), StringComparison.Ordinal);
+        Assert.Contains("INTEGER           :0186A0", OpenSsl.Ok(person.Directory, "asn1parse", "-in", "private/typed-1.key.pem"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_large_batch_that_cannot_put_one_file_in_place_keeps_none_of_its_files()
+    {
+        _cli.Run("create_root_and_intermediate").ShouldSucceed();
+        var before = _cli.Snapshot();
+        Directory.CreateDirectory(_cli.PathOf("private/bulk-17.key.pem")); // a folder where one key file must go
+
+        _cli.Run("create_device_certificate_from_intermediate", "bulk-", "--count", "40").ShouldFail(1, "nothing was kept");
+
+        Assert.Equal(before.Keys.Order(), _cli.Snapshot().Keys.Order());
+        Assert.Empty(Directory.EnumerateFiles(_cli.Directory, "*.tmp", SearchOption.AllDirectories));
+    }
+
+    [Fact]
     public void Commands_without_a_CA_explain_what_to_run_first()
     {
         _cli.Environment["CHEESECAVE_PASSPHRASE"] = "a long enough passphrase";

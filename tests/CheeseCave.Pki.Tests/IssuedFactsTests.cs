@@ -69,4 +69,14 @@ public sealed class IssuedFactsTests
         var error = Assert.Throws<PkiException>(() => KeyAlgorithms.FromPublicKey(key));
         Assert.Contains("RSA-2304", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Only_a_generated_passphrase_counts_as_generated()
+    {
+        Assert.True(Passphrases.IsGenerated(Passphrases.Generate()));
+        Assert.False(Passphrases.IsGenerated("correct horse battery staple"));
+        Assert.False(Passphrases.IsGenerated(new string('a', 43)));
+        Assert.False(Passphrases.IsGenerated(Passphrases.Generate() + "x"));
+        Assert.Throws<ArgumentException>(() => new BatchEncryption("correct horse battery staple", generatedPassphrase: true));
+    }
 }
