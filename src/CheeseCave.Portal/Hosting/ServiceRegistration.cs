@@ -6,6 +6,7 @@ using CheeseCave.Portal.Auditing;
 using CheeseCave.Portal.Automation;
 using CheeseCave.Portal.Components;
 using CheeseCave.Portal.Components.Account;
+using CheeseCave.Portal.Hosting.Health;
 using CheeseCave.Portal.Configuration;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Security;
@@ -31,12 +32,10 @@ using CheeseCave.Portal.Setups.Upload;
 using CheeseCave.Portal.Targets;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.DataProtection;
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using MudBlazor.Services;
 
@@ -96,7 +95,7 @@ public static class ServiceRegistration
         builder.Services.AddScoped<Microsoft.AspNetCore.Components.Server.Circuits.CircuitHandler, CircuitCorrelation>();
         builder.Services.AddMudServices(mud =>
             mud.SnackbarConfiguration.PositionClass = MudBlazor.Defaults.Classes.Position.BottomRight); // clear of the app bar's sign-out
-        builder.Services.AddHealthChecks();
+        builder.Services.AddPortalHealthChecks();
 
         return builder;
     }
@@ -232,14 +231,7 @@ public static class ServiceRegistration
         app.UseRateLimiter();
         app.UseAntiforgery();
 
-        app.MapHealthChecks("/healthz", new HealthCheckOptions
-        {
-            ResponseWriter = static (context, report) =>
-            {
-                context.Response.ContentType = "text/plain; charset=utf-8";
-                return context.Response.WriteAsync(report.Status == HealthStatus.Healthy ? "ok" : report.Status.ToString());
-            },
-        }).AllowAnonymous();
+        app.MapPortalHealthChecks();
 
         // The emulator's CA certificate: public material that devices and SDKs must trust to reach the emulator,
         // fetched by scripts and devices that have no portal account. It holds no secret, so it stays public.

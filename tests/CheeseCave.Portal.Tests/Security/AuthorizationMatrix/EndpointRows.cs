@@ -13,6 +13,8 @@ internal static class EndpointRows
     public static Dictionary<string, Sample[]> All { get; } = new(StringComparer.Ordinal)
     {
         ["* /healthz"] = [new("GET", "/healthz", Access.Public)],
+        ["* /health/live"] = [new("GET", "/health/live", Access.Public)],
+        ["* /health/ready"] = [new("GET", "/health/ready", Access.Public)],
         ["GET /emulator/trust-bundle.pem"] = [new("GET", "/emulator/trust-bundle.pem", Access.Public)],
         // Without an antiforgery token a signed-in caller reaches the endpoint and gets 400; nobody is signed out.
         ["POST /account/logout"] = [new("POST", "/account/logout", Access.SignedIn, AllowedStatus: HttpStatusCode.BadRequest)],
