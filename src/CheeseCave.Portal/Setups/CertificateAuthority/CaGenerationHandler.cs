@@ -48,7 +48,7 @@ public sealed class CaGenerationHandler(SetupPipeline pipeline, IKeyStore keys)
 
             using (root)
             {
-                var rootEntity = await StoreAsync(db, setup, SetupCertificateKind.Root, root, actor, grant, cancellationToken).ConfigureAwait(false);
+                var rootEntity = await GeneratedCaRecords.StoreAsync(keys, pipeline.Time, db, setup, SetupCertificateKind.Root, root, actor, grant, cancellationToken).ConfigureAwait(false);
                 if (!string.IsNullOrWhiteSpace(intermediateSubject))
                 {
                     using var credential = root.ToCaCredential();
@@ -64,7 +64,7 @@ public sealed class CaGenerationHandler(SetupPipeline pipeline, IKeyStore keys)
 
                     using (intermediate)
                     {
-                        await StoreAsync(db, setup, SetupCertificateKind.Intermediate, intermediate, actor, grant, cancellationToken).ConfigureAwait(false);
+                        await GeneratedCaRecords.StoreAsync(keys, pipeline.Time, db, setup, SetupCertificateKind.Intermediate, intermediate, actor, grant, cancellationToken).ConfigureAwait(false);
                     }
                 }
 
@@ -74,24 +74,5 @@ public sealed class CaGenerationHandler(SetupPipeline pipeline, IKeyStore keys)
                 return PortalResult.Ok(SetupCertificates.ToView(rootEntity));
             }
         }) { Request = payload, Grant = grant }, cancellationToken);
-    }
-
-    private async Task<SetupCertificate> StoreAsync(PortalDbContext db, DpsSetup setup, SetupCertificateKind kind, IssuedCertificate issued, Actor actor, ApprovalGrant? grant, CancellationToken cancellationToken)
-    {
-        var keyId = $"setup-{setup.Id}/{kind.ToString().ToLowerInvariant()}-{Guid.NewGuid():N}";
-        await keys.SaveAsync(keyId, issued.Key!, cancellationToken).ConfigureAwait(false);
-        var certificate = issued.Certificate;
-        var entity = new SetupCertificate
-        {
-            SetupId = setup.Id,
-            Kind = kind,
-            KeyId = keyId,
-            CreatedBy = grant?.RequestedBy ?? actor.Name,
-            CreatedAt = pipeline.Time.GetUtcNow(),
-            ApprovedBy = CertificateFacts.ApproversOf(grant),
-        };
-        CertificateFacts.Fill(entity, issued.Certificate);
-        db.SetupCertificates.Add(entity);
-        return entity;
     }
 }

@@ -54,12 +54,12 @@ public sealed class RolloverStartHandler(SetupPipeline pipeline, IKeyStore keys)
                 var authority = new Pki.CertificateAuthority(pipeline.Time);
                 var actor = Actor.From(caller);
                 using var root = authority.CreateRoot(new RootCaRequest(request.RootSubject.Trim()) { Preset = request.Preset });
-                var rootEntity = await StoreAsync(db, setup, SetupCertificateKind.Root, root, actor, grant, cancellationToken).ConfigureAwait(false);
+                var rootEntity = await GeneratedCaRecords.StoreAsync(keys, pipeline.Time, db, setup, SetupCertificateKind.Root, root, actor, grant, cancellationToken).ConfigureAwait(false);
                 if (!string.IsNullOrWhiteSpace(request.IntermediateSubject))
                 {
                     using var credential = root.ToCaCredential();
                     using var intermediate = authority.CreateIntermediate(new IntermediateCaRequest(request.IntermediateSubject.Trim()) { Preset = request.Preset }, credential);
-                    await StoreAsync(db, setup, SetupCertificateKind.Intermediate, intermediate, actor, grant, cancellationToken).ConfigureAwait(false);
+                    await GeneratedCaRecords.StoreAsync(keys, pipeline.Time, db, setup, SetupCertificateKind.Intermediate, intermediate, actor, grant, cancellationToken).ConfigureAwait(false);
                 }
 
                 await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
@@ -102,23 +102,5 @@ public sealed class RolloverStartHandler(SetupPipeline pipeline, IKeyStore keys)
     {
         await using var db = await pipeline.Contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         return await db.CaRollovers.AnyAsync(r => r.SetupId == setupId && r.FinishedAt == null, cancellationToken).ConfigureAwait(false);
-    }
-
-    private async Task<SetupCertificate> StoreAsync(PortalDbContext db, DpsSetup setup, SetupCertificateKind kind, IssuedCertificate issued, Actor actor, ApprovalGrant? grant, CancellationToken cancellationToken)
-    {
-        var keyId = $"setup-{setup.Id}/{kind.ToString().ToLowerInvariant()}-{Guid.NewGuid():N}";
-        await keys.SaveAsync(keyId, issued.Key!, cancellationToken).ConfigureAwait(false);
-        var entity = new SetupCertificate
-        {
-            SetupId = setup.Id,
-            Kind = kind,
-            KeyId = keyId,
-            CreatedBy = grant?.RequestedBy ?? actor.Name,
-            CreatedAt = pipeline.Time.GetUtcNow(),
-            ApprovedBy = CertificateFacts.ApproversOf(grant),
-        };
-        CertificateFacts.Fill(entity, issued.Certificate);
-        db.SetupCertificates.Add(entity);
-        return entity;
     }
 }
