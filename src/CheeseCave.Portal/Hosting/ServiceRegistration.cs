@@ -7,6 +7,7 @@ using CheeseCave.Portal.Automation;
 using CheeseCave.Portal.Components;
 using CheeseCave.Portal.Components.Account;
 using CheeseCave.Portal.Hosting.Health;
+using CheeseCave.Portal.Hosting.Telemetry;
 using CheeseCave.Portal.Configuration;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Security;
@@ -96,6 +97,7 @@ public static class ServiceRegistration
         builder.Services.AddMudServices(mud =>
             mud.SnackbarConfiguration.PositionClass = MudBlazor.Defaults.Classes.Position.BottomRight); // clear of the app bar's sign-out
         builder.Services.AddPortalHealthChecks();
+        builder.AddPortalTelemetry(); // off unless an OTLP endpoint is configured (docs/operations.md)
 
         return builder;
     }

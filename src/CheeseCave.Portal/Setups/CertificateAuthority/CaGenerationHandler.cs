@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using CheeseCave.Pki;
 using CheeseCave.Portal.Approvals;
 using CheeseCave.Portal.Auditing;
+using CheeseCave.Portal.Hosting.Telemetry;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Setups.Pipeline;
 
@@ -92,6 +93,7 @@ public sealed class CaGenerationHandler(SetupPipeline pipeline, IKeyStore keys)
         };
         CertificateFacts.Fill(entity, issued.Certificate);
         db.SetupCertificates.Add(entity);
+        PortalMetrics.CertificatesIssued(kind.ToString().ToLowerInvariant(), "Generated");
         return entity;
     }
 }
