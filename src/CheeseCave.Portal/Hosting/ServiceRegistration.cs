@@ -7,6 +7,8 @@ using CheeseCave.Portal.Automation;
 using CheeseCave.Portal.Components;
 using CheeseCave.Portal.Components.Account;
 using CheeseCave.Portal.Hosting.Health;
+using CheeseCave.Portal.Hosting.Logging;
+using CheeseCave.Portal.Hosting.Telemetry;
 using CheeseCave.Portal.Configuration;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Security;
@@ -52,9 +54,8 @@ public static class ServiceRegistration
         // build output in every environment, not only Development. A no-op for a published app.
         builder.WebHost.UseStaticWebAssets();
 
-        // Request-start logs carry the full path, and setup and invitation links carry their token in the path.
-        // Keep them off even when Microsoft.AspNetCore is turned up to Information.
-        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+        // Request-start and routing logs carry the full path, and setup and invitation links carry their token in it.
+        builder.Logging.AddSecretSafeFilters();
 
         builder.Services.AddOptions<CheeseCaveOptions>()
             .Bind(builder.Configuration.GetSection(CheeseCaveOptions.SectionName));
@@ -96,6 +97,7 @@ public static class ServiceRegistration
         builder.Services.AddMudServices(mud =>
             mud.SnackbarConfiguration.PositionClass = MudBlazor.Defaults.Classes.Position.BottomRight); // clear of the app bar's sign-out
         builder.Services.AddPortalHealthChecks();
+        builder.AddPortalTelemetry(); // off unless an OTLP endpoint is configured (docs/operations.md)
 
         return builder;
     }

@@ -6,6 +6,7 @@ using Azure.Core.Pipeline;
 using Azure.ResourceManager;
 using Azure.ResourceManager.Resources;
 using CheeseCave.Provisioning.Configuration;
+using CheeseCave.Provisioning.Diagnostics;
 using CheeseCave.Provisioning.Errors;
 
 namespace CheeseCave.Provisioning.Arm;
@@ -133,6 +134,7 @@ internal sealed class ArmRequests
 
     public async Task<Response<GenericResource>?> GetGenericAsync(ResourceIdentifier id, string action, CancellationToken cancellationToken)
     {
+        using var activity = ProvisioningTelemetry.Start(ProvisioningSurface.Arm, action, "GET", id.ToString());
         try
         {
             return await _arm.GetGenericResource(id).GetAsync(cancellationToken).ConfigureAwait(false);
@@ -147,6 +149,7 @@ internal sealed class ArmRequests
         }
         catch (Exception ex) when (ProvisioningErrorClassifier.FromException(ProvisioningSurface.Arm, ex, null, action) is { } mapped)
         {
+            ProvisioningTelemetry.Failed(activity, mapped);
             throw mapped;
         }
     }
@@ -164,17 +167,23 @@ internal sealed class ArmRequests
 
     public static async Task<T> CallAsync<T>(string action, Func<Task<T>> call, CancellationToken cancellationToken)
     {
+        using var activity = ProvisioningTelemetry.Start(ProvisioningSurface.Arm, action);
         try
         {
             return await call().ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested && !ProvisioningTelemetry.Failed(activity, ex))
         {
             throw;
         }
         catch (Exception ex) when (ex is not ProvisioningException && ProvisioningErrorClassifier.FromException(ProvisioningSurface.Arm, ex, null, action) is { } mapped)
         {
+            ProvisioningTelemetry.Failed(activity, mapped);
             throw mapped;
+        }
+        catch (ProvisioningException ex) when (ProvisioningTelemetry.Failed(activity, ex))
+        {
+            throw; // never reached: the filter only tags the span
         }
     }
 
@@ -193,7 +202,9 @@ internal sealed class ArmRequests
             url += (url.Contains('?', StringComparison.Ordinal) ? "&" : "?") + "api-version=" + Uri.EscapeDataString(apiVersion);
         }
 
-        request.Uri.Reset(new Uri(url));
+        var uri = new Uri(url);
+        request.Uri.Reset(uri);
+        using var activity = ProvisioningTelemetry.Start(ProvisioningSurface.Arm, action, method.Method, uri.AbsolutePath);
         request.Headers.Add("Accept", "application/json");
         if (ifMatch is not null)
         {
@@ -214,16 +225,18 @@ internal sealed class ArmRequests
         {
             await _pipeline.SendAsync(message, cancellationToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested && !ProvisioningTelemetry.Failed(activity, ex))
         {
             throw;
         }
         catch (Exception ex) when (ProvisioningErrorClassifier.FromException(ProvisioningSurface.Arm, ex, request.ClientRequestId, action) is { } mapped)
         {
+            ProvisioningTelemetry.Failed(activity, mapped);
             throw mapped;
         }
 
         var response = message.Response;
+        activity?.SetTag("http.response.status_code", response.Status);
         if (response.Status == 404 && allowNotFound)
         {
             return null;
@@ -231,6 +244,7 @@ internal sealed class ArmRequests
 
         if (response.Status >= 300)
         {
+            activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error);
             throw ProvisioningErrorClassifier.FromResponse(ProvisioningSurface.Arm, response.Status, response.Content?.ToString(),
                 name => response.Headers.TryGetValue(name, out var value) ? value : null, response.ClientRequestId, action);
         }

@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using CheeseCave.Provisioning.Configuration;
+using CheeseCave.Provisioning.Diagnostics;
 
 namespace CheeseCave.Provisioning.Errors;
 
@@ -23,6 +24,7 @@ internal sealed class RetryingHttpSender(HttpClient http, ProvisioningRetryOptio
     public async Task<HttpAnswer> SendOnceAsync(Func<HttpRequestMessage> build, string action, IReadOnlyCollection<int> acceptedStatuses, CancellationToken cancellationToken)
     {
         using var request = build();
+        ProvisioningTelemetry.Server(request.RequestUri is { IsAbsoluteUri: true } absolute ? absolute : http.BaseAddress);
         var clientRequestId = Guid.NewGuid().ToString();
         request.Headers.TryAddWithoutValidation("x-ms-client-request-id", clientRequestId);
         using var timeout = new CancellationTokenSource(retry.NetworkTimeout, time);

@@ -1,5 +1,6 @@
 using System.Runtime.ExceptionServices;
 using CheeseCave.Provisioning.Configuration;
+using CheeseCave.Provisioning.Diagnostics;
 
 namespace CheeseCave.Provisioning.Errors;
 
@@ -18,9 +19,30 @@ internal static class RetryLoop
         Func<int, CancellationToken, Task<T>> attempt,
         CancellationToken cancellationToken)
     {
+        // One span per call, whatever the number of attempts: the span is what the caller waited for.
+        using var activity = ProvisioningTelemetry.Start(surface, action);
+        try
+        {
+            return await RunAttemptsAsync(options, time, surface, action, attempt, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ProvisioningTelemetry.Failed(activity, ex))
+        {
+            throw; // never reached: the filter only tags the span
+        }
+    }
+
+    private static async Task<T> RunAttemptsAsync<T>(
+        ProvisioningRetryOptions options,
+        TimeProvider time,
+        ProvisioningSurface surface,
+        string action,
+        Func<int, CancellationToken, Task<T>> attempt,
+        CancellationToken cancellationToken)
+    {
         for (var number = 0; ; number++)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            ProvisioningTelemetry.Attempt(number + 1);
             ProvisioningException failure;
             try
             {

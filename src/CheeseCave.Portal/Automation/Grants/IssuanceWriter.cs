@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using CheeseCave.Portal.Hosting.Telemetry;
 using CheeseCave.Portal.Persistence;
 using Microsoft.EntityFrameworkCore;
 
@@ -101,6 +102,10 @@ public sealed partial class IssuanceWriter(IDbContextFactory<PortalDbContext> co
 
             await db.SaveChangesAsync().ConfigureAwait(false);
             await transaction.CommitAsync().ConfigureAwait(false);
+            foreach (var source in accepted.GroupBy(w => w.Device.Source))
+            {
+                PortalMetrics.CertificatesIssued("device", source.Key.ToString(), source.Count());
+            }
         }
         catch (Exception ex) when (ex is DbUpdateException or InvalidOperationException or Microsoft.Data.Sqlite.SqliteException)
         {

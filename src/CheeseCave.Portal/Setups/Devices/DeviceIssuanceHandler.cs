@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using CheeseCave.Pki;
 using CheeseCave.Portal.Approvals;
 using CheeseCave.Portal.Auditing;
+using CheeseCave.Portal.Hosting.Telemetry;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Security;
 using CheeseCave.Portal.Setups.Pipeline;
@@ -123,6 +124,7 @@ public sealed class DeviceIssuanceHandler(SetupPipeline pipeline, IKeyStore keys
 
                 setup.CurrentStep = Math.Max(setup.CurrentStep, 10);
                 await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+                PortalMetrics.CertificatesIssued("device", nameof(DeviceCertificateSource.PortalKey), pending.Count);
                 var until = now;
                 foreach (var (device, pkcs8, pfx) in pending)
                 {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Claims;
 using CheeseCave.Portal.Approvals;
+using CheeseCave.Portal.Hosting.Telemetry;
 
 namespace CheeseCave.Portal.Setups.Operations;
 
@@ -236,6 +237,8 @@ public sealed partial class SetupOperations(
             entry.Value = value;
             status = entry.Status = entry.Status with { EndedAt = time.GetUtcNow(), Error = error, Pending = pending };
         }
+
+        PortalMetrics.OperationEnded(status.Kind.ToString(), error is not null ? "failed" : pending is not null ? "waiting" : "succeeded", status.EndedAt!.Value - status.StartedAt);
 
         Raise(status);
     }

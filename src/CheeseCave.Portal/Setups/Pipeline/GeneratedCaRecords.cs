@@ -1,6 +1,7 @@
 using CheeseCave.Pki;
 using CheeseCave.Portal.Approvals;
 using CheeseCave.Portal.Auditing;
+using CheeseCave.Portal.Hosting.Telemetry;
 using CheeseCave.Portal.Persistence;
 
 namespace CheeseCave.Portal.Setups.Pipeline;
@@ -28,6 +29,7 @@ internal static class GeneratedCaRecords
         };
         CertificateFacts.Fill(entity, issued.Certificate);
         db.SetupCertificates.Add(entity);
+        PortalMetrics.CertificatesIssued(kind.ToString().ToLowerInvariant(), "Generated");
         return entity;
     }
 }

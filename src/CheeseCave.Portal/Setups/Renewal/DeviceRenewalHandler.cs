@@ -5,6 +5,7 @@ using System.Text;
 using CheeseCave.Pki;
 using CheeseCave.Portal.Approvals;
 using CheeseCave.Portal.Auditing;
+using CheeseCave.Portal.Hosting.Telemetry;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Security;
 using CheeseCave.Portal.Setups.Devices;
@@ -111,6 +112,7 @@ public sealed class DeviceRenewalHandler(SetupPipeline pipeline, IKeyStore keys,
 
             db.SetupDevices.Add(renewed);
             await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false); // the new row's id, for the old row's link
+            PortalMetrics.CertificatesIssued("device", renewed.Source.ToString());
             old.SupersededByDeviceId = renewed.Id;
             old.SupersededAt = now;
 

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using CheeseCave.Pki;
 using CheeseCave.Portal.Auditing;
+using CheeseCave.Portal.Hosting.Telemetry;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Security;
 using CheeseCave.Portal.Setups.Devices;
@@ -131,6 +132,7 @@ public sealed class TestRegistrationHandler(SetupPipeline pipeline, IKeyStore ke
             }
 
             progress?.Report(view.Assigned ? $"Assigned to {view.AssignedHub}" : "Refused");
+            PortalMetrics.RegistrationTested(view.Assigned ? "assigned" : "refused");
             if (view.Assigned)
             {
                 // Step 10 is done once a device really provisioned; a later failed test does not undo that proof.
