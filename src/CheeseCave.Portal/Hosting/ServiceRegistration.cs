@@ -191,6 +191,12 @@ public static class ServiceRegistration
             options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
             options.ExpireTimeSpan = TimeSpan.FromHours(8);
             options.SlidingExpiration = true;
+            // Signing in on the sign-in page, the cookie handler itself redirects to ?ReturnUrl=: only to a safe local path.
+            options.Events.OnRedirectToReturnUrl = context =>
+            {
+                context.Response.Redirect(IdentityRedirectManager.SafeLocalPath(context.RedirectUri));
+                return Task.CompletedTask;
+            };
         });
 
         // Every request re-checks the user's security stamp (and disabled flag) at most a minute after the last check.
