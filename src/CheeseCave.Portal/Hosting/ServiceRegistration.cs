@@ -220,7 +220,12 @@ public static class ServiceRegistration
 
         if (!app.Environment.IsDevelopment())
         {
-            app.UseExceptionHandler("/error", createScopeForErrors: true);
+            app.UseExceptionHandler(new ExceptionHandlerOptions
+            {
+                ExceptionHandlingPath = "/error",
+                CreateScopeForErrors = true,
+                StatusCodeSelector = RequestRejections.StatusCodeFor, // a bad request stays a 400, not a 500
+            });
             app.UseHsts();
         }
 
@@ -232,6 +237,8 @@ public static class ServiceRegistration
             app.UseHttpsRedirection();
         }
 
+        app.Use(RequestRejections.ShowErrorPagesAsGetAsync);
+        app.Use(RequestRejections.RejectOversizedBodiesAsync);
         app.UseAuthentication();
         app.UseAuthorization();
         app.Use(SignInRateLimiting.CaptureUserNameAsync);
