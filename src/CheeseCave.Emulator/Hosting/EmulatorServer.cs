@@ -60,8 +60,7 @@ public sealed class EmulatorServer : IAsyncDisposable
             directory = temporary = Path.Combine(Path.GetTempPath(), "cheesecave-emulator-" + Guid.NewGuid().ToString("N"));
         }
 
-        directory = Path.GetFullPath(directory);
-        Directory.CreateDirectory(directory);
+        directory = OwnerOnly.CreateFolder(Path.GetFullPath(directory));
         if (!IPAddress.TryParse(options.BindAddress, out var bindAddress))
         {
             throw new ArgumentException($"'{options.BindAddress}' is not an IP address to listen on.", nameof(options));

@@ -31,11 +31,12 @@ internal sealed class EmulatorTls : IDisposable
     public static EmulatorTls LoadOrCreate(string directory, IEnumerable<string> extraHosts, TimeProvider time)
     {
         var tlsDir = Path.Combine(directory, "tls");
-        Directory.CreateDirectory(tlsDir);
+        OwnerOnly.CreateFolder(tlsDir);
         var certPath = Path.Combine(tlsDir, CaCertFile);
         var keyPath = Path.Combine(tlsDir, CaKeyFile);
         var authority = new CertificateAuthority(time);
         CaCredential ca;
+        OwnerOnly.Tighten(keyPath);
         if (File.Exists(certPath) && File.Exists(keyPath))
         {
             using var read = CertificateReader.Read(File.ReadAllBytes(certPath));
@@ -84,13 +85,7 @@ internal sealed class EmulatorTls : IDisposable
 
     private static void WriteOwnerOnly(string path, string content)
     {
-        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        using var stream = new FileStream(path, options);
+        using var stream = new FileStream(path, OwnerOnly.Create(FileMode.Create, FileAccess.Write, FileShare.None));
         using var writer = new StreamWriter(stream);
         writer.Write(content);
     }
