@@ -97,6 +97,7 @@ public static class ServiceRegistration
         builder.Services.AddMudServices(mud =>
             mud.SnackbarConfiguration.PositionClass = MudBlazor.Defaults.Classes.Position.BottomRight); // clear of the app bar's sign-out
         builder.Services.AddHealthChecks();
+        builder.Services.AddReverseProxySupport(builder.Configuration);
 
         return builder;
     }
@@ -216,6 +217,7 @@ public static class ServiceRegistration
     {
         ArgumentNullException.ThrowIfNull(app);
 
+        app.UseReverseProxySupport();
         app.UseMiddleware<SecurityHeadersMiddleware>();
 
         if (!app.Environment.IsDevelopment())

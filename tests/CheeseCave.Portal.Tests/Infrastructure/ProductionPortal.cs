@@ -35,6 +35,9 @@ public sealed class ProductionPortal : WebApplicationFactory<Program>, IAsyncLif
 
     public Uri HttpsAddress { get; private set; } = null!;
 
+    /// <summary>The self-signed certificate the HTTPS listener serves (a reverse proxy in front may serve it too).</summary>
+    public X509Certificate2 Certificate => _certificate;
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Production");
@@ -66,7 +69,7 @@ public sealed class ProductionPortal : WebApplicationFactory<Program>, IAsyncLif
     }
 
     /// <summary>A client with its own cookies that does not follow redirects and trusts only this portal's certificate.</summary>
-    public HttpClient CreateRealClient(bool https = false, CookieContainer? cookies = null, Func<SocketsHttpConnectionContext, CancellationToken, ValueTask<Stream>>? connect = null)
+    public HttpClient CreateRealClient(bool https = false, CookieContainer? cookies = null, Func<SocketsHttpConnectionContext, CancellationToken, ValueTask<Stream>>? connect = null, Uri? baseAddress = null)
     {
         var handler = new SocketsHttpHandler
         {
@@ -83,7 +86,7 @@ public sealed class ProductionPortal : WebApplicationFactory<Program>, IAsyncLif
             handler.ConnectCallback = connect;
         }
 
-        return new HttpClient(handler) { BaseAddress = https ? HttpsAddress : HttpAddress };
+        return new HttpClient(handler) { BaseAddress = baseAddress ?? (https ? HttpsAddress : HttpAddress) };
     }
 
     public async Task CreateUserAsync(string userName, string role, string password = TestPasswords.Default)

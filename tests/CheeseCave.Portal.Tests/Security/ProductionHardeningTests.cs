@@ -127,6 +127,34 @@ public sealed class ProductionHardeningTests(ProductionPortal portal) : IClassFi
         AssertNoInternals(body);
     }
 
+    [Fact]
+    public async Task Over_HTTPS_the_antiforgery_cookie_is_Secure_and_HSTS_is_sent()
+    {
+        using var client = portal.CreateRealClient(https: true);
+
+        client.DefaultRequestHeaders.Host = "portal.example"; // HSTS is never sent to localhost or loopback addresses
+
+        using var response = await client.GetAsync(new Uri("/account/login", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var antiforgery = Assert.Single(response.Headers.GetValues("Set-Cookie"), c => c.StartsWith(".AspNetCore.Antiforgery.", StringComparison.Ordinal));
+        Assert.Contains("secure", antiforgery, StringComparison.OrdinalIgnoreCase);
+        Assert.True(response.Headers.Contains("Strict-Transport-Security"));
+    }
+
+    [Fact]
+    public async Task The_content_security_policy_connects_to_this_origin_only()
+    {
+        using var client = portal.CreateRealClient();
+
+        using var response = await client.GetAsync(new Uri("/account/login", UriKind.Relative));
+
+        var csp = string.Join(", ", response.Headers.GetValues("Content-Security-Policy"));
+        Assert.Contains("connect-src 'self';", csp, StringComparison.Ordinal);
+        Assert.DoesNotContain("ws:", csp, StringComparison.Ordinal);
+        Assert.DoesNotContain("wss:", csp, StringComparison.Ordinal);
+    }
+
     private async Task<HttpClient> SignedInAsync(string userName)
     {
         var client = portal.CreateRealClient();
