@@ -67,7 +67,7 @@ public sealed class EmulatorServer : IAsyncDisposable
         }
 
         var store = options.InMemory ? EmulatorStore.InMemory() : await EmulatorStore.OpenAsync(Path.Combine(directory, "state"), cancellationToken).ConfigureAwait(false);
-        var tls = EmulatorTls.LoadOrCreate(directory, [options.BindAddress], time);
+        var tls = EmulatorTls.LoadOrCreate(directory, [options.BindAddress], time, options.CaKeyProtector);
         var context = new EmulatorContext(options, store, time, tls, Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant());
         await Seeding.SeedAsync(context).ConfigureAwait(false);
 

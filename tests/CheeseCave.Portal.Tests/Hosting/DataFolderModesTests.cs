@@ -25,6 +25,18 @@ public sealed class DataFolderModesTests
     }
 
     [Fact]
+    public async Task The_embedded_emulator_CA_key_is_encrypted_with_the_portal_key_ring()
+    {
+        await using var factory = new PortalFactory();
+        using var client = factory.CreateClient();
+        var tls = Path.Combine(factory.Services.GetRequiredService<PortalPaths>().DataDirectory, "emulator", "tls");
+
+        Assert.True(File.Exists(Path.Combine(tls, "emulator-ca.key.protected")));
+        Assert.False(File.Exists(Path.Combine(tls, "emulator-ca.key.pem")));
+        Assert.All(Directory.GetFiles(tls), f => Assert.DoesNotContain("PRIVATE KEY", File.ReadAllText(f), StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void An_existing_world_readable_data_folder_is_tightened()
     {
         var folder = Path.Combine(Path.GetTempPath(), "cheesecave-modes-" + Guid.NewGuid().ToString("N"));
