@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the repository and ends with one line: "N passed, N failed, N skipped".
-# Installs what the suites need when it is missing (openssl, Debian's chromium for the browser tests, Debian's nodejs
-# and npm for the conformance suite).
+# Installs what the suites need when it is missing (openssl, Debian's chromium for the browser tests, Debian's nginx
+# for the reverse-proxy tests, Debian's nodejs and npm for the conformance suite).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -30,6 +30,10 @@ command -v openssl >/dev/null || apt_install openssl || { summary 0 1 0; exit 1;
 if [ ! -x /usr/bin/chromium ]; then
   log "Installing Debian's chromium for the browser tests"
   apt_install chromium fonts-dejavu-core || { echo "tests/run.sh: could not install chromium" >&2; summary 0 1 0; exit 1; }
+fi
+if [ ! -x /usr/sbin/nginx ] && ! command -v nginx >/dev/null; then
+  log "Installing Debian's nginx for the reverse-proxy tests"
+  apt_install nginx-light || apt_install nginx || echo "tests/run.sh: could not install nginx; the reverse-proxy tests will be skipped" >&2
 fi
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   log "Installing Debian's nodejs and npm for the conformance suite"

@@ -34,7 +34,11 @@ public sealed class ReadCertificates : IDisposable
 /// <summary>Reads certificates however users have them: PEM (one or many), DER (.cer), bare base64 or PFX.</summary>
 public static class CertificateReader
 {
-    public static ReadCertificates Read(byte[] data, string? passphrase = null)
+    /// <summary>
+    /// Reads the file. An encrypted key or PFX asking for more than <see cref="KeyDerivationLimits.MaxIterations"/>
+    /// is refused before any derivation; cancellation is checked before each decryption.
+    /// </summary>
+    public static ReadCertificates Read(byte[] data, string? passphrase = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(data);
         if (data.Length == 0)
@@ -44,7 +48,7 @@ public static class CertificateReader
 
         if (data[0] == 0x30)
         {
-            return ReadBinary(data, passphrase, CertificateFormat.Der);
+            return ReadBinary(data, passphrase, CertificateFormat.Der, cancellationToken);
         }
 
         string text;
@@ -60,15 +64,15 @@ public static class CertificateReader
 
         if (text.Contains("-----BEGIN", StringComparison.Ordinal))
         {
-            return ReadPem(text, passphrase);
+            return ReadPem(text, passphrase, cancellationToken);
         }
 
         var bytes = DecodeBase64(text, "base64 certificate");
-        var read = ReadBinary(bytes, passphrase, CertificateFormat.Base64);
+        var read = ReadBinary(bytes, passphrase, CertificateFormat.Base64, cancellationToken);
         return read.Format == CertificateFormat.Pfx ? read : new ReadCertificates(CertificateFormat.Base64, read.Certificates, read.Key);
     }
 
-    private static ReadCertificates ReadPem(string text, string? passphrase)
+    private static ReadCertificates ReadPem(string text, string? passphrase, CancellationToken cancellationToken)
     {
         var certificates = new List<X509Certificate2>();
         PrivateKey? key = null;
@@ -106,7 +110,7 @@ public static class CertificateReader
                     throw new PkiException(PkiErrorCode.UnreadableKey, "The file holds more than one private key; keep one key per file.");
                 }
 
-                key = PrivateKey.ImportPem(block, passphrase);
+                key = PrivateKey.ImportPem(block, passphrase, cancellationToken);
             }
             else if (PemLabels.CertificateRequests.Contains(label))
             {
@@ -132,7 +136,7 @@ public static class CertificateReader
         return new ReadCertificates(CertificateFormat.Pem, certificates, key);
     }
 
-    private static ReadCertificates ReadBinary(byte[] bytes, string? passphrase, CertificateFormat format)
+    private static ReadCertificates ReadBinary(byte[] bytes, string? passphrase, CertificateFormat format, CancellationToken cancellationToken)
     {
         X509ContentType type;
         try
@@ -146,19 +150,25 @@ public static class CertificateReader
 
         if (type == X509ContentType.Pkcs12)
         {
-            return ReadPfx(bytes, passphrase);
+            return ReadPfx(bytes, passphrase, cancellationToken);
         }
 
         return new ReadCertificates(format, [LoadDer(bytes)], null);
     }
 
-    private static ReadCertificates ReadPfx(byte[] bytes, string? passphrase)
+    private static ReadCertificates ReadPfx(byte[] bytes, string? passphrase, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         X509Certificate2Collection collection;
         try
         {
+            // The loader checks every iteration count against the limits before it derives anything.
             collection = X509CertificateLoader.LoadPkcs12Collection(bytes, passphrase,
-                X509KeyStorageFlags.Exportable | X509KeyStorageFlags.EphemeralKeySet);
+                X509KeyStorageFlags.Exportable | X509KeyStorageFlags.EphemeralKeySet, KeyDerivationLimits.Pkcs12);
+        }
+        catch (Pkcs12LoadLimitExceededException ex)
+        {
+            throw new PkiException(PkiErrorCode.TooManyIterations, KeyDerivationLimits.PfxTooManyIterations, ex);
         }
         catch (CryptographicException ex)
         {

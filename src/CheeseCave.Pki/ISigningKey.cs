@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Security.Cryptography.Pkcs;
 using System.Security.Cryptography.X509Certificates;
 
 namespace CheeseCave.Pki;
@@ -66,9 +67,13 @@ public sealed class PrivateKey : ISigningKey
         return new PrivateKey(key, KeyAlgorithms.FromPublicKey(publicKey));
     }
 
-    /// <summary>Reads a PEM private key: encrypted PKCS#8 (needs the passphrase), PKCS#8, SEC1 EC or PKCS#1 RSA.</summary>
-    public static PrivateKey ImportPem(string pem, string? passphrase)
+    /// <summary>
+    /// Reads a PEM private key: encrypted PKCS#8 (needs the passphrase), PKCS#8, SEC1 EC or PKCS#1 RSA. An encrypted
+    /// key is checked against <see cref="KeyDerivationLimits.MaxIterations"/> before any work and decrypted once.
+    /// </summary>
+    public static PrivateKey ImportPem(string pem, string? passphrase, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(pem);
         var isEncrypted = PemLabels.HasBlock(pem, PemLabels.EncryptedPrivateKey);
         var isEc = PemLabels.HasBlock(pem, PemLabels.EcPrivateKey);
         var isRsa = PemLabels.HasBlock(pem, PemLabels.RsaPrivateKey);
@@ -85,16 +90,23 @@ public sealed class PrivateKey : ISigningKey
                 "This key uses the legacy OpenSSL PEM encryption (Proc-Type: 4,ENCRYPTED, as certGen.sh writes). Convert it first: openssl pkcs8 -topk8 -in old.key.pem -out new.key.pem");
         }
 
-        if (isEncrypted && string.IsNullOrEmpty(passphrase))
+        if (isEncrypted)
         {
-            throw new PkiException(PkiErrorCode.WrongPassphrase, "The private key is encrypted: a passphrase is needed to read it.");
+            if (string.IsNullOrEmpty(passphrase))
+            {
+                throw new PkiException(PkiErrorCode.WrongPassphrase, "The private key is encrypted: a passphrase is needed to read it.");
+            }
+
+            return ImportEncryptedPkcs8(PemBlocks.DecodeSingle(pem, PemLabels.EncryptedPrivateKey), passphrase, cancellationToken);
         }
 
-        // Try EC first, then RSA: PKCS#8 does not say which in its PEM label.
+        cancellationToken.ThrowIfCancellationRequested();
+
+        // Try EC first, then RSA: PKCS#8 does not say which in its PEM label (nothing is decrypted here).
         var ec = ECDsa.Create();
         try
         {
-            if (isEncrypted) ec.ImportFromEncryptedPem(pem, passphrase); else ec.ImportFromPem(pem);
+            ec.ImportFromPem(pem);
             return FromAlgorithm(ec);
         }
         catch (Exception ex) when (ex is CryptographicException or ArgumentException && !isEc)
@@ -116,20 +128,51 @@ public sealed class PrivateKey : ISigningKey
         var rsa = RSA.Create();
         try
         {
-            if (isEncrypted) rsa.ImportFromEncryptedPem(pem, passphrase); else rsa.ImportFromPem(pem);
+            rsa.ImportFromPem(pem);
             return FromAlgorithm(rsa);
         }
         catch (CryptographicException ex)
         {
             rsa.Dispose();
-            throw isEncrypted
-                ? new PkiException(PkiErrorCode.WrongPassphrase, "The private key could not be decrypted: the passphrase is wrong or the file is damaged.", ex)
-                : new PkiException(PkiErrorCode.UnreadableKey, $"The private key could not be read: {ex.Message}", ex);
+            throw new PkiException(PkiErrorCode.UnreadableKey, $"The private key could not be read: {ex.Message}", ex);
         }
         catch
         {
             rsa.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Refuses an iteration count over the cap before deriving anything, then decrypts once (a wrong passphrase costs
+    /// one derivation, not one per key type tried) and reads the plain PKCS#8 by its algorithm.
+    /// </summary>
+    private static PrivateKey ImportEncryptedPkcs8(byte[] encrypted, string passphrase, CancellationToken cancellationToken)
+    {
+        if (KeyDerivationLimits.IterationCount(encrypted) is > KeyDerivationLimits.MaxIterations and var iterations)
+        {
+            throw new PkiException(PkiErrorCode.TooManyIterations, KeyDerivationLimits.TooManyIterations(iterations));
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        Pkcs8PrivateKeyInfo info;
+        try
+        {
+            info = Pkcs8PrivateKeyInfo.DecryptAndDecode(passphrase, encrypted, out _);
+        }
+        catch (CryptographicException ex)
+        {
+            throw new PkiException(PkiErrorCode.WrongPassphrase, "The private key could not be decrypted: the passphrase is wrong or the file is damaged.", ex);
+        }
+
+        var pkcs8 = info.Encode();
+        try
+        {
+            return ImportPkcs8(pkcs8);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(pkcs8);
         }
     }
 

@@ -70,7 +70,7 @@ public sealed class EncryptedPemFileKeyStore(string directory, string passphrase
         }
 
         var pem = await File.ReadAllTextAsync(path, cancellationToken).ConfigureAwait(false);
-        return PrivateKey.ImportPem(pem, passphrase);
+        return PrivateKey.ImportPem(pem, passphrase, cancellationToken);
     }
 
     public Task<bool> ExistsAsync(string keyId, CancellationToken cancellationToken = default) =>

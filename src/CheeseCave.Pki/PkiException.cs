@@ -20,6 +20,8 @@ public enum PkiErrorCode
     PathLengthExceeded,
     DuplicateName,
     KeyMismatch,
+    /// <summary>An encrypted key or PFX asks for more key-derivation work than <see cref="KeyDerivationLimits.MaxIterations"/>.</summary>
+    TooManyIterations,
 }
 
 /// <summary>The one exception type of the CA: every rule it enforces fails with a specific code and a one-line explanation.</summary>

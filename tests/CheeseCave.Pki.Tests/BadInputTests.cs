@@ -104,6 +104,9 @@ public sealed class BadInputTests
                 PrivateKey.ImportPem(rsa.ExportEncryptedPem("the right passphrase"), "the wrong passphrase");
             },
             PkiErrorCode.WrongPassphrase, "passphrase is wrong"),
+        ["key: encrypted with more iterations than the cap"] = new(
+            () => PrivateKey.ImportPem(KeyDerivationLimitsTests.EncryptedKeyPem(30_000_000), "any passphrase"),
+            PkiErrorCode.TooManyIterations, "at most 1,000,000"),
         ["key: encrypted, no passphrase"] = new(
             () => PrivateKey.ImportPem(Get.Chain.Device.Key!.ExportEncryptedPem("the right passphrase"), null),
             PkiErrorCode.WrongPassphrase, "passphrase is needed"),

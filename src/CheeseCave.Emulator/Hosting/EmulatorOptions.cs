@@ -26,6 +26,12 @@ public sealed class EmulatorOptions
     public string Location { get; set; } = "eastus";
 
     public FaultOptions Faults { get; set; } = new();
+
+    /// <summary>
+    /// Encrypts the emulator CA's private key at rest (the portal passes a protector from its Data Protection key
+    /// ring). Without one the key is an owner-only PEM file.
+    /// </summary>
+    public Microsoft.AspNetCore.DataProtection.IDataProtector? CaKeyProtector { get; set; }
 }
 
 /// <summary>Injected failures per surface, for resilience tests. Rates are 0..1 per request.</summary>

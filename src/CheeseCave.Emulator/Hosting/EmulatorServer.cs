@@ -60,15 +60,14 @@ public sealed class EmulatorServer : IAsyncDisposable
             directory = temporary = Path.Combine(Path.GetTempPath(), "cheesecave-emulator-" + Guid.NewGuid().ToString("N"));
         }
 
-        directory = Path.GetFullPath(directory);
-        Directory.CreateDirectory(directory);
+        directory = OwnerOnly.CreateFolder(Path.GetFullPath(directory));
         if (!IPAddress.TryParse(options.BindAddress, out var bindAddress))
         {
             throw new ArgumentException($"'{options.BindAddress}' is not an IP address to listen on.", nameof(options));
         }
 
         var store = options.InMemory ? EmulatorStore.InMemory() : await EmulatorStore.OpenAsync(Path.Combine(directory, "state"), cancellationToken).ConfigureAwait(false);
-        var tls = EmulatorTls.LoadOrCreate(directory, [options.BindAddress], time);
+        var tls = EmulatorTls.LoadOrCreate(directory, [options.BindAddress], time, options.CaKeyProtector);
         var context = new EmulatorContext(options, store, time, tls, Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant());
         await Seeding.SeedAsync(context).ConfigureAwait(false);
 

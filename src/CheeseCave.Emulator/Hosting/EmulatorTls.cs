@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using CheeseCave.Pki;
+using Microsoft.AspNetCore.DataProtection;
 
 namespace CheeseCave.Emulator.Hosting;
 
@@ -11,7 +12,6 @@ namespace CheeseCave.Emulator.Hosting;
 internal sealed class EmulatorTls : IDisposable
 {
     private const string CaCertFile = "emulator-ca.cert.pem";
-    private const string CaKeyFile = "emulator-ca.key.pem";
 
     private EmulatorTls(X509Certificate2 caCertificate, X509Certificate2 serverCertificate, string trustBundlePath)
     {
@@ -28,18 +28,18 @@ internal sealed class EmulatorTls : IDisposable
     /// <summary>Absolute path of the CA PEM that clients trust.</summary>
     public string TrustBundlePath { get; }
 
-    public static EmulatorTls LoadOrCreate(string directory, IEnumerable<string> extraHosts, TimeProvider time)
+    public static EmulatorTls LoadOrCreate(string directory, IEnumerable<string> extraHosts, TimeProvider time, IDataProtector? keyProtector = null)
     {
         var tlsDir = Path.Combine(directory, "tls");
-        Directory.CreateDirectory(tlsDir);
+        OwnerOnly.CreateFolder(tlsDir);
         var certPath = Path.Combine(tlsDir, CaCertFile);
-        var keyPath = Path.Combine(tlsDir, CaKeyFile);
+        var keys = new CaKeyFile(tlsDir, keyProtector);
         var authority = new CertificateAuthority(time);
         CaCredential ca;
-        if (File.Exists(certPath) && File.Exists(keyPath))
+        if (File.Exists(certPath) && keys.Load() is { } key)
         {
             using var read = CertificateReader.Read(File.ReadAllBytes(certPath));
-            ca = CaCredential.Create(read.Certificates[0], PrivateKey.ImportPem(File.ReadAllText(keyPath), null));
+            ca = CaCredential.Create(read.Certificates[0], key);
         }
         else
         {
@@ -49,11 +49,9 @@ internal sealed class EmulatorTls : IDisposable
                 PathLength = 0,
             });
 
-            // The key of this local test CA is stored unencrypted but owner-only: the emulator must restart
-            // unattended, and the CA is trusted only by clients explicitly given this trust bundle.
-            WriteOwnerOnly(keyPath, root.Key!.ExportUnencryptedPem(iUnderstandTheKeyIsNotProtected: true));
+            keys.Save(root.Key!);
             File.WriteAllText(certPath, CertificateExport.ToPem(root.Certificate));
-            ca = CaCredential.Create(root.Certificate, PrivateKey.ImportPem(File.ReadAllText(keyPath), null));
+            ca = CaCredential.Create(root.Certificate, keys.Load()!);
         }
 
         using (ca)
@@ -80,19 +78,6 @@ internal sealed class EmulatorTls : IDisposable
             var serverCertificate = X509CertificateLoader.LoadPkcs12(pfx, null, X509KeyStorageFlags.EphemeralKeySet);
             return new EmulatorTls(X509CertificateLoader.LoadCertificate(ca.Certificate.RawData), serverCertificate, Path.GetFullPath(certPath));
         }
-    }
-
-    private static void WriteOwnerOnly(string path, string content)
-    {
-        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        using var stream = new FileStream(path, options);
-        using var writer = new StreamWriter(stream);
-        writer.Write(content);
     }
 
     public void Dispose()

@@ -95,7 +95,7 @@ internal sealed class EmulatorStore : IAsyncDisposable
     /// <summary>Opens (or creates) the store in a folder, replaying what an earlier process acknowledged.</summary>
     public static async Task<EmulatorStore> OpenAsync(string directory, CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(directory);
+        Hosting.OwnerOnly.CreateFolder(directory);
         var store = new EmulatorStore(directory);
         await store.LoadAsync(cancellationToken).ConfigureAwait(false);
         return store;
@@ -199,6 +199,8 @@ internal sealed class EmulatorStore : IAsyncDisposable
     private async Task LoadAsync(CancellationToken cancellationToken)
     {
         var snapshotPath = Path.Combine(_directory!, SnapshotFile);
+        Hosting.OwnerOnly.Tighten(snapshotPath); // written 0644 by older versions
+        Hosting.OwnerOnly.Tighten(Path.Combine(_directory!, JournalFile));
         if (File.Exists(snapshotPath))
         {
             var snapshot = JsonDocument.Parse(await File.ReadAllBytesAsync(snapshotPath, cancellationToken).ConfigureAwait(false));
@@ -265,7 +267,8 @@ internal sealed class EmulatorStore : IAsyncDisposable
 
         var snapshotPath = Path.Combine(_directory!, SnapshotFile);
         var temp = snapshotPath + ".tmp";
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+        File.Delete(temp); // a left-over from a crash keeps its old mode if opened over
+        using (var stream = new FileStream(temp, Hosting.OwnerOnly.Create(FileMode.Create, FileAccess.Write, FileShare.None)))
         {
             stream.Write(Encoding.UTF8.GetBytes(snapshot.ToJsonString(Json)));
             stream.Flush(flushToDisk: true);
@@ -273,7 +276,7 @@ internal sealed class EmulatorStore : IAsyncDisposable
 
         File.Move(temp, snapshotPath, overwrite: true);
         _journalStream?.Dispose();
-        _journalStream = new FileStream(Path.Combine(_directory!, JournalFile), FileMode.Create, FileAccess.Write, FileShare.Read);
+        _journalStream = new FileStream(Path.Combine(_directory!, JournalFile), Hosting.OwnerOnly.Create(FileMode.Create, FileAccess.Write));
         _journalStream.Flush(flushToDisk: true);
         _journalLines = 0;
     }

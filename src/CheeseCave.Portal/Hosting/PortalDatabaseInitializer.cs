@@ -9,7 +9,7 @@ public sealed partial class PortalDatabaseInitializer(IServiceScopeFactory scope
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(paths.DataDirectory);
+        paths.EnsureDataDirectory();
 
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<PortalDbContext>();

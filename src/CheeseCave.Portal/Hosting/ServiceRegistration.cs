@@ -98,6 +98,7 @@ public static class ServiceRegistration
             mud.SnackbarConfiguration.PositionClass = MudBlazor.Defaults.Classes.Position.BottomRight); // clear of the app bar's sign-out
         builder.Services.AddPortalHealthChecks();
         builder.AddPortalTelemetry(); // off unless an OTLP endpoint is configured (docs/operations.md)
+        builder.Services.AddReverseProxySupport(builder.Configuration);
 
         return builder;
     }
@@ -192,6 +193,12 @@ public static class ServiceRegistration
             options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
             options.ExpireTimeSpan = TimeSpan.FromHours(8);
             options.SlidingExpiration = true;
+            // Signing in on the sign-in page, the cookie handler itself redirects to ?ReturnUrl=: only to a safe local path.
+            options.Events.OnRedirectToReturnUrl = context =>
+            {
+                context.Response.Redirect(IdentityRedirectManager.SafeLocalPath(context.RedirectUri));
+                return Task.CompletedTask;
+            };
         });
 
         // Every request re-checks the user's security stamp (and disabled flag) at most a minute after the last check.
@@ -211,11 +218,17 @@ public static class ServiceRegistration
     {
         ArgumentNullException.ThrowIfNull(app);
 
+        app.UseReverseProxySupport();
         app.UseMiddleware<SecurityHeadersMiddleware>();
 
         if (!app.Environment.IsDevelopment())
         {
-            app.UseExceptionHandler("/error", createScopeForErrors: true);
+            app.UseExceptionHandler(new ExceptionHandlerOptions
+            {
+                ExceptionHandlingPath = "/error",
+                CreateScopeForErrors = true,
+                StatusCodeSelector = RequestRejections.StatusCodeFor, // a bad request stays a 400, not a 500
+            });
             app.UseHsts();
         }
 
@@ -227,6 +240,8 @@ public static class ServiceRegistration
             app.UseHttpsRedirection();
         }
 
+        app.Use(RequestRejections.ShowErrorPagesAsGetAsync);
+        app.Use(RequestRejections.RejectOversizedBodiesAsync);
         app.UseAuthentication();
         app.UseAuthorization();
         app.Use(SignInRateLimiting.CaptureUserNameAsync);

@@ -87,13 +87,20 @@ public static class SignInRateLimiting
             return PostKind.None;
         }
 
-        var path = context.Request.Path;
-        if (path.Equals(LoginPath, StringComparison.OrdinalIgnoreCase))
+        // The page routing chose, not the path as sent: "/account/login/", "/ACCOUNT/LOGIN" and "/account/login/."
+        // all reach the sign-in page and must all count against its limit.
+        if ((context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText is not { } template)
+        {
+            return PostKind.None;
+        }
+
+        var route = new PathString("/" + template.Trim('/'));
+        if (route.Equals(LoginPath, StringComparison.OrdinalIgnoreCase))
         {
             return PostKind.Login;
         }
 
-        return path.StartsWithSegments("/setup", StringComparison.OrdinalIgnoreCase) || path.StartsWithSegments("/invite", StringComparison.OrdinalIgnoreCase)
+        return route.StartsWithSegments("/setup", StringComparison.OrdinalIgnoreCase) || route.StartsWithSegments("/invite", StringComparison.OrdinalIgnoreCase)
             ? PostKind.Onboarding
             : PostKind.None;
     }

@@ -120,6 +120,7 @@ public static partial class SetupNames
         {
             0 => new(false, "Give the setup a name, e.g. \"Cave north\"."),
             > 100 => new(false, "Keep the name under 100 characters."),
+            _ when FreeText.HiddenCharacterProblem(trimmed, "name") is { } hidden => new(false, hidden),
             _ => new(true, null),
         };
     }

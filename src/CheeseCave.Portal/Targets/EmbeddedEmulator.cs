@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using CheeseCave.Emulator.Hosting;
 using CheeseCave.Portal.Configuration;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
 
 namespace CheeseCave.Portal.Targets;
@@ -10,8 +11,12 @@ namespace CheeseCave.Portal.Targets;
 /// the whole flow runs offline with the same client code the portal uses for Azure. Its state lives under
 /// {DataDirectory}/emulator and survives restarts.
 /// </summary>
-public sealed partial class EmbeddedEmulator(IOptions<CheeseCaveOptions> options, IHostEnvironment environment, ILogger<EmbeddedEmulator> logger, TimeProvider time) : IHostedService, IAsyncDisposable
+public sealed partial class EmbeddedEmulator(
+    IOptions<CheeseCaveOptions> options, IHostEnvironment environment, ILogger<EmbeddedEmulator> logger, TimeProvider time, IDataProtectionProvider dataProtection)
+    : IHostedService, IAsyncDisposable
 {
+    public const string CaKeyPurpose = "CheeseCave.Emulator.CaKey";
+
     private EmulatorServer? _server;
 
     /// <summary>Null until started, and when the portal targets Azure.</summary>
@@ -38,6 +43,8 @@ public sealed partial class EmbeddedEmulator(IOptions<CheeseCaveOptions> options
                 MqttPort = settings.Emulator.MqttPort,
                 BindAddress = settings.Emulator.BindAddress,
                 Faults = settings.Emulator.Faults,
+                // The emulator's TLS CA key is kept encrypted with the portal's key ring, like the portal's CA keys.
+                CaKeyProtector = dataProtection.CreateProtector(CaKeyPurpose),
             }, time, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
         catch (IOException ex)

@@ -103,7 +103,7 @@ public sealed class AuditTrailTests(PortalFactory factory) : IClassFixture<Porta
     [InlineData("+1", "'+1")]
     [InlineData("-2+3", "'-2+3")]
     [InlineData("@SUM(A1)", "'@SUM(A1)")]
-    [InlineData("\tx", "'\tx")]
+    [InlineData("\tx", "\"'\tx\"")]
     [InlineData("\rx", "\"'\rx\"")]
     [InlineData("", "")]
     [InlineData(null, "")]

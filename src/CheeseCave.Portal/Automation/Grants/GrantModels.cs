@@ -62,6 +62,11 @@ public static class GrantRules
             return new PortalError($"The grant needs a name of 1 to {MaxNameLength} characters.", "Name it after the line or the run, e.g. \"Line 3, December\".");
         }
 
+        if (FreeText.HiddenCharacterProblem(name, "grant name") is { } hidden)
+        {
+            return new PortalError(hidden, "Name it after the line or the run, e.g. \"Line 3, December\".");
+        }
+
         if (GrantPattern.Parse(request.Pattern).Problem is { } problem)
         {
             return new PortalError(problem, "Give a registration-id prefix followed by *, e.g. \"line3-*\".");

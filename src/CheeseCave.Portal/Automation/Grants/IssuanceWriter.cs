@@ -1,5 +1,5 @@
 using System.Threading.Channels;
-using CheeseCave.Portal.Hosting.Telemetry;
+using CheeseCave.Portal.Telemetry;
 using CheeseCave.Portal.Persistence;
 using Microsoft.EntityFrameworkCore;
 

@@ -36,6 +36,7 @@ public sealed class ApiTokenService(
         var scopes = ApiTokenPrincipal.AllScopes.Where(s => request.Scopes.Contains(s, StringComparer.Ordinal)).ToList();
         var problem = name.Length == 0 ? new PortalError("The token has no name.", "Name it after where it will be used, e.g. \"line 3 flasher\".")
             : name.Length > MaxNameLength ? new PortalError($"The name is {name.Length} characters long.", $"Use at most {MaxNameLength} characters.")
+            : FreeText.HiddenCharacterProblem(name, "name") is { } hidden ? new PortalError(hidden, "Name it after where it will be used, e.g. \"line 3 flasher\".")
             : scopes.Count == 0 || scopes.Count != request.Scopes.Distinct(StringComparer.Ordinal).Count() ? new PortalError("Choose at least one scope: read, issue or operate.", "Pick read for scripts that only look, issue for factory lines.")
             : request.ValidDays < 1 || request.ValidDays > settings.TokenMaxDays ? new PortalError($"A token can be valid for 1 to {settings.TokenMaxDays} days, not {request.ValidDays}.", $"Choose up to {settings.TokenMaxDays} days (default {settings.TokenDefaultDays}).")
             : null;

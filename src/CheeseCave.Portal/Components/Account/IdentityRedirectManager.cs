@@ -44,6 +44,8 @@ internal sealed class IdentityRedirectManager(NavigationManager navigationManage
         // "~/x" is app-relative: judge the path it turns into, so "~//evil.example" cannot become "//evil.example".
         var path = uri[0] == '~' ? uri[1..] : uri;
         var isLocal = path.Length > 0 && path[0] == '/' && (path.Length == 1 || (path[1] != '/' && path[1] != '\\'));
-        return isLocal && !path.Any(char.IsControl) ? path : "/";
+        // Printable ASCII only: a Location header cannot carry anything else (Kestrel refuses it with a 500), and
+        // look-alike characters such as "。" are how a path is made to read as another host.
+        return isLocal && path.All(c => c is > ' ' and < '\x7f') ? path : "/";
     }
 }

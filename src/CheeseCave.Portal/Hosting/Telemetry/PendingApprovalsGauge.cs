@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using CheeseCave.Portal.Approvals;
 using CheeseCave.Portal.Persistence;
+using CheeseCave.Portal.Telemetry;
 using Microsoft.EntityFrameworkCore;
 
 namespace CheeseCave.Portal.Hosting.Telemetry;

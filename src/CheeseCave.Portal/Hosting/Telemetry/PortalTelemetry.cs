@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using CheeseCave.Portal.Telemetry;
 using CheeseCave.Provisioning.Diagnostics;
 using OpenTelemetry;
 using OpenTelemetry.Exporter;
@@ -17,12 +18,10 @@ public static class PortalTelemetry
 {
     public const string SectionName = "CheeseCave:Telemetry";
 
-    /// <summary>The portal's own spans: one per setup change or read run through the SetupPipeline.</summary>
-    public const string SourceName = "CheeseCave.Portal";
+    /// <summary>The portal's own spans (<see cref="PortalActivity"/>).</summary>
+    public const string SourceName = PortalActivity.SourceName;
 
-    public const string ActionTag = "cheesecave.action";
-
-    private static readonly ActivitySource Source = new(SourceName);
+    public const string ActionTag = PortalActivity.ActionTag;
 
     /// <summary>Registers the OTLP export when configured; a no-op otherwise.</summary>
     public static WebApplicationBuilder AddPortalTelemetry(this WebApplicationBuilder builder)
@@ -76,27 +75,6 @@ public static class PortalTelemetry
                     .AddHttpClientInstrumentation();
                 metrics?.Invoke(builder);
             });
-    }
-
-    /// <summary>
-    /// The span of one portal action (a setup change or an Azure read through the pipeline), or null when telemetry
-    /// is off. The audit entries written inside it carry its trace id as their correlation id.
-    /// </summary>
-    public static Activity? StartAction(string action, int? setupId = null)
-    {
-        var activity = Source.StartActivity($"cheesecave {action}");
-        if (activity is null)
-        {
-            return null;
-        }
-
-        activity.SetTag(ActionTag, action);
-        if (setupId is { } id)
-        {
-            activity.SetTag("cheesecave.setup_id", id);
-        }
-
-        return activity;
     }
 
     private static OtlpExportProtocol Protocol(string? value) =>

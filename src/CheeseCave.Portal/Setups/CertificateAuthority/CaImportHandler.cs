@@ -59,7 +59,7 @@ public sealed class CaImportHandler(SetupPipeline pipeline, IKeyStore keys)
             }
 
             PortalError? readError;
-            using var material = approved is null ? CaImportReader.Read(request!, out readError) : CaImportReader.ReadApproved(approved, out readError);
+            using var material = approved is null ? CaImportReader.Read(request!, out readError, cancellationToken) : CaImportReader.ReadApproved(approved, out readError);
             if (material is null)
             {
                 return PortalResult.Fail<CaImportResult>(readError!);
@@ -141,7 +141,7 @@ public sealed class CaImportHandler(SetupPipeline pipeline, IKeyStore keys)
                 }
                 else
                 {
-                    material = CaImportReader.Read(request, out problem);
+                    material = CaImportReader.Read(request, out problem, cancellationToken);
                 }
 
                 using (material)

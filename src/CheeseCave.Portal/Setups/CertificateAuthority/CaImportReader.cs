@@ -42,20 +42,27 @@ public static class CaImportReader
         return request.Chain?.Length > CaImportLimits.MaxFileBytes ? CaImportLimits.TooLarge("chain file", request.Chain.Length) : null;
     }
 
-    /// <summary>The CA (first certificate, or the one the PFX key belongs to), the rest as chain, and at most one key.</summary>
-    public static ImportMaterial? Read(CaImportRequest request, out PortalError? error)
+    /// <summary>
+    /// The CA (first certificate, or the one the PFX key belongs to), the rest as chain, and at most one key. Encrypted
+    /// keys and PFX files asking for too many key-derivation iterations are refused before any work.
+    /// </summary>
+    public static ImportMaterial? Read(CaImportRequest request, out PortalError? error, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(request);
         error = null;
         ReadCertificates read;
         try
         {
-            read = CertificateReader.Read(request.Certificate, string.IsNullOrEmpty(request.Password) ? null : request.Password);
+            read = CertificateReader.Read(request.Certificate, string.IsNullOrEmpty(request.Password) ? null : request.Password, cancellationToken);
         }
         catch (PkiException ex)
         {
-            error = ex.Code == PkiErrorCode.WrongPassphrase
-                ? new PortalError(ex.Message, "Enter the PFX password again (it is case-sensitive), or export the certificate as PEM.")
-                : new PortalError($"The certificate could not be read. {ex.Message}", "Give the CA certificate as PEM, DER (.cer), base64 or a PFX file.");
+            error = ex.Code switch
+            {
+                PkiErrorCode.WrongPassphrase => new PortalError(ex.Message, "Enter the PFX password again (it is case-sensitive), or export the certificate as PEM."),
+                PkiErrorCode.TooManyIterations => new PortalError(ex.Message, "Export the file again with fewer iterations, or give the certificate and the key as PEM."),
+                _ => new PortalError($"The certificate could not be read. {ex.Message}", "Give the CA certificate as PEM, DER (.cer), base64 or a PFX file."),
+            };
             return null;
         }
 
@@ -84,12 +91,16 @@ public static class CaImportReader
 
                 try
                 {
-                    key = PrivateKey.ImportPem(keyText, string.IsNullOrEmpty(request.KeyPassphrase) ? null : request.KeyPassphrase);
+                    key = PrivateKey.ImportPem(keyText, string.IsNullOrEmpty(request.KeyPassphrase) ? null : request.KeyPassphrase, cancellationToken);
                 }
                 catch (PkiException ex)
                 {
-                    error = new PortalError($"The private key could not be read. {ex.Message}",
-                        ex.Code == PkiErrorCode.WrongPassphrase ? "Enter the key's passphrase again." : "Give the CA's private key as PEM.");
+                    error = new PortalError($"The private key could not be read. {ex.Message}", ex.Code switch
+                    {
+                        PkiErrorCode.WrongPassphrase => "Enter the key's passphrase again.",
+                        PkiErrorCode.TooManyIterations => "Re-encrypt the key with fewer iterations (the command above does it), then import it again.",
+                        _ => "Give the CA's private key as PEM.",
+                    });
                     return Abandon();
                 }
             }
@@ -98,7 +109,7 @@ public static class CaImportReader
             {
                 try
                 {
-                    using var extra = CertificateReader.Read(chainBytes);
+                    using var extra = CertificateReader.Read(chainBytes, cancellationToken: cancellationToken);
                     if (extra.Key is not null)
                     {
                         error = new PortalError("The chain file holds a private key.", "The chain needs the issuing CA certificates only; remove the key from it.");

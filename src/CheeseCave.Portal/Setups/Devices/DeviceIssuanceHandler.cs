@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using CheeseCave.Pki;
 using CheeseCave.Portal.Approvals;
 using CheeseCave.Portal.Auditing;
-using CheeseCave.Portal.Hosting.Telemetry;
+using CheeseCave.Portal.Telemetry;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Security;
 using CheeseCave.Portal.Setups.Pipeline;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Security.Claims;
 using CheeseCave.Portal.Approvals;
-using CheeseCave.Portal.Hosting.Telemetry;
+using CheeseCave.Portal.Telemetry;
 
 namespace CheeseCave.Portal.Setups.Operations;
 

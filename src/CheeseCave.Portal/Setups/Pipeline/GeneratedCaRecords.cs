@@ -1,7 +1,7 @@
 using CheeseCave.Pki;
 using CheeseCave.Portal.Approvals;
 using CheeseCave.Portal.Auditing;
-using CheeseCave.Portal.Hosting.Telemetry;
+using CheeseCave.Portal.Telemetry;
 using CheeseCave.Portal.Persistence;
 
 namespace CheeseCave.Portal.Setups.Pipeline;

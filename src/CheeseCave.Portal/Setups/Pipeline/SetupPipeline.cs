@@ -3,7 +3,7 @@ using System.Security.Claims;
 using CheeseCave.Pki;
 using CheeseCave.Portal.Approvals;
 using CheeseCave.Portal.Auditing;
-using CheeseCave.Portal.Hosting.Telemetry;
+using CheeseCave.Portal.Telemetry;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Security;
 using CheeseCave.Portal.Targets;
@@ -44,7 +44,7 @@ public sealed class SetupPipeline(
     public async Task<PortalResult<T>> RunAsync<T>(SetupChange<T> change, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(change);
-        using var span = PortalTelemetry.StartAction(change.AuditAction, change.SetupId); // the audit entries below carry its trace id
+        using var span = PortalActivity.StartAction(change.AuditAction, change.SetupId); // the audit entries below carry its trace id
         var actor = await RequireChangeAsync(change.Caller, change.AuditAction, $"setup {change.SetupId}", cancellationToken).ConfigureAwait(false);
         if (actor is null)
         {
@@ -153,7 +153,7 @@ public sealed class SetupPipeline(
     public async Task<PortalResult<T>> ReadAsync<T>(ClaimsPrincipal caller, Func<ArmProvisioningClient, Task<T>> read, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(read);
-        using var span = PortalTelemetry.StartAction("setup.read");
+        using var span = PortalActivity.StartAction("setup.read");
         if (await RequireAsync(caller, PortalRoles.Viewer, cancellationToken).ConfigureAwait(false) is null)
         {
             return PortalResult.Fail<T>(PortalError.NotAllowed("read setups"));

@@ -34,7 +34,7 @@ public sealed class VerificationCheck(SetupProofStore proofs, TimeProvider time)
         X509Certificate2 verification;
         try
         {
-            using var read = CertificateReader.Read(certificate);
+            using var read = CertificateReader.Read(certificate, cancellationToken: cancellationToken);
             if (read.Key is not null)
             {
                 return Fail("The file also holds a private key.", $"Send only the certificate ({VerificationCommands.OutputFile}); keep keys where they are.");

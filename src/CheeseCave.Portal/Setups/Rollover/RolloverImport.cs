@@ -47,7 +47,7 @@ public sealed class RolloverImport(SetupPipeline pipeline, IKeyStore keys)
                 PortalError? problem = null;
                 using var material = CaImportReader.CheckSizes(request) is { } tooLarge
                     ? Refuse(new PortalError(tooLarge, "Choose the CA certificate file (PEM, .cer or .pfx)."), out problem)
-                    : CaImportReader.Read(request, out problem);
+                    : CaImportReader.Read(request, out problem, cancellationToken);
                 using var plan = material is null ? null : CaImportPlanner.Plan(setup, [], material, pipeline.Time.GetUtcNow(), out problem);
                 payload = plan is null ? null! : ImportRolloverPayload.From(plan.Path, null, groupMode, newGroupId);
                 problem ??= payload.Problem(setup, await OpenAsync(db, setupId, cancellationToken).ConfigureAwait(false));

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using CheeseCave.Portal.Hosting.Telemetry;
+using CheeseCave.Portal.Telemetry;
 using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Tests.Infrastructure;
 using CheeseCave.Portal.Tests.Setups;

@@ -16,7 +16,7 @@ public sealed class InventoryExportTests(InventoryWorld world)
     [InlineData("+1", "'+1")]
     [InlineData("-2", "'-2")]
     [InlineData("@SUM(A1)", "'@SUM(A1)")]
-    [InlineData("\tcell", "'\tcell")]
+    [InlineData("\tcell", "\"'\tcell\"")]
     [InlineData("\rcell", "\"'\rcell\"")]
     [InlineData("a,b", "\"a,b\"")]
     [InlineData("plain", "plain")]

@@ -32,6 +32,11 @@ public sealed class SetupOverviewHandlerTests(PortalFactory factory)
         Assert.True(created.Succeeded, created.Error?.Message);
         var id = created.Value!.Id;
 
+        var tabbed = await wizard.Setups.CreateAsync(op, "Tabbed\tcave");
+        Assert.False(tabbed.Succeeded);
+        Assert.Contains("a tab", tabbed.Error!.Message, StringComparison.Ordinal);
+        Assert.False(await factory.WithDbAsync(db => db.Setups.AnyAsync(s => s.Name.StartsWith("Tabbed"))));
+
         Assert.True((await wizard.Setups.CreateAsync(viewer, "Sneaky cave")).Error!.Denied);
         Assert.True((await wizard.Setups.SetCurrentStepAsync(viewer, id, 3)).Error!.Denied);
         Assert.True((await wizard.Allocation.SetAllocationPolicyAsync(viewer, id, DpsAllocationPolicy.Static)).Error!.Denied);

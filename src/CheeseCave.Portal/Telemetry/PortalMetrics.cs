@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 
-namespace CheeseCave.Portal.Hosting.Telemetry;
+namespace CheeseCave.Portal.Telemetry;
 
 /// <summary>
 /// The portal's business metrics (meter <see cref="MeterName"/>), recorded where the events happen. Static so that
