@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json.Nodes;
 using CheeseCave.Emulator.Hosting;
 
@@ -153,30 +152,47 @@ internal static class ArmRequests
         ArgumentNullException.ThrowIfNull(ctx);
         var apiVersion = http.Request.Query["api-version"].ToString();
         http.Response.Headers["Azure-AsyncOperation"] =
-            $"https://{ctx.HttpsHost}{resourcePath}/operationresults/{NewOperationId()}?api-version={Uri.EscapeDataString(apiVersion)}&asyncinfo";
+            $"https://{ctx.HttpsHost}{resourcePath}/operationresults/{ArmOperations.NewId()}?api-version={Uri.EscapeDataString(apiVersion)}&asyncinfo";
         http.Response.Headers.RetryAfter = "1";
         return Results.Json(body, statusCode: 201);
     }
 
-    /// <summary>Operation ids look like Azure's: base64 of a GUID's text. Nothing is stored: every operation has already finished.</summary>
-    public static string NewOperationId() => Convert.ToBase64String(Encoding.ASCII.GetBytes(Guid.NewGuid().ToString()));
-
-    /// <summary>The status resource behind Azure-AsyncOperation.</summary>
-    public static IResult OperationResult(string operationId)
+    /// <summary>
+    /// The status URL of a long-running operation under the subscription, as Azure's newer answers give it:
+    /// /subscriptions/{sub}/providers/Microsoft.Devices/locations/{region}/{kindSegment}/{id}?api-version=..[&amp;asyncinfo].
+    /// With asyncinfo it is the Azure-AsyncOperation URL ({"status":..}); without, the Location URL (202 until done).
+    /// </summary>
+    public static string OperationUrl(HttpContext http, EmulatorContext ctx, string subscriptionId, string location, string kindSegment, ArmOperation operation, bool asyncInfo)
     {
-        try
-        {
-            var text = Encoding.ASCII.GetString(Convert.FromBase64String(operationId));
-            if (Guid.TryParse(text, out _))
-            {
-                return Results.Json(new JsonObject { ["status"] = "Succeeded" });
-            }
-        }
-        catch (FormatException)
-        {
-        }
+        ArgumentNullException.ThrowIfNull(http);
+        ArgumentNullException.ThrowIfNull(ctx);
+        ArgumentNullException.ThrowIfNull(operation);
+        var apiVersion = http.Request.Query["api-version"].ToString();
+        return $"https://{ctx.HttpsHost}/subscriptions/{subscriptionId}/providers/Microsoft.Devices/locations/{Escape(location)}/{kindSegment}/{operation.Id}"
+            + $"?api-version={Uri.EscapeDataString(apiVersion)}" + (asyncInfo ? "&asyncinfo" : string.Empty);
+    }
 
-        return ArmErrors.OperationNotFound(operationId).ToResult();
+    /// <summary>
+    /// Answers a status URL: with asyncinfo, 200 {"status":"Running"|"Succeeded"}; without (the Location URL), 202
+    /// while running and 204 when done, never 404 (a final 404 fails both SDK families, docs/azure-wire.md §4.4, §4.5).
+    /// </summary>
+    public static IResult OperationStatus(HttpRequest request, EmulatorContext ctx, string operationId)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(ctx);
+        var status = ctx.LongOperations.StatusOf(operationId);
+        if (status is null) return ArmErrors.OperationNotFound(operationId).ToResult();
+        if (request.Query.ContainsKey("asyncinfo")) return Results.Json(new JsonObject { ["status"] = status });
+        return status == "Succeeded" ? Results.NoContent() : Results.StatusCode(202);
+    }
+
+    /// <summary>The status resource behind the older per-resource Azure-AsyncOperation URL ({resource}/operationresults/{id}).</summary>
+    public static IResult OperationResult(EmulatorContext ctx, string operationId)
+    {
+        ArgumentNullException.ThrowIfNull(ctx);
+        return ctx.LongOperations.StatusOf(operationId) is { } status
+            ? Results.Json(new JsonObject { ["status"] = status })
+            : ArmErrors.OperationNotFound(operationId).ToResult();
     }
 
     public static string Rfc1123(DateTimeOffset time) => time.ToUniversalTime().ToString("r", CultureInfo.InvariantCulture);

@@ -39,7 +39,7 @@ internal static class IotHubEndpoints
         hubs.MapPatch("/{resourceName}", PatchAsync);
         hubs.MapDelete("/{resourceName}", DeleteAsync);
         hubs.MapGet("/{resourceName}/operationresults/{operationId}", (string subscriptionId, string operationId, EmulatorContext ctx) =>
-            ArmEndpoints.KnownSubscription(ctx, subscriptionId) ? ArmRequests.OperationResult(operationId) : ArmEndpoints.SubscriptionNotFound(subscriptionId));
+            ArmEndpoints.KnownSubscription(ctx, subscriptionId) ? ArmRequests.OperationResult(ctx, operationId) : ArmEndpoints.SubscriptionNotFound(subscriptionId));
         hubs.MapPost("/{resourceName}/listkeys", (string subscriptionId, string resourceGroupName, string resourceName, EmulatorContext ctx) =>
             Results.Json(ArmJson.List(IotHubStore.Require(ctx, subscriptionId, resourceGroupName, resourceName).AuthorizationPolicies.Select(p => (JsonNode)ArmRequests.PolicyWithKeys(p)))));
         hubs.MapPost("/{resourceName}/IotHubKeys/{keyName}/listkeys", (string subscriptionId, string resourceGroupName, string resourceName, string keyName, EmulatorContext ctx) =>
