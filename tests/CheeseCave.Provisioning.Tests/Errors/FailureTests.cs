@@ -193,7 +193,7 @@ public sealed class FailureTests(EmulatorFixture fixture) : IClassFixture<Emulat
 
         Assert.Single(linked.LinkedHubs);
         var puts = recorder!.Matching("PUT", dpsPath).ToList();
-        Assert.Equal([412, 200], puts.Select(p => p.Status));
+        Assert.Equal([412, 201], puts.Select(p => p.Status));
         Assert.All(puts, p => Assert.False(string.IsNullOrEmpty(p.IfMatch)));
         Assert.NotEqual(puts[0].IfMatch, puts[1].IfMatch);
         Assert.Equal(dps.IdScope, linked.IdScope);
