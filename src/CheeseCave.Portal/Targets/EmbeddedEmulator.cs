@@ -38,6 +38,7 @@ public sealed partial class EmbeddedEmulator(IOptions<CheeseCaveOptions> options
                 MqttPort = settings.Emulator.MqttPort,
                 BindAddress = settings.Emulator.BindAddress,
                 Faults = settings.Emulator.Faults,
+                Timing = settings.Emulator.Timing,
             }, time, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
         catch (IOException ex)
