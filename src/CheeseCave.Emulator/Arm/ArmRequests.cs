@@ -11,7 +11,17 @@ internal static class ArmRequests
     /// Endpoint filter for the DPS, certificate and IoT hub routes: requires ?api-version= (any value, as ARM
     /// requires one) and turns malformed bodies and <see cref="ArmErrorException"/> into ARM error bodies.
     /// </summary>
-    public static async ValueTask<object?> Filter(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    public static ValueTask<object?> Filter(EndpointFilterInvocationContext context, EndpointFilterDelegate next) =>
+        RunAsync(context, next, ex => ex.ToResult());
+
+    /// <summary>
+    /// <see cref="Filter"/> for the DPS and DPS-certificate routes: the resource provider's errors in Azure's flat
+    /// shape with a numeric code (<see cref="ArmErrorException.ToDpsResult"/>).
+    /// </summary>
+    public static ValueTask<object?> DpsFilter(EndpointFilterInvocationContext context, EndpointFilterDelegate next) =>
+        RunAsync(context, next, ex => ex.ToDpsResult());
+
+    private static async ValueTask<object?> RunAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next, Func<ArmErrorException, IResult> render)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(next);
@@ -26,7 +36,7 @@ internal static class ArmRequests
         }
         catch (ArmErrorException ex)
         {
-            return ex.ToResult();
+            return render(ex);
         }
         catch (BadHttpRequestException ex)
         {

@@ -15,7 +15,7 @@ internal static class ProvisioningServiceEndpoints
     public static WebApplication MapProvisioningServiceEndpoints(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        var subscription = app.MapGroup("/subscriptions/{subscriptionId}/providers/Microsoft.Devices").AddEndpointFilter(ArmRequests.Filter);
+        var subscription = app.MapGroup("/subscriptions/{subscriptionId}/providers/Microsoft.Devices").AddEndpointFilter(ArmRequests.DpsFilter);
         subscription.MapGet("/provisioningServices", (string subscriptionId, EmulatorContext ctx) =>
         {
             if (!ArmEndpoints.KnownSubscription(ctx, subscriptionId)) return ArmEndpoints.SubscriptionNotFound(subscriptionId);
@@ -26,7 +26,7 @@ internal static class ProvisioningServiceEndpoints
             ArmEndpoints.KnownSubscription(ctx, subscriptionId) ? ArmRequests.OperationStatus(request, ctx, operationId) : ArmEndpoints.SubscriptionNotFound(subscriptionId));
 
         var services = app.MapGroup("/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Devices/provisioningServices")
-            .AddEndpointFilter(ArmRequests.Filter);
+            .AddEndpointFilter(ArmRequests.DpsFilter);
         services.MapGet(string.Empty, (string subscriptionId, string resourceGroupName, EmulatorContext ctx) =>
         {
             ResourceGroupStore.Require(ctx, subscriptionId, resourceGroupName);
