@@ -152,22 +152,6 @@ internal static class ArmRequests
     }
 
     /// <summary>
-    /// The creation answer of an ARM long-running PUT: 201 with the final body, an Azure-AsyncOperation status URL
-    /// (which answers Succeeded at once) and Retry-After: 1. Azure.Core's NextLinkOperationImplementation polls the
-    /// status URL and then GETs the resource; core-lro does the same (docs/azure-wire.md §4.4, §4.5).
-    /// </summary>
-    public static IResult CreatedAsync(HttpContext http, EmulatorContext ctx, string resourcePath, JsonObject body)
-    {
-        ArgumentNullException.ThrowIfNull(http);
-        ArgumentNullException.ThrowIfNull(ctx);
-        var apiVersion = http.Request.Query["api-version"].ToString();
-        http.Response.Headers["Azure-AsyncOperation"] =
-            $"https://{ctx.HttpsHost}{resourcePath}/operationresults/{ArmOperations.NewId()}?api-version={Uri.EscapeDataString(apiVersion)}&asyncinfo";
-        http.Response.Headers.RetryAfter = "1";
-        return Results.Json(body, statusCode: 201);
-    }
-
-    /// <summary>
     /// The status URL of a long-running operation under the subscription, as Azure's newer answers give it:
     /// /subscriptions/{sub}/providers/Microsoft.Devices/locations/{region}/{kindSegment}/{id}?api-version=..[&amp;asyncinfo].
     /// With asyncinfo it is the Azure-AsyncOperation URL ({"status":..}); without, the Location URL (202 until done).

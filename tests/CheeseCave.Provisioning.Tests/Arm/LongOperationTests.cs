@@ -59,6 +59,28 @@ public sealed class LongOperationTests(AzureLikeEmulatorFixture fixture) : IClas
         Assert.Null(await arm.GetProvisioningServiceAsync(emulator.ResourceGroup, name));
         Assert.False(await arm.DeleteProvisioningServiceAsync(emulator.ResourceGroup, name));
     }
+
+    [Fact]
+    public async Task A_hub_create_runs_Accepted_then_Running_and_has_its_host_name_once_done_and_delete_follows_its_operation()
+    {
+        var emulator = fixture.Emulator;
+        var arm = emulator.Arm();
+        var name = TestEmulator.Unique("hub");
+
+        var operation = await arm.StartCreateIotHubAsync(new IotHubCreateOptions(emulator.ResourceGroup, name, "eastus"));
+        Assert.Equal("Accepted", operation.StatusText);
+        var seen = new List<string>();
+        while (!await operation.UpdateStatusAsync())
+        {
+            seen.Add(operation.StatusText);
+            await Task.Delay(50);
+        }
+
+        Assert.Contains("Running", seen);
+        Assert.Equal($"{name}.azure-devices.net", operation.Value!.HostName);
+        Assert.True(await arm.DeleteIotHubAsync(emulator.ResourceGroup, name));
+        Assert.Null(await arm.GetIotHubAsync(emulator.ResourceGroup, name));
+    }
 }
 
 /// <summary>The same path with the default (instant) timing: the first poll finishes every operation.</summary>
