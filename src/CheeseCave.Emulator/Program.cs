@@ -24,13 +24,14 @@ internal static class EmulatorProgram
                     case "--bind": options.BindAddress = Value(); break;
                     case "--in-memory": options.InMemory = true; break;
                     case "--help" or "-h":
-                        Console.WriteLine("usage: CheeseCave.Emulator --data-dir DIR [--https-port 5543] [--mqtt-port 8883|-1] [--bind 127.0.0.1] [--in-memory]");
+                        Console.WriteLine("usage: CheeseCave.Emulator --data-dir DIR [--https-port 5543] [--mqtt-port 8883|-1] [--bind 127.0.0.1] [--in-memory] [--Timing instant|azure-like]");
                         return 0;
                     default: rest.Add(args[i]); break;
                 }
             }
 
             new ConfigurationBuilder().AddCommandLine([.. rest]).Build().Bind(options);
+            _ = EmulatorTimings.IsAzureLike(options.Timing); // --Timing instant|azure-like; anything else is refused here
             if (options.DataDirectory is null && !options.InMemory)
             {
                 throw new ArgumentException("--data-dir is required (or --in-memory).");

@@ -69,6 +69,8 @@ test('ARM DPS: checkProvisioningServiceNameAvailability — an invalid name is I
 test('ARM DPS: checkProvisioningServiceNameAvailability — a free valid name is available', async () => {
   const info = await fx.dpsClient().iotDpsResource.checkProvisioningServiceNameAvailability({ name: `cc-free-${runId()}-x1` });
   assert.equal(info.nameAvailable, true, JSON.stringify(info));
+  assert.equal(info.reason, 'Invalid', `Azure's answer for a free name: ${JSON.stringify(info)}`);
+  assert.ok(info.message == null, JSON.stringify(info));
 });
 
 test('ARM DPS: listKeys returns provisioningserviceowner, and listKeysForKeyName the same rule', async () => {
@@ -116,6 +118,16 @@ test('ARM DPS (api-version 2022-02-05): both DPS are listed, with distinct idSco
   const found = items.find((d) => d.name === second());
   assert.ok(found, `listByResourceGroup: ${items.map((d) => d.name)}`);
   assert.notEqual(found.properties.idScope, first.properties.idScope);
+});
+
+test('ARM DPS (api-version 2022-02-05): update (PUT on the existing DPS) runs as an operation and ends Succeeded', async () => {
+  const before = await v2022().iotDpsResource.get(endpoints().resourceGroup, second());
+  const body = fx.dpsBody(await fx.hubOwnerConnectionString());
+  body.properties.allocationPolicy = 'GeoLatency';
+  const updated = await v2022().iotDpsResource.createOrUpdate(endpoints().resourceGroup, second(), body, fx.POLL);
+  assert.equal(updated.properties.provisioningState, 'Succeeded');
+  assert.equal(updated.properties.allocationPolicy, 'GeoLatency');
+  assert.equal(updated.properties.idScope, before.properties.idScope, 'an update keeps the ID scope');
 });
 
 test('ARM DPS (api-version 2022-02-05): delete (poller) removes the DPS; get is 404 afterwards', async () => {

@@ -10,26 +10,26 @@ internal static class ArmErrors
 {
     // Host and authentication.
     public static ArmErrorException NoSuchRoute(string method, string path) =>
-        new(404, "NotFound", $"The emulator does not serve {method} {path}.");
+        new(404, "NotFound", $"The emulator does not serve {method} {path}.") { FromFrontDoor = true };
 
     public static ArmErrorException AuthorizationMissing() =>
-        new(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing: send 'Bearer <bearerToken from endpoints.json>'.");
+        new(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing: send 'Bearer <bearerToken from endpoints.json>'.") { FromFrontDoor = true };
 
     public static ArmErrorException InvalidAuthenticationToken() =>
-        new(401, "InvalidAuthenticationToken", "The access token is invalid: use the bearerToken from the emulator's endpoints.json (it changes at each start).");
+        new(401, "InvalidAuthenticationToken", "The access token is invalid: use the bearerToken from the emulator's endpoints.json (it changes at each start).") { FromFrontDoor = true };
 
     public static ArmErrorException InjectedThrottling() =>
-        new(429, "TooManyRequests", "Too many requests (injected by the emulator's fault settings). Retry after the Retry-After delay.");
+        new(429, "TooManyRequests", "Too many requests (injected by the emulator's fault settings). Retry after the Retry-After delay.") { FromFrontDoor = true };
 
     public static ArmErrorException InjectedUnavailability() =>
-        new(503, "ServiceUnavailable", "The service is unavailable (injected by the emulator's fault settings). Retry later.");
+        new(503, "ServiceUnavailable", "The service is unavailable (injected by the emulator's fault settings). Retry later.") { FromFrontDoor = true };
 
     // Request shape.
     public static ArmErrorException MissingApiVersionParameter() =>
-        new(400, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.");
+        new(400, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.") { FromFrontDoor = true };
 
     public static ArmErrorException RequestNotDeserialized(string detail) =>
-        new(400, "InvalidRequestContent", $"The request content was invalid and could not be deserialized: {detail}");
+        new(400, "InvalidRequestContent", $"The request content was invalid and could not be deserialized: {detail}") { FromFrontDoor = true };
 
     public static ArmErrorException EmptyBody() =>
         RequestNotDeserialized("the body is empty, a JSON object is required.");
@@ -62,25 +62,25 @@ internal static class ArmErrors
 
     // Subscription, resource groups, resources.
     public static ArmErrorException SubscriptionNotFound(string subscriptionId) =>
-        new(404, "SubscriptionNotFound", $"The subscription '{subscriptionId}' could not be found. The emulator has one subscription: see subscriptionId in endpoints.json.");
+        new(404, "SubscriptionNotFound", $"The subscription '{subscriptionId}' could not be found. The emulator has one subscription: see subscriptionId in endpoints.json.") { FromFrontDoor = true };
 
     public static ArmErrorException ResourceGroupNotFound(string name) =>
-        new(404, "ResourceGroupNotFound", $"Resource group '{name}' could not be found.");
+        new(404, "ResourceGroupNotFound", $"Resource group '{name}' could not be found.") { FromFrontDoor = true };
 
     public static ArmErrorException InvalidResourceGroupName(string name) =>
-        new(400, "InvalidResourceGroupName", $"'{name}' is not a valid resource group name: 1-90 letters, digits, '.', '_', '-', '(' or ')', not ending in '.'.");
+        new(400, "InvalidResourceGroupName", $"'{name}' is not a valid resource group name: 1-90 letters, digits, '.', '_', '-', '(' or ')', not ending in '.'.") { FromFrontDoor = true };
 
     public static ArmErrorException ResourceGroupNotEmpty(string name) =>
-        new(409, "ResourceGroupNotEmpty", $"The resource group '{name}' still holds provisioning services or IoT hubs; the emulator deletes only empty groups. Delete them first.");
+        new(409, "ResourceGroupNotEmpty", $"The resource group '{name}' still holds provisioning services or IoT hubs; the emulator deletes only empty groups. Delete them first.") { FromFrontDoor = true };
 
     public static ArmErrorException InvalidResourceNamespace(string providerNamespace) =>
-        new(404, "InvalidResourceNamespace", $"The resource namespace '{providerNamespace}' is invalid or not emulated; the emulator serves Microsoft.Devices.");
+        new(404, "InvalidResourceNamespace", $"The resource namespace '{providerNamespace}' is invalid or not emulated; the emulator serves Microsoft.Devices.") { FromFrontDoor = true };
 
     public static ArmErrorException ResourceNotFound(string type, string name, string resourceGroup) =>
-        new(404, "ResourceNotFound", $"The Resource '{type}/{name}' under resource group '{resourceGroup}' was not found.");
+        new(404, "ResourceNotFound", $"The Resource '{type}/{name}' under resource group '{resourceGroup}' was not found.") { FromFrontDoor = true };
 
     public static ArmErrorException OperationNotFound(string operationId) =>
-        new(404, "OperationNotFound", $"The operation '{operationId}' was not found: use the Azure-AsyncOperation URL returned by the request that started it.");
+        new(404, "OperationNotFound", $"The operation '{operationId}' was not found: use the Azure-AsyncOperation URL returned by the request that started it.") { FromFrontDoor = true };
 
     /// <summary><paramref name="resourceNoun"/>: "provisioning service" or "IoT hub".</summary>
     public static ArmErrorException KeyNameNotFound(string resourceNoun, string resourceName, string keyName, IEnumerable<string> policies) =>
@@ -236,6 +236,37 @@ internal static class ArmErrors
 
     public static ArmErrorException PrivateKeyRefused(string path) =>
         new(400, "InvalidCertificate", $"'{path}' contains a private key. Never upload a private key: send only the public certificate (.pem or .cer); DPS needs nothing else.");
+
+    /// <summary>
+    /// The last three digits of the numeric code a DPS error carries in the flat shape (status × 1000 + this). Azure's
+    /// own numbers are not published (one recorded refusal said 400309); these are the emulator's, stable per error.
+    /// </summary>
+    private static readonly Dictionary<string, int> DetailNumbers = new(StringComparer.Ordinal)
+    {
+        ["InvalidRequestContent"] = 1,
+        ["InvalidResourceName"] = 2,
+        ["NameUnavailable"] = 3,
+        ["InvalidResourceLocation"] = 4,
+        ["InvalidSku"] = 5,
+        ["InvalidSkuCapacity"] = 6,
+        ["InvalidAllocationPolicy"] = 7,
+        ["LocationRequired"] = 8,
+        ["InvalidTag"] = 9,
+        ["InvalidIotHubConnectionString"] = 10,
+        ["IotHubNotFound"] = 11,
+        ["TooManyLinkedIotHubs"] = 12,
+        ["KeyNameNotFound"] = 13,
+        ["PreconditionFailed"] = 14,
+        ["ResourceNotFound"] = 15,
+        ["InvalidCertificateName"] = 16,
+        ["CertificateLimitExceeded"] = 17,
+        ["MissingIfMatchHeader"] = 18,
+        ["VerificationCodeMissing"] = 19,
+        ["InvalidVerificationCertificate"] = 20,
+        ["InvalidCertificate"] = 21,
+    };
+
+    public static int DetailNumber(string code) => DetailNumbers.GetValueOrDefault(code, 0);
 
     /// <summary>A field-level problem in the request body, with ARM's generic code.</summary>
     private static ArmErrorException InvalidRequestContent(string message) => new(400, "InvalidRequestContent", message);

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json.Nodes;
 using CheeseCave.Emulator.Hosting;
 
@@ -12,7 +11,17 @@ internal static class ArmRequests
     /// Endpoint filter for the DPS, certificate and IoT hub routes: requires ?api-version= (any value, as ARM
     /// requires one) and turns malformed bodies and <see cref="ArmErrorException"/> into ARM error bodies.
     /// </summary>
-    public static async ValueTask<object?> Filter(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    public static ValueTask<object?> Filter(EndpointFilterInvocationContext context, EndpointFilterDelegate next) =>
+        RunAsync(context, next, ex => ex.ToResult());
+
+    /// <summary>
+    /// <see cref="Filter"/> for the DPS and DPS-certificate routes: the resource provider's errors in Azure's flat
+    /// shape with a numeric code (<see cref="ArmErrorException.ToDpsResult"/>).
+    /// </summary>
+    public static ValueTask<object?> DpsFilter(EndpointFilterInvocationContext context, EndpointFilterDelegate next) =>
+        RunAsync(context, next, ex => ex.ToDpsResult());
+
+    private static async ValueTask<object?> RunAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next, Func<ArmErrorException, IResult> render)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(next);
@@ -27,7 +36,7 @@ internal static class ArmRequests
         }
         catch (ArmErrorException ex)
         {
-            return ex.ToResult();
+            return render(ex);
         }
         catch (BadHttpRequestException ex)
         {
@@ -143,40 +152,41 @@ internal static class ArmRequests
     }
 
     /// <summary>
-    /// The creation answer of an ARM long-running PUT: 201 with the final body, an Azure-AsyncOperation status URL
-    /// (which answers Succeeded at once) and Retry-After: 1. Azure.Core's NextLinkOperationImplementation polls the
-    /// status URL and then GETs the resource; core-lro does the same (docs/azure-wire.md §4.4, §4.5).
+    /// The status URL of a long-running operation under the subscription, as Azure's newer answers give it:
+    /// /subscriptions/{sub}/providers/Microsoft.Devices/locations/{region}/{kindSegment}/{id}?api-version=..[&amp;asyncinfo].
+    /// With asyncinfo it is the Azure-AsyncOperation URL ({"status":..}); without, the Location URL (202 until done).
     /// </summary>
-    public static IResult CreatedAsync(HttpContext http, EmulatorContext ctx, string resourcePath, JsonObject body)
+    public static string OperationUrl(HttpContext http, EmulatorContext ctx, string subscriptionId, string location, string kindSegment, ArmOperation operation, bool asyncInfo)
     {
         ArgumentNullException.ThrowIfNull(http);
         ArgumentNullException.ThrowIfNull(ctx);
+        ArgumentNullException.ThrowIfNull(operation);
         var apiVersion = http.Request.Query["api-version"].ToString();
-        http.Response.Headers["Azure-AsyncOperation"] =
-            $"https://{ctx.HttpsHost}{resourcePath}/operationresults/{NewOperationId()}?api-version={Uri.EscapeDataString(apiVersion)}&asyncinfo";
-        http.Response.Headers.RetryAfter = "1";
-        return Results.Json(body, statusCode: 201);
+        return $"https://{ctx.HttpsHost}/subscriptions/{subscriptionId}/providers/Microsoft.Devices/locations/{Escape(location)}/{kindSegment}/{operation.Id}"
+            + $"?api-version={Uri.EscapeDataString(apiVersion)}" + (asyncInfo ? "&asyncinfo" : string.Empty);
     }
 
-    /// <summary>Operation ids look like Azure's: base64 of a GUID's text. Nothing is stored: every operation has already finished.</summary>
-    public static string NewOperationId() => Convert.ToBase64String(Encoding.ASCII.GetBytes(Guid.NewGuid().ToString()));
-
-    /// <summary>The status resource behind Azure-AsyncOperation.</summary>
-    public static IResult OperationResult(string operationId)
+    /// <summary>
+    /// Answers a status URL: with asyncinfo, 200 {"status":"Running"|"Succeeded"}; without (the Location URL), 202
+    /// while running and 204 when done, never 404 (a final 404 fails both SDK families, docs/azure-wire.md §4.4, §4.5).
+    /// </summary>
+    public static IResult OperationStatus(HttpRequest request, EmulatorContext ctx, string operationId)
     {
-        try
-        {
-            var text = Encoding.ASCII.GetString(Convert.FromBase64String(operationId));
-            if (Guid.TryParse(text, out _))
-            {
-                return Results.Json(new JsonObject { ["status"] = "Succeeded" });
-            }
-        }
-        catch (FormatException)
-        {
-        }
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(ctx);
+        var status = ctx.LongOperations.StatusOf(operationId);
+        if (status is null) return ArmErrors.OperationNotFound(operationId).ToResult();
+        if (request.Query.ContainsKey("asyncinfo")) return Results.Json(new JsonObject { ["status"] = status });
+        return status == "Succeeded" ? Results.NoContent() : Results.StatusCode(202);
+    }
 
-        return ArmErrors.OperationNotFound(operationId).ToResult();
+    /// <summary>The status resource behind the older per-resource Azure-AsyncOperation URL ({resource}/operationresults/{id}).</summary>
+    public static IResult OperationResult(EmulatorContext ctx, string operationId)
+    {
+        ArgumentNullException.ThrowIfNull(ctx);
+        return ctx.LongOperations.StatusOf(operationId) is { } status
+            ? Results.Json(new JsonObject { ["status"] = status })
+            : ArmErrors.OperationNotFound(operationId).ToResult();
     }
 
     public static string Rfc1123(DateTimeOffset time) => time.ToUniversalTime().ToString("r", CultureInfo.InvariantCulture);

@@ -14,7 +14,7 @@ internal static class DpsCertificateEndpoints
     {
         ArgumentNullException.ThrowIfNull(app);
         var certificates = app.MapGroup("/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Devices/provisioningServices/{provisioningServiceName}/certificates")
-            .AddEndpointFilter(ArmRequests.Filter);
+            .AddEndpointFilter(ArmRequests.DpsFilter);
         certificates.MapGet(string.Empty, (string subscriptionId, string resourceGroupName, string provisioningServiceName, EmulatorContext ctx) =>
         {
             var dps = ProvisioningServiceStore.Require(ctx, subscriptionId, resourceGroupName, provisioningServiceName);

@@ -22,7 +22,8 @@ internal static class DpsCertificateJson
         properties["expiry"] = ArmRequests.Rfc1123(new DateTimeOffset(x509.NotAfter.ToUniversalTime()));
         properties["thumbprint"] = x509.Thumbprint;
         properties["isVerified"] = certificate.IsVerified;
-        properties["certificate"] = Convert.ToBase64String(certificate.Der);
+        // Azure's recorded answers carry the certificate only in generateVerificationCode's answer; null elsewhere.
+        properties["certificate"] = verificationCode is null ? null : Convert.ToBase64String(certificate.Der);
         properties["created"] = ArmRequests.Rfc1123(certificate.Created);
         properties["updated"] = ArmRequests.Rfc1123(certificate.Updated);
         return new JsonObject

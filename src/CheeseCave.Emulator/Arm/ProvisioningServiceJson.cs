@@ -18,11 +18,17 @@ internal static class ProvisioningServiceJson
         return $"{ArmRequests.GroupPath(dps.SubscriptionId, ArmRequests.Escape(dps.ResourceGroup))}/providers/{ResourceType}/{dps.Name}";
     }
 
-    /// <summary>The GET/PUT body. Keys stay out: policies carry names and rights, hub links a masked key.</summary>
-    public static JsonObject Describe(EmulatorContext ctx, ProvisioningServiceEntity dps)
+    /// <summary>
+    /// The GET/PUT body. While an operation runs (or when answering the request that started it, <paramref name="startedBy"/>)
+    /// provisioningState is "Accepted", and a DPS being created has no idScope yet. authorizationPolicies appear only
+    /// in the answer to a PUT that sent them (<paramref name="echoPolicies"/>, with keys, as Azure echoes them); hub
+    /// links carry a masked key.
+    /// </summary>
+    public static JsonObject Describe(EmulatorContext ctx, ProvisioningServiceEntity dps, ArmOperation? startedBy = null, IReadOnlyList<AccessPolicy>? echoPolicies = null)
     {
         ArgumentNullException.ThrowIfNull(ctx);
         ArgumentNullException.ThrowIfNull(dps);
+        var running = startedBy ?? ctx.LongOperations.Pending(ArmKeys.ProvisioningService(dps.Name));
         var hubs = new JsonArray();
         foreach (var hub in dps.IotHubs)
         {
@@ -37,12 +43,25 @@ internal static class ProvisioningServiceJson
             });
         }
 
-        var policies = new JsonArray();
-        foreach (var policy in dps.AuthorizationPolicies)
+        var properties = new JsonObject
         {
-            policies.Add(new JsonObject { ["keyName"] = policy.KeyName, ["rights"] = policy.Rights });
+            ["state"] = running?.Kind == ArmOperationKind.Create ? "Activating" : "Active",
+            ["provisioningState"] = running is null ? "Succeeded" : "Accepted",
+            ["publicNetworkAccess"] = "Enabled",
+            ["ipFilterRules"] = new JsonArray(),
+            ["privateEndpointConnections"] = new JsonArray(),
+            ["iotHubs"] = hubs,
+            ["allocationPolicy"] = dps.AllocationPolicy,
+            ["serviceOperationsHostName"] = ctx.HttpsHost,
+            ["deviceProvisioningHostName"] = ctx.HttpsHost,
+            ["idScope"] = running?.Kind == ArmOperationKind.Create ? null : dps.IdScope,
+        };
+        if (echoPolicies is not null)
+        {
+            properties["authorizationPolicies"] = new JsonArray([.. echoPolicies.Select(p => (JsonNode)ArmRequests.PolicyWithKeys(p))]);
         }
 
+        properties["enableDataResidency"] = false;
         return new JsonObject
         {
             ["id"] = PathOf(dps),
@@ -54,21 +73,7 @@ internal static class ProvisioningServiceJson
             ["resourcegroup"] = dps.ResourceGroup,
             ["subscriptionid"] = dps.SubscriptionId,
             ["sku"] = new JsonObject { ["name"] = dps.SkuName, ["tier"] = "Standard", ["capacity"] = dps.SkuCapacity },
-            ["properties"] = new JsonObject
-            {
-                ["state"] = "Active",
-                ["provisioningState"] = "Succeeded",
-                ["publicNetworkAccess"] = "Enabled",
-                ["ipFilterRules"] = new JsonArray(),
-                ["privateEndpointConnections"] = new JsonArray(),
-                ["iotHubs"] = hubs,
-                ["allocationPolicy"] = dps.AllocationPolicy,
-                ["serviceOperationsHostName"] = ctx.HttpsHost,
-                ["deviceProvisioningHostName"] = ctx.HttpsHost,
-                ["idScope"] = dps.IdScope,
-                ["authorizationPolicies"] = policies,
-                ["enableDataResidency"] = false,
-            },
+            ["properties"] = properties,
             ["systemData"] = new JsonObject { ["createdAt"] = dps.CreatedAt.ToString("o", System.Globalization.CultureInfo.InvariantCulture) },
         };
     }

@@ -32,6 +32,28 @@ public sealed class EmulatorOptions
     /// ring). Without one the key is an owner-only PEM file.
     /// </summary>
     public Microsoft.AspNetCore.DataProtection.IDataProtector? CaKeyProtector { get; set; }
+
+    /// <summary>
+    /// How long ARM long-running operations take: <see cref="EmulatorTimings.Instant"/> (default; done by the first
+    /// poll) or <see cref="EmulatorTimings.AzureLike"/> (2 to 4 seconds each, as Azure's recorded traffic shows).
+    /// </summary>
+    public string Timing { get; set; } = EmulatorTimings.Instant;
+}
+
+/// <summary>The values of <see cref="EmulatorOptions.Timing"/>.</summary>
+public static class EmulatorTimings
+{
+    public const string Instant = "instant";
+
+    public const string AzureLike = "azure-like";
+
+    /// <summary>True for "azure-like"; false for "instant" or empty; anything else is a configuration error.</summary>
+    public static bool IsAzureLike(string? timing)
+    {
+        if (string.IsNullOrWhiteSpace(timing) || timing.Equals(Instant, StringComparison.OrdinalIgnoreCase)) return false;
+        if (timing.Equals(AzureLike, StringComparison.OrdinalIgnoreCase)) return true;
+        throw new ArgumentException($"Timing '{timing}' is not known: use '{Instant}' (operations finish at once) or '{AzureLike}' (they take seconds, as on Azure).", nameof(timing));
+    }
 }
 
 /// <summary>Injected failures per surface, for resilience tests. Rates are 0..1 per request.</summary>

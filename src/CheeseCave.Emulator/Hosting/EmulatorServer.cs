@@ -66,6 +66,7 @@ public sealed class EmulatorServer : IAsyncDisposable
             throw new ArgumentException($"'{options.BindAddress}' is not an IP address to listen on.", nameof(options));
         }
 
+        _ = EmulatorTimings.IsAzureLike(options.Timing); // a wrong Timing fails here, before anything listens
         var store = options.InMemory ? EmulatorStore.InMemory() : await EmulatorStore.OpenAsync(Path.Combine(directory, "state"), cancellationToken).ConfigureAwait(false);
         var tls = EmulatorTls.LoadOrCreate(directory, [options.BindAddress], time, options.CaKeyProtector);
         var context = new EmulatorContext(options, store, time, tls, Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant());

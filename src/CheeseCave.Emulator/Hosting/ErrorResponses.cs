@@ -13,6 +13,16 @@ internal static class ErrorResponses
     public static IResult Arm(int status, string code, string message) =>
         Results.Json(new JsonObject { ["error"] = new JsonObject { ["code"] = code, ["message"] = message } }, statusCode: status);
 
+    /// <summary>The DPS resource provider's flat ARM error (ErrorDetails) with a numeric code, as Azure sends it.</summary>
+    public static IResult ArmFlat(int status, int numericCode, string details, string message) =>
+        Results.Json(new JsonObject
+        {
+            ["code"] = numericCode,
+            ["httpStatusCode"] = ((System.Net.HttpStatusCode)status).ToString(),
+            ["message"] = message,
+            ["details"] = details,
+        }, statusCode: status);
+
     /// <summary>DPS data-plane error. <paramref name="errorCode"/> is the six-digit DPS code (status × 1000 + detail).</summary>
     public static IResult Dps(HttpContext context, int status, int errorCode, string message, JsonObject? info = null)
     {

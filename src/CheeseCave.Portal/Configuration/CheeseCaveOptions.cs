@@ -42,6 +42,12 @@ public sealed class EmbeddedEmulatorOptions
 
     /// <summary>Injected latency and failures (the emulator's Faults:*), for resilience drills and tests; none by default.</summary>
     public CheeseCave.Emulator.Hosting.FaultOptions Faults { get; set; } = new();
+
+    /// <summary>
+    /// How long the emulator's ARM operations (create, update, delete) take: "instant" (default) or "azure-like"
+    /// (a few seconds each, to see the portal's progress as it is against Azure).
+    /// </summary>
+    public string Timing { get; set; } = CheeseCave.Emulator.Hosting.EmulatorTimings.Instant;
 }
 
 /// <summary>How many sign-in form posts are accepted per minute before the portal answers 429.</summary>

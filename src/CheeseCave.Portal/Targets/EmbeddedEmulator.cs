@@ -45,6 +45,7 @@ public sealed partial class EmbeddedEmulator(
                 Faults = settings.Emulator.Faults,
                 // The emulator's TLS CA key is kept encrypted with the portal's key ring, like the portal's CA keys.
                 CaKeyProtector = dataProtection.CreateProtector(CaKeyPurpose),
+                Timing = settings.Emulator.Timing,
             }, time, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
         catch (IOException ex)

@@ -32,7 +32,8 @@ public class ArmProvisioningOperation<T>
         _action = action;
         _time = time;
         _pollInterval = pollInterval;
-        StatusText = operation.HasCompleted ? "Succeeded" : "InProgress";
+        // Azure answers a create with provisioningState "Accepted" (and no idScope yet); show that until the first poll.
+        StatusText = operation.HasCompleted ? "Succeeded" : ReadStatus(operation.GetRawResponse()) ?? "InProgress";
         if (operation.HasCompleted && operation.HasValue)
         {
             _value = convert(operation.Value.Data);

@@ -48,11 +48,15 @@ public sealed class AccessPolicyTests(EmulatorFixture fixture) : IClassFixture<E
         await _arm.CreateDpsAsync(name);
         var (_, before, _) = await _arm.CallAsync(HttpMethod.Post, $"{_arm.DpsPath(name)}/keys/provisioningserviceowner/listkeys");
 
+        // GET carries no policies (as on Azure): the caller sends the ones it keeps, by name and rights.
         var (_, got, _) = await _arm.CallAsync(HttpMethod.Get, _arm.DpsPath(name));
-        var policies = got!["properties"]!["authorizationPolicies"]!.AsArray();
-        policies.Add(new JsonObject { ["keyName"] = "enrollments", ["rights"] = "enrollmentread, EnrollmentWrite" });
-        var (status, _, _) = await _arm.CallAsync(HttpMethod.Put, _arm.DpsPath(name), got);
-        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Null(got!["properties"]!["authorizationPolicies"]);
+        got["properties"]!["authorizationPolicies"] = new JsonArray(
+            new JsonObject { ["keyName"] = "provisioningserviceowner", ["rights"] = "ServiceConfig, EnrollmentRead, EnrollmentWrite, DeviceConnect, RegistrationStatusRead, RegistrationStatusWrite" },
+            new JsonObject { ["keyName"] = "enrollments", ["rights"] = "enrollmentread, EnrollmentWrite" });
+        var (status, echoed, _) = await _arm.CallAsync(HttpMethod.Put, _arm.DpsPath(name), got);
+        Assert.Equal(HttpStatusCode.Created, status);
+        Assert.Equal(before!["primaryKey"]!.GetValue<string>(), echoed!["properties"]!["authorizationPolicies"]![0]!["primaryKey"]!.GetValue<string>());
 
         var (_, keys, _) = await _arm.CallAsync(HttpMethod.Post, $"{_arm.DpsPath(name)}/listkeys");
         var all = keys!["value"]!.AsArray();

@@ -77,7 +77,7 @@ public sealed class ArmClientTests(EmulatorFixture fixture) : IClassFixture<Emul
         var put = recorder.Requests.FindIndex(r => r.StartsWith($"PUT {id}?api-version=2022-02-05", StringComparison.Ordinal));
         Assert.True(put >= 0, sent);
         Assert.True(recorder.Requests.Count >= put + 3, sent);
-        Assert.Matches("^GET /subscriptions/.*/ProvisioningServices/.*/operationresults/[^?]+\\?api-version=2022-02-05&asyncinfo$", recorder.Requests[put + 1]);
+        Assert.Matches("^GET /subscriptions/[^/]+/providers/Microsoft.Devices/locations/eastus/provisioningServiceOperationResults/[^?]+\\?api-version=2022-02-05&asyncinfo$", recorder.Requests[put + 1]);
         Assert.StartsWith($"GET {id}?api-version=2022-02-05", recorder.Requests[put + 2], StringComparison.Ordinal);
 
         var resource = operation.Value.Data;
@@ -89,13 +89,15 @@ public sealed class ArmClientTests(EmulatorFixture fixture) : IClassFixture<Emul
             Assert.StartsWith("0ne", properties.RootElement.GetProperty("idScope").GetString(), StringComparison.Ordinal);
         }
 
-        // Update (200, no async headers) and delete (200, synchronous) complete at once.
+        // Update (201 + Azure-AsyncOperation) and delete (202 + Azure-AsyncOperation + Location) finish through their operations.
         data.Tags["env"] = "test";
         var update = await arm.GetGenericResources().CreateOrUpdateAsync(WaitUntil.Completed, id, data);
         Assert.Equal("test", update.Value.Data.Tags["env"]);
         Assert.True((await arm.GetGenericResources().ExistsAsync(id)).Value);
+        Assert.Equal("Succeeded", System.Text.Json.JsonDocument.Parse(update.Value.Data.Properties).RootElement.GetProperty("provisioningState").GetString());
         var delete = await arm.GetGenericResource(id).DeleteAsync(WaitUntil.Completed);
         Assert.True(delete.HasCompleted);
+        Assert.Contains(recorder.Requests, r => r.StartsWith("GET /subscriptions/", StringComparison.Ordinal) && r.Contains("provisioningServiceOperationResults", StringComparison.Ordinal) && r != recorder.Requests[put + 1]);
         Assert.False((await arm.GetGenericResources().ExistsAsync(id)).Value);
         var gone = await Assert.ThrowsAsync<RequestFailedException>(() => arm.GetGenericResource(id).GetAsync());
         Assert.Equal(404, gone.Status);

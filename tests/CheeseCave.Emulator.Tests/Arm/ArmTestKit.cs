@@ -82,9 +82,10 @@ public sealed class ArmCalls(EmulatorHarness emulator)
 
     public static string Etag(JsonObject body) => body["etag"]!.GetValue<string>();
 
-    public static string ErrorCode(JsonObject? body) => body!["error"]!["code"]!.GetValue<string>();
+    /// <summary>The emulator's code name: error.code in ARM's shape, details in the DPS provider's flat shape.</summary>
+    public static string ErrorCode(JsonObject? body) => body!["error"] is { } error ? error["code"]!.GetValue<string>() : body["details"]!.GetValue<string>();
 
-    public static string ErrorMessage(JsonObject? body) => body!["error"]!["message"]!.GetValue<string>();
+    public static string ErrorMessage(JsonObject? body) => (body!["error"] ?? body)["message"]!.GetValue<string>();
 
     public static string? Header(HttpResponseMessage response, string name) =>
         response.Headers.TryGetValues(name, out var values) ? values.FirstOrDefault() : null;

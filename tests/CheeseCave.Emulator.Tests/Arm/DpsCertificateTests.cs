@@ -89,7 +89,7 @@ public sealed class DpsCertificateTests(EmulatorFixture fixture, CaFixture cas) 
         Assert.Equal(cas.Root.Certificate.Thumbprint, properties["thumbprint"]!.GetValue<string>());
         Assert.Matches("^[0-9A-F]{40}$", properties["thumbprint"]!.GetValue<string>());
         Assert.False(properties["isVerified"]!.GetValue<bool>());
-        Assert.Equal(Convert.ToBase64String(cas.Root.Certificate.RawData), properties["certificate"]!.GetValue<string>());
+        AssertCertificateIsNull(properties); // as in Azure's recorded PUT answers
         var expiry = DateTimeOffset.ParseExact(properties["expiry"]!.GetValue<string>(), "r", CultureInfo.InvariantCulture);
         Assert.Equal(cas.Root.Certificate.NotAfter.ToUniversalTime(), expiry.UtcDateTime);
         Assert.EndsWith(" GMT", properties["created"]!.GetValue<string>());
@@ -101,6 +101,7 @@ public sealed class DpsCertificateTests(EmulatorFixture fixture, CaFixture cas) 
         Assert.Matches("^[0-9A-F]{48}$", verificationCode);
         Assert.NotEqual(ArmCalls.Etag(created), ArmCalls.Etag(code));
         Assert.Equal("CN=CheeseCave Test Root", code["properties"]!["subject"]!.GetValue<string>());
+        Assert.Equal(Convert.ToBase64String(cas.Root.Certificate.RawData), code["properties"]!["certificate"]!.GetValue<string>()); // only this answer has it
 
         // The old etag no longer works.
         var (stale, staleBody, _) = await _arm.CallAsync(HttpMethod.Post, $"{_arm.CertPath(dps, "root")}/verify",
@@ -114,9 +115,13 @@ public sealed class DpsCertificateTests(EmulatorFixture fixture, CaFixture cas) 
         Assert.True(verified!["properties"]!["isVerified"]!.GetValue<bool>());
         Assert.NotEqual(ArmCalls.Etag(code), ArmCalls.Etag(verified));
         Assert.Null(verified["properties"]!["verificationCode"]);
+        AssertCertificateIsNull(verified["properties"]!);
 
         var (_, got, _) = await _arm.CallAsync(HttpMethod.Get, _arm.CertPath(dps, "root"));
         Assert.True(got!["properties"]!["isVerified"]!.GetValue<bool>());
+        AssertCertificateIsNull(got["properties"]!);
+        var (_, list, _) = await _arm.CallAsync(HttpMethod.Get, $"{_arm.DpsPath(dps)}/certificates");
+        AssertCertificateIsNull(Assert.Single(list!["value"]!.AsArray())!["properties"]!);
         Assert.Equal(ArmCalls.Etag(verified), ArmCalls.Etag(got));
 
         // The code is used up: verifying again needs a new one.
@@ -233,7 +238,7 @@ public sealed class DpsCertificateTests(EmulatorFixture fixture, CaFixture cas) 
         };
         var inner = new JsonObject { ["certificate"] = value };
         var created = await UploadAsync(dps, "c1", wrapped ? new JsonObject { ["properties"] = inner } : inner);
-        Assert.Equal(Convert.ToBase64String(cas.Root.Certificate.RawData), created["properties"]!["certificate"]!.GetValue<string>());
+        AssertCertificateIsNull(created["properties"]!);
         Assert.Equal(cas.Root.Certificate.Thumbprint, created["properties"]!["thumbprint"]!.GetValue<string>());
     }
 
@@ -359,5 +364,12 @@ public sealed class DpsCertificateTests(EmulatorFixture fixture, CaFixture cas) 
         (status, body, _) = await _arm.CallAsync(HttpMethod.Put, _arm.CertPath(dps, "c25"), new JsonObject { ["certificate"] = cas.RootPem });
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Contains("25 certificates", ArmCalls.ErrorMessage(body));
+    }
+
+    /// <summary>Present and null: Azure's certificate answers (other than generateVerificationCode) carry "certificate": null.</summary>
+    private static void AssertCertificateIsNull(JsonNode properties)
+    {
+        Assert.True(properties.AsObject().ContainsKey("certificate"));
+        Assert.Null(properties["certificate"]);
     }
 }

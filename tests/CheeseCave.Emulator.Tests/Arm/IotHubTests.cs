@@ -10,40 +10,46 @@ public sealed class IotHubTests(EmulatorFixture fixture) : IClassFixture<Emulato
     private readonly ArmCalls _arm = new(fixture.Emulator);
 
     [Fact]
-    public async Task Create_is_an_LRO_201_with_Azure_AsyncOperation_and_the_hub_body()
+    public async Task Create_answers_201_Accepted_Activating_with_an_operation_under_the_location_as_recorded()
     {
         var name = ArmCalls.Unique("Hub");
         var (status, body, response) = await _arm.CallAsync(HttpMethod.Put, _arm.HubPath(name),
             new JsonObject { ["location"] = "East US", ["sku"] = new JsonObject { ["name"] = "s1", ["capacity"] = 1 }, ["properties"] = new JsonObject() }, version: ArmCalls.HubApi);
 
         Assert.Equal(HttpStatusCode.Created, status);
-        Assert.Equal("1", ArmCalls.Header(response, "Retry-After"));
+        Assert.Null(ArmCalls.Header(response, "Retry-After"));
         var operation = ArmCalls.Header(response, "Azure-AsyncOperation")!;
-        Assert.Contains("/operationresults/", operation);
-        Assert.Contains("api-version=2023-06-30", operation);
+        Assert.Matches(
+            $"^https://[^/]+/subscriptions/{fixture.Emulator.SubscriptionId}/providers/Microsoft.Devices/locations/eastus/operationResults/[A-Za-z0-9_-]+\\?api-version=2023-06-30&operationSource=other&asyncinfo$",
+            operation);
         using var poll = await fixture.Emulator.Arm.GetAsync(new Uri(operation).PathAndQuery);
         Assert.Equal(HttpStatusCode.OK, poll.StatusCode);
-        Assert.Equal("Succeeded", (await EmulatorHarness.ReadJsonAsync(poll))!["status"]!.GetValue<string>());
+        Assert.Equal("{\"status\":\"Succeeded\"}", (await EmulatorHarness.ReadJsonAsync(poll))!.ToJsonString());
 
         Assert.Equal(name, body!["name"]!.GetValue<string>());
         Assert.Equal("Microsoft.Devices/IotHubs", body["type"]!.GetValue<string>());
         Assert.Equal("eastus", body["location"]!.GetValue<string>());
         Assert.Equal("S1", body["sku"]!["name"]!.GetValue<string>());
         Assert.Equal("Standard", body["sku"]!["tier"]!.GetValue<string>());
-        Assert.Equal($"{name.ToLowerInvariant()}.azure-devices.net", body["properties"]!["hostName"]!.GetValue<string>());
-        Assert.Equal("Active", body["properties"]!["state"]!.GetValue<string>());
-        Assert.Equal("Succeeded", body["properties"]!["provisioningState"]!.GetValue<string>());
+        Assert.Equal("Activating", body["properties"]!["state"]!.GetValue<string>());
+        Assert.Equal("Accepted", body["properties"]!["provisioningState"]!.GetValue<string>());
+        Assert.Null(body["properties"]!["hostName"]); // Azure's create answer has no hostName yet
 
         var (getStatus, got, _) = await _arm.CallAsync(HttpMethod.Get, _arm.HubPath(name), version: ArmCalls.HubApi);
         Assert.Equal(HttpStatusCode.OK, getStatus);
-        Assert.Equal(body.ToJsonString(), got!.ToJsonString());
+        Assert.Equal($"{name.ToLowerInvariant()}.azure-devices.net", got!["properties"]!["hostName"]!.GetValue<string>());
+        Assert.Equal("Active", got["properties"]!["state"]!.GetValue<string>());
+        Assert.Equal("Succeeded", got["properties"]!["provisioningState"]!.GetValue<string>());
+        Assert.Equal(ArmCalls.Etag(body), ArmCalls.Etag(got));
 
-        // Update: 200, no async headers, new etag.
+        // Update: also 201 + Azure-AsyncOperation and Accepted; a new etag.
         var (updateStatus, updated, updateResponse) = await _arm.CallAsync(HttpMethod.Put, _arm.HubPath(name),
             new JsonObject { ["location"] = "eastus", ["sku"] = new JsonObject { ["name"] = "S2", ["capacity"] = 2 } }, version: ArmCalls.HubApi);
-        Assert.Equal(HttpStatusCode.OK, updateStatus);
-        Assert.Null(ArmCalls.Header(updateResponse, "Azure-AsyncOperation"));
-        Assert.Equal("S2", updated!["sku"]!["name"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.Created, updateStatus);
+        Assert.Contains("/operationResults/", ArmCalls.Header(updateResponse, "Azure-AsyncOperation"), StringComparison.Ordinal);
+        Assert.Equal("Accepted", updated!["properties"]!["provisioningState"]!.GetValue<string>());
+        Assert.Equal("Active", updated["properties"]!["state"]!.GetValue<string>());
+        Assert.Equal("S2", updated["sku"]!["name"]!.GetValue<string>());
         Assert.NotEqual(ArmCalls.Etag(body), ArmCalls.Etag(updated));
     }
 
@@ -137,8 +143,12 @@ public sealed class IotHubTests(EmulatorFixture fixture) : IClassFixture<Emulato
         await store.WriteAsync(tx => tx.Put(store.HubDevices, ArmKeys.HubDevice(name, "dev1"),
             new HubDeviceEntity(name, "dev1", "selfSigned", null, null, false, "enabled", new JsonObject(), new JsonObject(), "e", now, now)));
 
-        var (deleteStatus, _, _) = await _arm.CallAsync(HttpMethod.Delete, _arm.HubPath(name), version: ArmCalls.HubApi);
-        Assert.Equal(HttpStatusCode.OK, deleteStatus);
+        using var deleted = await _arm.SendAsync(HttpMethod.Delete, _arm.HubPath(name), version: ArmCalls.HubApi);
+        Assert.Equal(HttpStatusCode.Accepted, deleted.StatusCode);
+        Assert.Equal("null", await deleted.Content.ReadAsStringAsync()); // as recorded
+        var asyncOperation = ArmCalls.Header(deleted, "Azure-AsyncOperation")!;
+        Assert.EndsWith("&operationSource=other&asyncinfo", asyncOperation, StringComparison.Ordinal);
+        Assert.Equal(asyncOperation[..^"&asyncinfo".Length], deleted.Headers.Location!.ToString());
         Assert.Null(store.HubDevices.Get(ArmKeys.HubDevice(name, "dev1")));
         var (gone, _, _) = await _arm.CallAsync(HttpMethod.Get, _arm.HubPath(name), version: ArmCalls.HubApi);
         Assert.Equal(HttpStatusCode.NotFound, gone);

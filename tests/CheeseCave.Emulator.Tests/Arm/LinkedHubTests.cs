@@ -34,7 +34,7 @@ public sealed class LinkedHubTests(EmulatorFixture fixture) : IClassFixture<Emul
         var (_, got, _) = await _arm.CallAsync(HttpMethod.Get, _arm.DpsPath(name));
         got!["properties"]!["iotHubs"]![0]!["allocationWeight"] = 7;
         var (status, updated, _) = await _arm.CallAsync(HttpMethod.Put, _arm.DpsPath(name), got);
-        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(HttpStatusCode.Created, status);
         Assert.Equal(7, updated!["properties"]!["iotHubs"]![0]!["allocationWeight"]!.GetValue<int>());
         stored = fixture.Emulator.Server.Context.Store.ProvisioningServices.Get(ArmKeys.ProvisioningService(name))!;
         Assert.Equal(connection, Assert.Single(stored.IotHubs).ConnectionString);
@@ -42,7 +42,7 @@ public sealed class LinkedHubTests(EmulatorFixture fixture) : IClassFixture<Emul
         // Dropping the link.
         got["properties"]!["iotHubs"] = new JsonArray();
         (status, updated, _) = await _arm.CallAsync(HttpMethod.Put, _arm.DpsPath(name), got);
-        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(HttpStatusCode.Created, status);
         Assert.Empty(updated!["properties"]!["iotHubs"]!.AsArray());
     }
 

@@ -10,18 +10,19 @@ public sealed class ProvisioningServiceTests(EmulatorFixture fixture) : IClassFi
     private readonly ArmCalls _arm = new(fixture.Emulator);
 
     [Fact]
-    public async Task Create_answers_201_with_the_full_body_and_an_Azure_AsyncOperation_that_reports_Succeeded()
+    public async Task Create_answers_201_Accepted_with_idScope_null_and_an_operation_under_the_location_that_reports_Succeeded()
     {
         var name = ArmCalls.Unique("dps");
         var (status, body, response) = await _arm.CallAsync(HttpMethod.Put, _arm.DpsPath(name), ArmCalls.DpsBody());
 
         Assert.Equal(HttpStatusCode.Created, status);
-        Assert.Equal("1", ArmCalls.Header(response, "Retry-After"));
+        Assert.Null(ArmCalls.Header(response, "Retry-After")); // Azure sent none on creates
+        Assert.Null(ArmCalls.Header(response, "Location"));
         var operation = ArmCalls.Header(response, "Azure-AsyncOperation");
         Assert.NotNull(operation);
-        Assert.StartsWith($"https://{fixture.Emulator.Server.Context.HttpsHost}{_arm.DpsPath(name).Replace("provisioningServices", "ProvisioningServices", StringComparison.Ordinal)}/operationresults/", operation);
-        Assert.Contains("api-version=2022-02-05", operation);
-        Assert.Contains("&asyncinfo", operation);
+        Assert.Matches(
+            $"^https://{System.Text.RegularExpressions.Regex.Escape(fixture.Emulator.Server.Context.HttpsHost)}/subscriptions/{fixture.Emulator.SubscriptionId}/providers/Microsoft.Devices/locations/eastus/provisioningServiceOperationResults/[A-Za-z0-9_-]+\\?api-version=2022-02-05&asyncinfo$",
+            operation);
 
         Assert.Equal(name, body!["name"]!.GetValue<string>());
         Assert.Equal("Microsoft.Devices/ProvisioningServices", body["type"]!.GetValue<string>());
@@ -29,28 +30,53 @@ public sealed class ProvisioningServiceTests(EmulatorFixture fixture) : IClassFi
         Assert.Equal("S1", body["sku"]!["name"]!.GetValue<string>());
         Assert.Equal("Standard", body["sku"]!["tier"]!.GetValue<string>());
         Assert.Equal(1, body["sku"]!["capacity"]!.GetValue<long>());
-        var properties = body["properties"]!;
-        Assert.Equal("Active", properties["state"]!.GetValue<string>());
-        Assert.Equal("Succeeded", properties["provisioningState"]!.GetValue<string>());
+        var properties = body["properties"]!.AsObject();
+        Assert.Equal("Accepted", properties["provisioningState"]!.GetValue<string>());
+        Assert.True(properties.ContainsKey("idScope"));
+        Assert.Null(properties["idScope"]);
+        Assert.False(properties.ContainsKey("authorizationPolicies"));
         Assert.Equal("Hashed", properties["allocationPolicy"]!.GetValue<string>());
-        Assert.Matches("^0ne[0-9A-F]{8}$", properties["idScope"]!.GetValue<string>());
         Assert.Equal(fixture.Emulator.Server.Context.HttpsHost, properties["serviceOperationsHostName"]!.GetValue<string>());
         Assert.Equal(fixture.Emulator.Server.Context.HttpsHost, properties["deviceProvisioningHostName"]!.GetValue<string>());
-        var policy = Assert.Single(properties["authorizationPolicies"]!.AsArray())!;
-        Assert.Equal("provisioningserviceowner", policy["keyName"]!.GetValue<string>());
-        Assert.Equal("ServiceConfig, EnrollmentRead, EnrollmentWrite, DeviceConnect, RegistrationStatusRead, RegistrationStatusWrite", policy["rights"]!.GetValue<string>());
-        Assert.Null(policy["primaryKey"]);
         Assert.False(string.IsNullOrEmpty(ArmCalls.Etag(body)));
 
-        // The status URL as the .NET engine polls it: api-version replaced, everything else kept.
+        // The status URL as the .NET engine polls it: api-version replaced, everything else kept. Instant timing: done.
         var poll = new Uri(operation);
         using var pollResponse = await fixture.Emulator.Arm.GetAsync(poll.PathAndQuery.Replace("2022-02-05", "2026-08-31", StringComparison.Ordinal));
         Assert.Equal(HttpStatusCode.OK, pollResponse.StatusCode);
-        Assert.Equal("Succeeded", (await EmulatorHarness.ReadJsonAsync(pollResponse))!["status"]!.GetValue<string>());
+        Assert.Equal("{\"status\":\"Succeeded\"}", (await EmulatorHarness.ReadJsonAsync(pollResponse))!.ToJsonString());
 
+        // Once it has succeeded, GET has the ID scope and Succeeded, and no authorizationPolicies.
         var (getStatus, got, _) = await _arm.CallAsync(HttpMethod.Get, _arm.DpsPath(name));
         Assert.Equal(HttpStatusCode.OK, getStatus);
-        Assert.Equal(body.ToJsonString(), got!.ToJsonString());
+        var read = got!["properties"]!.AsObject();
+        Assert.Equal("Succeeded", read["provisioningState"]!.GetValue<string>());
+        Assert.Equal("Active", read["state"]!.GetValue<string>());
+        Assert.Matches("^0ne[0-9A-F]{8}$", read["idScope"]!.GetValue<string>());
+        Assert.False(read.ContainsKey("authorizationPolicies"));
+        Assert.Equal(ArmCalls.Etag(body), ArmCalls.Etag(got));
+    }
+
+    [Fact]
+    public async Task A_PUT_that_sends_authorizationPolicies_gets_them_back_with_their_keys()
+    {
+        var name = ArmCalls.Unique("dps");
+        var create = ArmCalls.DpsBody();
+        create["properties"]!["authorizationPolicies"] = new JsonArray(
+            new JsonObject { ["keyName"] = "provisioningserviceowner", ["rights"] = "ServiceConfig, EnrollmentRead, EnrollmentWrite, DeviceConnect, RegistrationStatusRead, RegistrationStatusWrite" });
+        var (status, body, _) = await _arm.CallAsync(HttpMethod.Put, _arm.DpsPath(name), create);
+
+        Assert.Equal(HttpStatusCode.Created, status);
+        var policy = Assert.Single(body!["properties"]!["authorizationPolicies"]!.AsArray())!;
+        Assert.Equal("provisioningserviceowner", policy["keyName"]!.GetValue<string>());
+        Assert.Equal("ServiceConfig, EnrollmentRead, EnrollmentWrite, DeviceConnect, RegistrationStatusRead, RegistrationStatusWrite", policy["rights"]!.GetValue<string>());
+        Assert.Equal(44, policy["primaryKey"]!.GetValue<string>().Length);
+        Assert.Equal(44, policy["secondaryKey"]!.GetValue<string>().Length);
+        var (_, listed, _) = await _arm.CallAsync(HttpMethod.Post, $"{_arm.DpsPath(name)}/keys/provisioningserviceowner/listkeys");
+        Assert.Equal(listed!["primaryKey"]!.GetValue<string>(), policy["primaryKey"]!.GetValue<string>());
+
+        var (_, got, _) = await _arm.CallAsync(HttpMethod.Get, _arm.DpsPath(name));
+        Assert.False(got!["properties"]!.AsObject().ContainsKey("authorizationPolicies"));
     }
 
     [Fact]
@@ -64,10 +90,11 @@ public sealed class ProvisioningServiceTests(EmulatorFixture fixture) : IClassFi
     }
 
     [Fact]
-    public async Task Update_answers_200_without_async_headers_keeps_the_id_scope_and_changes_the_etag()
+    public async Task Update_answers_201_Accepted_with_an_operation_keeps_the_id_scope_and_changes_the_etag()
     {
         var name = ArmCalls.Unique("dps");
-        var created = await _arm.CreateDpsAsync(name);
+        await _arm.CreateDpsAsync(name);
+        var (_, created, _) = await _arm.CallAsync(HttpMethod.Get, _arm.DpsPath(name));
         var update = ArmCalls.DpsBody();
         update["properties"]!["allocationPolicy"] = "geolatency";
         update["sku"]!["capacity"] = 2;
@@ -75,14 +102,19 @@ public sealed class ProvisioningServiceTests(EmulatorFixture fixture) : IClassFi
 
         var (status, body, response) = await _arm.CallAsync(HttpMethod.Put, _arm.DpsPath(name.ToUpperInvariant()), update);
 
-        Assert.Equal(HttpStatusCode.OK, status);
-        Assert.Null(ArmCalls.Header(response, "Azure-AsyncOperation"));
+        Assert.Equal(HttpStatusCode.Created, status);
+        var operation = ArmCalls.Header(response, "Azure-AsyncOperation");
+        Assert.Contains("/providers/Microsoft.Devices/locations/eastus/provisioningServiceOperationResults/", operation, StringComparison.Ordinal);
         Assert.Equal(name, body!["name"]!.GetValue<string>());
+        Assert.Equal("Accepted", body["properties"]!["provisioningState"]!.GetValue<string>());
         Assert.Equal("GeoLatency", body["properties"]!["allocationPolicy"]!.GetValue<string>());
         Assert.Equal(2, body["sku"]!["capacity"]!.GetValue<long>());
         Assert.Equal("test", body["tags"]!["env"]!.GetValue<string>());
-        Assert.Equal(created["properties"]!["idScope"]!.GetValue<string>(), body["properties"]!["idScope"]!.GetValue<string>());
+        Assert.Equal(created!["properties"]!["idScope"]!.GetValue<string>(), body["properties"]!["idScope"]!.GetValue<string>());
         Assert.NotEqual(ArmCalls.Etag(created), ArmCalls.Etag(body));
+
+        using var poll = await fixture.Emulator.Arm.GetAsync(new Uri(operation!).PathAndQuery);
+        Assert.Equal("Succeeded", (await EmulatorHarness.ReadJsonAsync(poll))!["status"]!.GetValue<string>());
     }
 
     [Fact]
@@ -101,7 +133,7 @@ public sealed class ProvisioningServiceTests(EmulatorFixture fixture) : IClassFi
         Assert.Equal(ArmCalls.Etag(created), ArmCalls.Etag(got));
 
         var (okStatus, _, _) = await _arm.CallAsync(HttpMethod.Put, _arm.DpsPath(name), update, ifMatch: $"\"{ArmCalls.Etag(created)}\"");
-        Assert.Equal(HttpStatusCode.OK, okStatus);
+        Assert.Equal(HttpStatusCode.Created, okStatus);
     }
 
     [Theory]
@@ -155,7 +187,7 @@ public sealed class ProvisioningServiceTests(EmulatorFixture fixture) : IClassFi
 
         var (status, free, _) = await _arm.CallAsync(HttpMethod.Post, path, new JsonObject { ["name"] = ArmCalls.Unique("free") });
         Assert.Equal(HttpStatusCode.OK, status);
-        Assert.True(free!["nameAvailable"]!.GetValue<bool>());
+        Assert.Equal("{\"nameAvailable\":true,\"reason\":\"Invalid\",\"message\":null}", free!.ToJsonString());
     }
 
     [Fact]
@@ -280,7 +312,7 @@ public sealed class ProvisioningServiceTests(EmulatorFixture fixture) : IClassFi
     }
 
     [Fact]
-    public async Task Delete_answers_200_then_204_and_removes_everything_the_service_owned()
+    public async Task Delete_answers_202_with_both_operation_headers_then_204_and_removes_everything_the_service_owned()
     {
         var name = ArmCalls.Unique("dps");
         await _arm.CreateDpsAsync(name);
@@ -300,8 +332,23 @@ public sealed class ProvisioningServiceTests(EmulatorFixture fixture) : IClassFi
         });
 
         var (status, _, response) = await _arm.CallAsync(HttpMethod.Delete, _arm.DpsPath(name));
-        Assert.Equal(HttpStatusCode.OK, status);
-        Assert.Null(ArmCalls.Header(response, "Azure-AsyncOperation"));
+        Assert.Equal(HttpStatusCode.Accepted, status);
+        Assert.Empty(await response.Content.ReadAsByteArrayAsync());
+        var operation = ArmCalls.Header(response, "Azure-AsyncOperation")!;
+        var location = response.Headers.Location!.ToString();
+        Assert.Contains("/providers/Microsoft.Devices/locations/eastus/provisioningServiceOperationResults/", operation, StringComparison.Ordinal);
+        Assert.EndsWith("&asyncinfo", operation, StringComparison.Ordinal);
+        Assert.Equal(operation[..^"&asyncinfo".Length], location);
+        using (var poll = await fixture.Emulator.Arm.GetAsync(new Uri(operation).PathAndQuery))
+        {
+            Assert.Equal("Succeeded", (await EmulatorHarness.ReadJsonAsync(poll))!["status"]!.GetValue<string>());
+        }
+
+        using (var poll = await fixture.Emulator.Arm.GetAsync(new Uri(location).PathAndQuery))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, poll.StatusCode);
+        }
+
         Assert.Null(store.ProvisioningServices.Get(ArmKeys.ProvisioningService(name)));
         Assert.Null(store.DpsCertificates.Get(ArmKeys.DpsCertificate(name, "root")));
         Assert.Null(store.Enrollments.Get(ArmKeys.Enrollment(name, true, "group1")));
@@ -314,9 +361,10 @@ public sealed class ProvisioningServiceTests(EmulatorFixture fixture) : IClassFi
         Assert.Equal(HttpStatusCode.NotFound, status);
 
         // The name is free again, with a new ID scope and no certificates.
-        var again = await _arm.CreateDpsAsync(name);
+        await _arm.CreateDpsAsync(name);
         var (_, certificates, _) = await _arm.CallAsync(HttpMethod.Get, $"{_arm.DpsPath(name)}/certificates");
         Assert.Empty(certificates!["value"]!.AsArray());
-        Assert.NotNull(again["properties"]!["idScope"]);
+        var (_, again, _) = await _arm.CallAsync(HttpMethod.Get, _arm.DpsPath(name));
+        Assert.NotNull(again!["properties"]!["idScope"]);
     }
 }

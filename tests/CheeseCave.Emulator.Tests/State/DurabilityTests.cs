@@ -48,12 +48,14 @@ public sealed class DurabilityTests : IDisposable
                 Json(new JsonObject { ["location"] = "westeurope", ["sku"] = new JsonObject { ["name"] = "S1", ["capacity"] = 1 }, ["properties"] = new JsonObject() })), HttpStatusCode.Created);
             var hubKeys = await ExpectAsync(first.Arm.PostAsync($"{group}/IotHubs/{hubName}/IotHubKeys/iothubowner/listkeys?{HubApi}", null), HttpStatusCode.OK);
             var hubConnection = $"HostName={hubName}.azure-devices.net;SharedAccessKeyName=iothubowner;SharedAccessKey={hubKeys["primaryKey"]!.GetValue<string>()}";
-            var dps = await ExpectAsync(first.Arm.PutAsync($"{group}/provisioningServices/{dpsName}?{DpsApi}", Json(new JsonObject
+            await ExpectAsync(first.Arm.PutAsync($"{group}/provisioningServices/{dpsName}?{DpsApi}", Json(new JsonObject
             {
                 ["location"] = "westeurope",
                 ["sku"] = new JsonObject { ["name"] = "S1", ["capacity"] = 1 },
                 ["properties"] = new JsonObject { ["iotHubs"] = new JsonArray(new JsonObject { ["connectionString"] = hubConnection, ["location"] = "westeurope" }) },
             })), HttpStatusCode.Created);
+            // The create answer has idScope null (as on Azure); the GET after the operation has it.
+            var dps = await ExpectAsync(first.Arm.GetAsync($"{group}/provisioningServices/{dpsName}?{DpsApi}"), HttpStatusCode.OK);
             idScope = dps["properties"]!["idScope"]!.GetValue<string>();
             await ExpectAsync(first.Arm.PutAsync($"{group}/provisioningServices/{dpsName}/certificates/root-ca?{DpsApi}",
                 Json(new JsonObject { ["properties"] = new JsonObject { ["certificate"] = Convert.ToBase64String(pki.Root.Certificate.RawData), ["isVerified"] = true } })), HttpStatusCode.OK, HttpStatusCode.Created);

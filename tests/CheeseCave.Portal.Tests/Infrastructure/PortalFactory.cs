@@ -30,8 +30,12 @@ public sealed class PortalFactory : WebApplicationFactory<Program>
     /// <summary>CheeseCave:Approvals:RequiredFor, when a test gates only some actions (null: all of them).</summary>
     public IReadOnlyList<string>? ApprovalsRequiredFor { get; init; }
 
+    /// <summary>CheeseCave:Emulator:Timing ("azure-like" for the tests that watch operations take seconds); default instant.</summary>
+    public string? EmulatorTiming { get; init; }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
+        if (EmulatorTiming is not null) builder.UseSetting("CheeseCave:Emulator:Timing", EmulatorTiming);
         builder.UseSetting("CheeseCave:DataDirectory", DataDirectory);
         builder.UseSetting("CheeseCave:Emulator:HttpsPort", "0");
         builder.UseSetting("CheeseCave:Emulator:MqttPort", "0");

@@ -65,7 +65,9 @@ public sealed class DpsHandler(SetupPipeline pipeline)
             }
 
             progress?.Report(operation.StatusText);
-            var dps = operation.Value ?? await arm.GetProvisioningServiceAsync(resourceGroup, name, cancellationToken).ConfigureAwait(false)
+            // Azure gives the ID scope only once the operation has succeeded (the create answer has idScope null):
+            // read the DPS back if the final answer still lacks it.
+            var dps = operation.Value is { IdScope: not null } done ? done : await arm.GetProvisioningServiceAsync(resourceGroup, name, cancellationToken).ConfigureAwait(false)
                 ?? throw new ProvisioningException($"Could not read DPS '{name}' after creating it.");
             SetupPipeline.Apply(setup, dps);
             setup.CurrentStep = Math.Max(setup.CurrentStep, 2);
