@@ -131,12 +131,6 @@ public sealed class EntraPortalFactory : WebApplicationFactory<Program>
     {
         await base.DisposeAsync();
         SqliteConnection.ClearAllPools();
-        try
-        {
-            Directory.Delete(DataDirectory, recursive: true);
-        }
-        catch (DirectoryNotFoundException)
-        {
-        }
+        await TestFolders.DeleteAsync(DataDirectory);
     }
 }

@@ -108,12 +108,6 @@ public sealed class PortalFactory : WebApplicationFactory<Program>
             return;
         }
 
-        try
-        {
-            Directory.Delete(DataDirectory, recursive: true);
-        }
-        catch (DirectoryNotFoundException)
-        {
-        }
+        await TestFolders.DeleteAsync(DataDirectory);
     }
 }

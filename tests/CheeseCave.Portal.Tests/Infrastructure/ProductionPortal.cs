@@ -103,10 +103,7 @@ public sealed class ProductionPortal : WebApplicationFactory<Program>, IAsyncLif
         await DisposeAsync();
         _certificate.Dispose();
         SqliteConnection.ClearAllPools();
-        if (Directory.Exists(DataDirectory))
-        {
-            Directory.Delete(DataDirectory, recursive: true);
-        }
+        await TestFolders.DeleteAsync(DataDirectory);
     }
 
     private static X509Certificate2 SelfSigned()
