@@ -72,14 +72,16 @@ internal sealed class FileTransaction(string root, string? archiveDirectory = nu
     /// </summary>
     public void CheckConflicts()
     {
-        var conflicts = _files.Where(f => f.IfExists == IfExists.Refuse && File.Exists(f.Path)).Select(f => f.Path).ToList();
+        // One listing per output folder instead of one lookup per file: a batch of 2,000 devices has 10,000 outputs.
+        var existing = ExistingFiles(_files.Select(f => Path.GetDirectoryName(f.Path)!).Distinct());
+        var conflicts = _files.Where(f => f.IfExists == IfExists.Refuse && existing.Contains(f.Path)).Select(f => f.Path).ToList();
         if (conflicts.Count > 0)
         {
             throw new CliException($"{conflicts[0]} already exists" + (conflicts.Count > 1 ? $" (and {conflicts.Count - 1} more output files)" : string.Empty)
                 + "; nothing was written. Use --force to replace device files, or choose other ids.");
         }
 
-        var toArchive = _files.Where(f => f.IfExists == IfExists.Archive && File.Exists(f.Path))
+        var toArchive = _files.Where(f => f.IfExists == IfExists.Archive && existing.Contains(f.Path))
             .Select(f => (From: f.Path, To: Path.Combine(archiveDirectory!, Path.GetRelativePath(root, f.Path)))).ToList();
         if (toArchive.FirstOrDefault(a => File.Exists(a.To)) is { To: not null } collision)
         {
@@ -188,6 +190,18 @@ internal sealed class FileTransaction(string root, string? archiveDirectory = nu
                 entry.Temp = null;
             }
         }
+    }
+
+    /// <summary>The files (not folders) in the given folders, by full path.</summary>
+    private static HashSet<string> ExistingFiles(IEnumerable<string> directories)
+    {
+        var files = new HashSet<string>(OperatingSystem.IsLinux() ? StringComparer.Ordinal : StringComparer.OrdinalIgnoreCase);
+        foreach (var directory in directories.Where(Directory.Exists))
+        {
+            files.UnionWith(Directory.EnumerateFiles(directory));
+        }
+
+        return files;
     }
 
     internal static void CreateDirectory(string directory, bool secret)
