@@ -32,4 +32,7 @@ ENV ASPNETCORE_URLS=http://+:8080 \
 EXPOSE 8080
 
 USER $APP_UID
+# The runtime image has no curl: the portal's own "healthcheck" verb asks /health/ready (docs/operations.md).
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
+    CMD ["dotnet", "CheeseCave.Portal.dll", "healthcheck", "http://127.0.0.1:8080/health/ready"]
 ENTRYPOINT ["dotnet", "CheeseCave.Portal.dll"]

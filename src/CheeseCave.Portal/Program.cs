@@ -1,4 +1,10 @@
 using CheeseCave.Portal.Hosting;
+using CheeseCave.Portal.Hosting.Health;
+
+if (HealthCheckCommand.IsRequested(args))
+{
+    return await HealthCheckCommand.RunAsync(args, Console.Out);
+}
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 {
@@ -10,6 +16,7 @@ builder.AddPortalServices();
 
 var app = builder.Build();
 app.MapPortalEndpoints();
-app.Run();
+await app.RunAsync();
+return 0;
 
 public partial class Program { }
