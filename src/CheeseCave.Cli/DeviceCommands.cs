@@ -199,12 +199,6 @@ internal sealed record DeviceFiles(IssuedCertificate Issued, string CertificateP
         tx.Fill(slots[4], KeyPem);
     }
 
-    public void AddTo(FileTransaction tx, Workspace ws, string name, IfExists ifExists)
-    {
-        tx.Add(ws.Cert(name), CertificatePem, ifExists: ifExists);
-        tx.Add(ws.Cert(name + "-chain"), ChainPem, ifExists: ifExists);
-        tx.Add(ws.Cert(name + "-full-chain"), FullChainPem, ifExists: ifExists);
-        tx.Add(ws.Pfx(name), Pfx, secret: true, ifExists: ifExists);
-        tx.Add(ws.Key(name), KeyPem, secret: true, ifExists: ifExists);
-    }
+    public void AddTo(FileTransaction tx, Workspace ws, string name, IfExists ifExists) =>
+        FillInto(tx, Reserve(tx, ws, name, ifExists));
 }

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
 using CheeseCave.Portal.Hosting;
+using CheeseCave.Portal.Tests.Infrastructure;
 
 namespace CheeseCave.Portal.Tests.Hosting;
 
@@ -36,7 +36,7 @@ public sealed partial class ContainerImageTests
             Assert.True(File.Exists(Path.Combine(app, "appsettings.json")));
             Assert.True(Directory.Exists(Path.Combine(app, "wwwroot")));
 
-            var port = FreePort();
+            var port = LoopbackPorts.Free();
             var url = $"http://127.0.0.1:{port}";
             var start = new ProcessStartInfo("dotnet", "CheeseCave.Portal.dll") { WorkingDirectory = app, RedirectStandardOutput = true, RedirectStandardError = true };
             foreach (var (key, value) in environment)
@@ -128,12 +128,6 @@ public sealed partial class ContainerImageTests
         return (process.ExitCode, await output + await error);
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     [GeneratedRegex(@"RUN dotnet publish (?<args>[^\n]+)")]
     private static partial Regex PublishCommand();

@@ -71,7 +71,7 @@ public sealed class NginxInFront : IAsyncLifetime
             await File.WriteAllTextAsync(Path.Combine(_folder, "key.pem"), key.ExportPkcs8PrivateKeyPem());
         }
 
-        var port = FreePort();
+        var port = LoopbackPorts.Free();
         Address = new Uri($"https://127.0.0.1:{port}/");
         var configuration = Path.Combine(_folder, "nginx.conf");
         await File.WriteAllTextAsync(configuration, Configuration(port, Portal.HttpAddress.Port));
@@ -146,12 +146,5 @@ public sealed class NginxInFront : IAsyncLifetime
         text.AppendLine("  }");
         text.AppendLine("}");
         return text.ToString();
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
