@@ -129,7 +129,7 @@ public sealed class EmulatorServer : IAsyncDisposable
         context.HttpsHost = server.HttpsPort == 443 ? host : $"{host}:{server.HttpsPort}";
         if (options.MqttPort >= 0)
         {
-            var mqtt = await MqttDeviceServer.StartAsync(context, bindAddress, options.MqttPort, cancellationToken).ConfigureAwait(false);
+            var mqtt = await MqttDeviceServer.StartAsync(context, bindAddress, options.MqttPort, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<MqttDeviceServer>(), cancellationToken).ConfigureAwait(false);
             server._mqtt = mqtt;
             server.MqttPort = mqtt.Port;
             context.MqttHost = $"{host}:{mqtt.Port}";
