@@ -50,8 +50,7 @@ internal sealed class MqttDeviceServer : IAsyncDisposable
 
         // IoT Hub devices share this port (the SDKs cannot choose another); their sessions are handled in Hub/.
         _hub = new Hub.HubMqttSessions(context.Hub, _server, logger);
-        _server.ClientConnectedAsync += _hub.OnConnectedAsync;
-        _server.ClientDisconnectedAsync += _hub.OnDisconnectedAsync;
+        _adapter.ChannelClosed += _hub.OnChannelClosed;
         _server.InterceptingUnsubscriptionAsync += args => Hub.HubMqttSessions.Owns(args.SessionItems) ? Hub.HubMqttSessions.UnsubscribeAsync(args) : Task.CompletedTask;
     }
 
@@ -97,6 +96,7 @@ internal sealed class MqttDeviceServer : IAsyncDisposable
             return _hub.ValidateAsync(args, _adapter.PeerOf(args.ChannelAdapter));
         }
 
+        Hub.HubMqttSessions.Forget(args.SessionItems); // the same client id may have been a hub device on this broker
         // "{idScope}/registrations/{registrationId}/api-version=2019-03-31&ClientVersion=..."
         var parts = (args.UserName ?? string.Empty).Split('/', 4);
         if (parts.Length < 3 || !parts[1].Equals("registrations", StringComparison.OrdinalIgnoreCase) || parts[0].Length == 0 || parts[2].Length == 0)

@@ -31,6 +31,9 @@ internal sealed class MqttTlsServerAdapter(IPAddress address, int port, Emulator
 
     public Func<IMqttChannelAdapter, Task>? ClientHandler { get; set; }
 
+    /// <summary>Raised when a connection that reached MQTT ends, whatever the broker's session does.</summary>
+    public event Action<IMqttChannelAdapter>? ChannelClosed;
+
     /// <summary>The port actually listened on (the configured one, or the free port picked for 0).</summary>
     public int Port { get; private set; }
 
@@ -111,6 +114,7 @@ internal sealed class MqttTlsServerAdapter(IPAddress address, int port, Emulator
             finally
             {
                 _peers.Remove(adapter);
+                ChannelClosed?.Invoke(adapter);
             }
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or SocketException or OperationCanceledException)

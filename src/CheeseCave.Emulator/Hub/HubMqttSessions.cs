@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -7,6 +8,7 @@ using CheeseCave.Emulator.Hosting;
 using CheeseCave.Emulator.State;
 using Microsoft.AspNetCore.WebUtilities;
 using MQTTnet;
+using MQTTnet.Adapter;
 using MQTTnet.Protocol;
 using MQTTnet.Server;
 
@@ -25,6 +27,8 @@ internal sealed partial class HubMqttSessions(HubRuntime hub, MqttServer server,
     private const string TwinResponses = "$iothub/twin/res/#";
     private const string DesiredUpdates = "$iothub/twin/PATCH/properties/desired/#";
     private const string Methods = "$iothub/methods/POST/#";
+
+    private readonly ConcurrentDictionary<IMqttChannelAdapter, HubDeviceConnection> _byChannel = new();
 
     /// <summary>Splits a hub user name; false for anything else (DPS's user names included).</summary>
     public static bool TryParseUserName(string? userName, out string hostName, out string deviceId)
@@ -62,21 +66,26 @@ internal sealed partial class HubMqttSessions(HubRuntime hub, MqttServer server,
         var clientId = args.ClientId;
         var connection = new HubDeviceConnection(identity, Guid.NewGuid().ToString("N"), (topic, payload) => SendAsync(clientId, topic, payload));
         args.SessionItems[SessionKey] = connection;
+        _byChannel[args.ChannelAdapter] = connection;
+        hub.Connections.Connected(connection);
         return Task.CompletedTask;
     }
 
-    public Task OnConnectedAsync(ClientConnectedEventArgs args)
+    /// <summary>
+    /// The device's TCP connection ended. Tracked per channel, not per broker session: DPS registration uses the
+    /// same client id (registration id = device id) on this broker, so sessions, and their items, are shared
+    /// between a device's DPS and hub connections, and a session's disconnect event can belong to either.
+    /// </summary>
+    public void OnChannelClosed(IMqttChannelAdapter channel)
     {
-        ArgumentNullException.ThrowIfNull(args);
-        if (Session(args.SessionItems) is { } connection) hub.Connections.Connected(connection);
-        return Task.CompletedTask;
+        if (_byChannel.TryRemove(channel, out var connection)) hub.Connections.Disconnected(connection);
     }
 
-    public Task OnDisconnectedAsync(ClientDisconnectedEventArgs args)
+    /// <summary>DPS took this session over: its publishes and subscriptions are DPS's again.</summary>
+    public static void Forget(IDictionary sessionItems)
     {
-        ArgumentNullException.ThrowIfNull(args);
-        if (Session(args.SessionItems) is { } connection) hub.Connections.Disconnected(connection);
-        return Task.CompletedTask;
+        ArgumentNullException.ThrowIfNull(sessionItems);
+        sessionItems.Remove(SessionKey);
     }
 
     public Task SubscribeAsync(InterceptingSubscriptionEventArgs args)

@@ -82,6 +82,32 @@ public sealed class HubDeviceDataPlaneTests
     }
 
     [Fact]
+    public async Task A_device_that_registered_over_MQTT_with_the_same_client_id_still_gets_desired_updates_on_its_hub()
+    {
+        // DPS and the hub share this broker, and the SDKs use registration id = device id = client id on both.
+        using var pki = new TestPki();
+        await using var env = await DeviceTestEnvironment.StartAsync();
+        await env.AddCertificateAsync("root-ca", pki.Root.Certificate, verified: true);
+        await env.PutEnrollmentAsync(DeviceTestEnvironment.X509Group("cave-group", "root-ca"));
+        var identity = pki.IssueDevice("cave-006");
+        await using (var dps = await DpsMqttDevice.ConnectAsync(env, identity))
+        {
+            var (status, _, body) = await dps.RequestAsync("$dps/registrations/PUT/iotdps-register/", "{\"registrationId\":\"cave-006\"}");
+            Assert.True(status == 200, body.ToJsonString());
+        }
+
+        await using var device = await HubMqttDevice.ConnectAsync(env, identity);
+        await device.SubscribeAsync("$iothub/twin/res/#");
+        await device.SubscribeAsync("$iothub/twin/PATCH/properties/desired/#");
+        using var service = env.HubClient("cave-hub");
+        var (updated, _, _) = await HubTestKit.SendAsync(service, HttpMethod.Patch, "/twins/cave-006",
+            new JsonObject { ["properties"] = new JsonObject { ["desired"] = new JsonObject { ["humidity"] = 91 } } });
+        Assert.Equal(HttpStatusCode.OK, updated);
+        var (_, payload) = await device.ReceiveAsync(@"^\$iothub/twin/PATCH/properties/desired/");
+        Assert.Equal(91, JsonNode.Parse(payload)!["humidity"]!.GetValue<int>());
+    }
+
+    [Fact]
     public async Task A_direct_method_reaches_the_connected_device_and_its_answer_comes_back()
     {
         using var pki = new TestPki();
