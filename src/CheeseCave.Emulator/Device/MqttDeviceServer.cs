@@ -56,6 +56,10 @@ internal sealed class MqttDeviceServer : IAsyncDisposable
 
     public int Port { get; private set; }
 
+    /// <summary>MQTT over a WebSocket accepted on the HTTPS port (/$iothub/websocket), for DPS and hub devices alike.</summary>
+    public Task RunWebSocketAsync(System.Net.WebSockets.WebSocket webSocket, EndPoint? remoteEndPoint, PeerCertificates? peer) =>
+        _adapter.RunWebSocketAsync(webSocket, remoteEndPoint, peer);
+
     public static async Task<MqttDeviceServer> StartAsync(EmulatorContext context, IPAddress address, int port, ILogger logger, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);

@@ -96,6 +96,7 @@ public sealed class EmulatorServer : IAsyncDisposable
 
         builder.Services.AddSingleton(context);
         builder.Services.AddSingleton(time);
+        builder.Services.AddSingleton<MqttWebSocketBridge>();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -116,6 +117,8 @@ public sealed class EmulatorServer : IAsyncDisposable
         var app = builder.Build();
         app.UseMiddleware<FaultInjectionMiddleware>();
         app.UseMiddleware<ArmAuthenticationMiddleware>();
+        app.UseWebSockets();
+        app.MapMqttWebSocket();
         app.MapArmEndpoints();
         app.MapServiceEndpoints();
         app.MapDeviceEndpoints();
@@ -131,6 +134,7 @@ public sealed class EmulatorServer : IAsyncDisposable
         {
             var mqtt = await MqttDeviceServer.StartAsync(context, bindAddress, options.MqttPort, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<MqttDeviceServer>(), cancellationToken).ConfigureAwait(false);
             server._mqtt = mqtt;
+            app.Services.GetRequiredService<MqttWebSocketBridge>().Server = mqtt;
             server.MqttPort = mqtt.Port;
             context.MqttHost = $"{host}:{mqtt.Port}";
         }

@@ -31,19 +31,39 @@ internal sealed class HubMqttDevice : IAsyncDisposable
     public string DeviceId { get; }
 
     /// <summary>Connects as <paramref name="deviceId"/> (the certificate's CN by default); throws with the CONNACK code when refused.</summary>
-    public static async Task<HubMqttDevice> ConnectAsync(DeviceTestEnvironment env, DeviceIdentity identity, string hub = "cave-hub", string? deviceId = null)
+    public static async Task<HubMqttDevice> ConnectAsync(DeviceTestEnvironment env, DeviceIdentity identity, string hub = "cave-hub", string? deviceId = null, bool overWebSocket = false)
     {
         deviceId ??= identity.RegistrationId;
         var client = new MqttClientFactory().CreateMqttClient();
-        var options = new MqttClientOptionsBuilder()
-            .WithTcpServer("localhost", env.Harness.Server.MqttPort!.Value)
+        var builder = new MqttClientOptionsBuilder();
+        if (overWebSocket)
+        {
+            // The WebSocket client sends the leaf only: enough for a thumbprint identity.
+            var ca = env.Harness.Server.Context.Tls.CaCertificate;
+            builder = builder
+                .WithWebSocketServer(o => o.WithUri($"wss://localhost:{env.Harness.Server.HttpsPort}/$iothub/websocket"))
+                .WithTlsOptions(o => o
+                    .UseTls()
+                    .WithClientCertificates([identity.Certificate])
+                    .WithCertificateValidationHandler(e => e.Certificate is { } certificate && TrustedBy(ca, certificate)));
+        }
+        else
+        {
+            builder = builder.WithTcpServer("localhost", env.Harness.Server.MqttPort!.Value);
+        }
+
+        var options = builder
             .WithClientId(deviceId)
             .WithCredentials($"{DeviceTestEnvironment.HubHost(hub)}/{deviceId}/?api-version=2021-04-12&DeviceClientType=cheesecave-tests", (string?)null)
             .WithProtocolVersion(MqttProtocolVersion.V311)
             .WithCleanSession()
             .WithTimeout(TimeSpan.FromSeconds(10))
             .Build();
-        ((MqttClientTcpOptions)options.ChannelOptions).StreamProvider = new DpsMqttDevice.TlsWithChain(identity, env.Harness.Server.Context.Tls.CaCertificate);
+        if (!overWebSocket)
+        {
+            ((MqttClientTcpOptions)options.ChannelOptions).StreamProvider = new DpsMqttDevice.TlsWithChain(identity, env.Harness.Server.Context.Tls.CaCertificate);
+        }
+
         try
         {
             var connected = await client.ConnectAsync(options);
@@ -89,6 +109,15 @@ internal sealed class HubMqttDevice : IAsyncDisposable
     }
 
     public bool IsConnected => _client.IsConnected;
+
+    public static bool TrustedBy(System.Security.Cryptography.X509Certificates.X509Certificate2 ca, System.Security.Cryptography.X509Certificates.X509Certificate certificate)
+    {
+        using var chain = new System.Security.Cryptography.X509Certificates.X509Chain();
+        chain.ChainPolicy.TrustMode = System.Security.Cryptography.X509Certificates.X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(ca);
+        chain.ChainPolicy.RevocationMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck;
+        return chain.Build(System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()));
+    }
 
     public async ValueTask DisposeAsync()
     {
