@@ -4,18 +4,22 @@
 // host ("host:port"; the user name keeps the hub host name); the service SDK (azure-iothub) gets the emulator's
 // HTTPS host as `host` and a SAS whose sr is the hub host name (docs/iothub-data-plane.md §5).
 const { Client: DeviceClient, X509AuthenticationProvider } = require('azure-iot-device');
-const { Mqtt } = require('azure-iot-device-mqtt');
+const { Mqtt, MqttWs } = require('azure-iot-device-mqtt');
 const { Registry, Client: ServiceClient, Amqp, SharedAccessSignature } = require('azure-iothub');
 // The service Client takes its REST client as a constructor argument; azure-iothub ships it here.
 const { RestApiClient } = require('azure-iothub/dist/common-http/rest_api_client');
 const { endpoints, rawRequest } = require('./env');
 const fx = require('./fixture');
 
-/** A device client for `deviceId` on `hubHost`, presenting `leaf` plus `chain` in TLS; not opened yet. */
-function deviceClient({ hubHost, deviceId, leaf, chain = [] }) {
+/**
+ * A device client for `deviceId` on `hubHost`, presenting `leaf` plus `chain` in TLS; not opened yet. MQTT goes to
+ * mqttHost ("host:port"); MQTT over WebSockets ('mqttws') to wss://serviceHost:443/$iothub/websocket.
+ */
+function deviceClient({ hubHost, deviceId, leaf, chain = [] }, transport = 'mqtt') {
   const cert = [leaf.certPem, ...chain.map((c) => c.certPem)].join('');
-  const provider = new X509AuthenticationProvider({ host: hubHost, deviceId, gatewayHostName: endpoints().mqttHost, x509: { cert, key: leaf.keyPem } });
-  return DeviceClient.fromAuthenticationProvider(provider, Mqtt);
+  const gatewayHostName = transport === 'mqttws' ? endpoints().serviceHost : endpoints().mqttHost;
+  const provider = new X509AuthenticationProvider({ host: hubHost, deviceId, gatewayHostName, x509: { cert, key: leaf.keyPem } });
+  return DeviceClient.fromAuthenticationProvider(provider, transport === 'mqttws' ? MqttWs : Mqtt);
 }
 
 /** The hub owner policy's SAS for `hubHost` (sr = the hub host name, as Azure's). */
