@@ -136,6 +136,25 @@ public sealed class HubDeviceDataPlaneTests
     }
 
     [Fact]
+    public async Task A_direct_method_the_device_never_answers_ends_in_504_after_its_timeout()
+    {
+        using var pki = new TestPki();
+        await using var env = await DeviceTestEnvironment.StartAsync();
+        var identity = await HubTestKit.ProvisionAsync(env, pki, "cave-007");
+        await using var device = await HubMqttDevice.ConnectAsync(env, identity);
+        await device.SubscribeAsync("$iothub/methods/POST/#");
+        using var service = env.HubClient("cave-hub");
+
+        var (status, body, response) = await HubTestKit.SendAsync(service, HttpMethod.Post, "/twins/cave-007/methods",
+            new JsonObject { ["methodName"] = "reboot", ["responseTimeoutInSeconds"] = 5 });
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, status);
+        Assert.Equal(504101, JsonNode.Parse(body.Str("Message"))!["errorCode"]!.GetValue<int>());
+        Assert.Equal("GatewayTimeout", response.Headers.GetValues("iothub-errorcode").Single());
+        await device.ReceiveAsync(@"^\$iothub/methods/POST/reboot/"); // the request did reach the device
+    }
+
+    [Fact]
     public async Task Cloud_to_device_messages_wait_for_the_device_and_arrive_with_their_properties()
     {
         using var pki = new TestPki();
