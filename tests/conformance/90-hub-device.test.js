@@ -1,8 +1,8 @@
 'use strict';
 // A device provisioned by DPS connects to its IoT hub with the official device SDK (azure-iot-device 1.18.4 +
 // azure-iot-device-mqtt 1.16.4, X.509) and uses the data plane, while the official service SDK (azure-iothub
-// 1.16.6, HTTPS) reads and updates its twin and invokes a direct method. Cloud-to-device messages and the
-// telemetry read go through the emulator's own HTTP endpoints (azure-iothub sends C2D over AMQP, not emulated).
+// 1.16.6) reads and updates its twin and invokes a direct method over HTTPS and sends cloud-to-device messages over
+// AMQP (CBS put-token); the emulator's own HTTP endpoints send a message and read the telemetry too.
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { Message } = require('azure-iot-device');
@@ -109,6 +109,26 @@ test('hub device: azure-iothub invokes a direct method the device answers; C2D o
   assert.equal(msg.data.toString(), 'turn the wheels');
   assert.equal(msg.messageId, 'c2d-1');
   assert.equal(msg.properties.getValue('shelf'), 'A/3');
+});
+
+test('hub device: azure-iothub Client.send (AMQP, CBS put-token) delivers a cloud-to-device message to the device', async (t) => {
+  assert.ok(state.device, 'needs the connected device of the first test');
+  const device = state.device;
+  const client = hub.deviceClient(device);
+  t.after(() => client.close());
+  await client.open();
+  const received = new Promise((resolve) => client.on('message', (msg) => resolve(msg)));
+  const service = await hub.serviceClient(device.hubHost);
+  t.after(() => service.close());
+  await service.open();
+  const message = new Message('dry the rind');
+  message.messageId = 'c2d-amqp-1';
+  message.properties.add('shelf', 'B/1');
+  await service.send(device.deviceId, message);
+  const msg = await received;
+  assert.equal(msg.data.toString(), 'dry the rind');
+  assert.equal(msg.messageId, 'c2d-amqp-1');
+  assert.equal(msg.properties.getValue('shelf'), 'B/1');
 });
 
 test('hub device: a method for a device that is not connected is 404 (404103)', async () => {

@@ -107,59 +107,8 @@ internal static class HubRegistryEndpoints
     /// <summary>As above, for a call that needs one of <paramref name="anyOf"/> (e.g. ServiceConnect for twins and methods).</summary>
     internal static (string? HubName, IResult? Refusal) Authorize(HttpContext http, EmulatorContext context, string[] anyOf, string what)
     {
-        ArgumentNullException.ThrowIfNull(anyOf);
-        if (!SharedAccessSignatures.TryParse(http.Request.Headers.Authorization.FirstOrDefault(), out var token, out _, out _) || token is null)
-        {
-            return (null, Unauthorized(http, "the Authorization header must be 'SharedAccessSignature sr={hub}.azure-devices.net&sig=..&skn={policy}&se=..'"));
-        }
-
-        if (SharedAccessSignatures.IsExpired(token, context.Time.GetUtcNow()))
-        {
-            return (null, Unauthorized(http, $"the SAS token expired at {token.ExpiresAt.UtcDateTime.ToString("u", CultureInfo.InvariantCulture)}"));
-        }
-
-        var host = token.Resource.Split('/')[0].ToLowerInvariant();
-        var hubName = RegistrationJson.HubName(host);
-        var candidates = new List<(string? Key, string Rights)>();
-        var hub = context.Store.IotHubs.Get(ArmKeys.IotHub(hubName));
-        if (hub is not null && string.Equals(hub.HostName, host, StringComparison.OrdinalIgnoreCase))
-        {
-            foreach (var policy in hub.AuthorizationPolicies.Where(p => string.Equals(p.KeyName, token.KeyName, StringComparison.OrdinalIgnoreCase)))
-            {
-                candidates.Add((policy.PrimaryKey, policy.Rights));
-                candidates.Add((policy.SecondaryKey, policy.Rights));
-            }
-        }
-        else
-        {
-            // A hub linked to a DPS by connection string only (not created through ARM here): trust that string.
-            foreach (var linked in context.Store.ProvisioningServices.All.SelectMany(d => d.IotHubs).Where(h => string.Equals(h.HostName, host, StringComparison.OrdinalIgnoreCase)))
-            {
-                var parts = ConnectionStrings.Parse(linked.ConnectionString);
-                if (string.Equals(parts.GetValueOrDefault("SharedAccessKeyName"), token.KeyName, StringComparison.OrdinalIgnoreCase))
-                {
-                    candidates.Add((parts.GetValueOrDefault("SharedAccessKey"), "RegistryWrite, ServiceConnect, DeviceConnect"));
-                }
-            }
-        }
-
-        if (candidates.Count == 0)
-        {
-            return (null, Unauthorized(http, $"IoT hub '{host}' has no shared access policy '{token.KeyName}' in this emulator"));
-        }
-
-        var match = candidates.FirstOrDefault(c => SharedAccessSignatures.VerifySignature(token, c.Key));
-        if (match.Key is null)
-        {
-            return (null, Unauthorized(http, $"the signature does not verify with the keys of policy '{token.KeyName}' of '{host}'"));
-        }
-
-        if (!anyOf.Any(right => match.Rights.Contains(right, StringComparison.OrdinalIgnoreCase)))
-        {
-            return (null, Unauthorized(http, $"policy '{token.KeyName}' has rights '{match.Rights}', and {what} needs {string.Join(" or ", anyOf)}"));
-        }
-
-        return (hubName, null);
+        var (hubName, refusal) = Hub.HubServiceAuthorization.Check(context, http.Request.Headers.Authorization.FirstOrDefault(), anyOf, what);
+        return refusal is null ? (hubName, null) : (null, Unauthorized(http, refusal));
     }
 
     private static IResult Unauthorized(HttpContext http, string detail) =>

@@ -22,6 +22,7 @@ public sealed class EmulatorServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly string? _temporaryDirectory;
     private MqttDeviceServer? _mqtt;
+    private Hub.HubAmqpListener? _amqp;
 
     private EmulatorServer(WebApplication app, EmulatorContext context, string dataDirectory, string? temporaryDirectory)
     {
@@ -139,6 +140,11 @@ public sealed class EmulatorServer : IAsyncDisposable
             context.MqttHost = $"{host}:{mqtt.Port}";
         }
 
+        if (options.AmqpPort >= 0)
+        {
+            server._amqp = Hub.HubAmqpListener.Start(context, bindAddress, options.AmqpPort);
+        }
+
         server.Endpoints = new EmulatorEndpoints(
             ArmEndpoint: $"https://{context.HttpsHost}",
             SubscriptionId: options.SubscriptionId,
@@ -147,7 +153,10 @@ public sealed class EmulatorServer : IAsyncDisposable
             DeviceProvisioningHost: context.HttpsHost,
             ServiceHost: context.HttpsHost,
             MqttHost: server.MqttPort is null ? null : context.MqttHost,
-            BearerToken: context.BearerToken);
+            BearerToken: context.BearerToken)
+        {
+            AmqpHost = server._amqp is { } amqp ? $"{host}:{amqp.Port}" : null,
+        };
         server.Endpoints.Write(directory);
         return server;
     }
@@ -166,6 +175,7 @@ public sealed class EmulatorServer : IAsyncDisposable
             await _mqtt.DisposeAsync().ConfigureAwait(false);
         }
 
+        _amqp?.Dispose();
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         await Context.Store.DisposeAsync().ConfigureAwait(false);

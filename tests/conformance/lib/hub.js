@@ -37,10 +37,15 @@ async function registry(hubHost) {
   return new Registry(await serviceConfig(hubHost));
 }
 
-/** A service Client for direct methods (HTTPS); its AMQP transport is never opened. */
+/**
+ * A service Client: direct methods over HTTPS to serviceHost; cloud-to-device (open/send) over AMQP to amqpHost
+ * ("host:port": the AMQP transport connects to amqps://<host>, and a port in it is honoured), the same SAS.
+ */
 async function serviceClient(hubHost) {
   const config = await serviceConfig(hubHost);
-  return new ServiceClient(new Amqp(config), new RestApiClient(config, 'azure-iothub/1.16.6'));
+  const amqpHost = endpoints().amqpHost;
+  if (!amqpHost) throw new Error('endpoints.json has no amqpHost: start the emulator with --amqp-port');
+  return new ServiceClient(new Amqp({ ...config, host: amqpHost }), new RestApiClient(config, 'azure-iothub/1.16.6'));
 }
 
 /** Our HTTP API (not Azure's): a cloud-to-device message, or the telemetry a device sent. */
