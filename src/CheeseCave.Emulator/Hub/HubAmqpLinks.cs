@@ -34,8 +34,9 @@ internal sealed class HubAmqpLinks(Hosting.EmulatorContext context) : ILinkProce
         }
         else if (!peerSends && address == Cbs)
         {
-            state.CbsAnswers = link;
-            attachContext.Complete(new Answering(), 0);
+            var answering = new Answering(link);
+            state.CbsAnswers = answering;
+            attachContext.Complete(answering, 0);
         }
         else if (peerSends && string.Equals(address, DeviceBound, StringComparison.OrdinalIgnoreCase))
         {
@@ -59,7 +60,7 @@ internal sealed class HubAmqpLinks(Hosting.EmulatorContext context) : ILinkProce
         };
         answer.ApplicationProperties["status-code"] = refusal is null ? 200 : 401;
         answer.ApplicationProperties["status-description"] = refusal ?? "OK";
-        state.CbsAnswers?.SendMessage(answer);
+        state.CbsAnswers?.Send(answer);
         return Task.FromResult<Error?>(null);
     }
 
@@ -98,7 +99,7 @@ internal sealed class HubAmqpLinks(Hosting.EmulatorContext context) : ILinkProce
 
     private sealed class ConnectionState
     {
-        public volatile ListenerLink? CbsAnswers;
+        public volatile Answering? CbsAnswers;
 
         public volatile string? HubName;
     }
@@ -138,15 +139,42 @@ internal sealed class HubAmqpLinks(Hosting.EmulatorContext context) : ILinkProce
         }
     }
 
-    /// <summary>The CBS answer link: answers are pushed by <see cref="PutToken"/>; nothing else happens on it.</summary>
-    private sealed class Answering : LinkEndpoint
+    /// <summary>The CBS answer link: answers wait for the peer's credit (sending without it breaks the link).</summary>
+    private sealed class Answering(ListenerLink link) : LinkEndpoint
     {
+        private readonly Queue<Message> _waiting = new();
+        private int _credit;
+
+        public void Send(Message answer)
+        {
+            lock (_waiting)
+            {
+                _waiting.Enqueue(answer);
+                Drain();
+            }
+        }
+
         public override void OnMessage(MessageContext messageContext)
         {
         }
 
         public override void OnFlow(FlowContext flowContext)
         {
+            ArgumentNullException.ThrowIfNull(flowContext);
+            lock (_waiting)
+            {
+                _credit = flowContext.Messages;
+                Drain();
+            }
+        }
+
+        private void Drain()
+        {
+            while (_credit > 0 && _waiting.TryDequeue(out var next))
+            {
+                _credit--;
+                link.SendMessage(next);
+            }
         }
 
         public override void OnDisposition(DispositionContext dispositionContext)
