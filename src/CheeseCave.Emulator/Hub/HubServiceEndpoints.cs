@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -202,5 +201,4 @@ internal static class HubServiceEndpoints
             ["ExceptionMessage"] = string.Empty,
         }, statusCode: outcome.Status);
     }
-
 }
