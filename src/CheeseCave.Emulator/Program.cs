@@ -2,7 +2,7 @@ using CheeseCave.Emulator.Hosting;
 
 namespace CheeseCave.Emulator;
 
-// dotnet run --project src/CheeseCave.Emulator -- --data-dir DIR [--https-port P] [--mqtt-port P] [--bind ADDR] [--in-memory]
+// dotnet run --project src/CheeseCave.Emulator -- --data-dir DIR [--https-port P] [--mqtt-port P] [--amqp-port P] [--bind ADDR] [--in-memory]
 // Fault injection and other settings bind from the usual configuration syntax, e.g. --Faults:Device:ThrottleRate 0.2
 /// <summary>The standalone emulator process (an explicit class, so the portal can reference this assembly without two Program types).</summary>
 internal static class EmulatorProgram
@@ -21,10 +21,11 @@ internal static class EmulatorProgram
                     case "--data-dir": options.DataDirectory = Value(); break;
                     case "--https-port": options.HttpsPort = int.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
                     case "--mqtt-port": options.MqttPort = int.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
+                    case "--amqp-port": options.AmqpPort = int.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
                     case "--bind": options.BindAddress = Value(); break;
                     case "--in-memory": options.InMemory = true; break;
                     case "--help" or "-h":
-                        Console.WriteLine("usage: CheeseCave.Emulator --data-dir DIR [--https-port 5543] [--mqtt-port 8883|-1] [--bind 127.0.0.1] [--in-memory] [--Timing instant|azure-like]");
+                        Console.WriteLine("usage: CheeseCave.Emulator --data-dir DIR [--https-port 5543] [--mqtt-port 8883|-1] [--amqp-port 5671|0] [--bind 127.0.0.1] [--in-memory] [--Timing instant|azure-like]");
                         return 0;
                     default: rest.Add(args[i]); break;
                 }
@@ -59,7 +60,8 @@ internal static class EmulatorProgram
         await using (server)
         {
             Console.WriteLine($"CheeseCave emulator ready in {started.ElapsedMilliseconds} ms: ARM, DPS service and device API at {server.Endpoints.ArmEndpoint}"
-                + (server.Endpoints.MqttHost is { } mqtt ? $", MQTT at mqtts://{mqtt}" : string.Empty) + ".");
+                + (server.Endpoints.MqttHost is { } mqtt ? $", MQTT at mqtts://{mqtt}" : string.Empty)
+                + (server.Endpoints.AmqpHost is { } amqp ? $", AMQP at amqps://{amqp}" : string.Empty) + ".");
             Console.WriteLine($"Trust bundle: {server.Endpoints.TrustBundle}; connection details: {Path.Combine(server.DataDirectory, EmulatorEndpoints.FileName)}");
             try
             {

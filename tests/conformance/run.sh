@@ -68,7 +68,7 @@ trap 'exit 130' INT TERM
 start_emulator() {
   local bind=$1 data="$work/emulator-$1" log="$work/emulator-$1.log"
   mkdir -p "$data"
-  (cd "$repo" && exec dotnet "$dll" --data-dir "$data" --https-port 443 --mqtt-port 0 --bind "$bind") >"$log" 2>&1 &
+  (cd "$repo" && exec dotnet "$dll" --data-dir "$data" --https-port 443 --mqtt-port 0 --amqp-port 0 --bind "$bind") >"$log" 2>&1 &
   emulator_pid=$!
   local deadline=$((SECONDS + 30))
   while [ ! -s "$data/endpoints.json" ]; do

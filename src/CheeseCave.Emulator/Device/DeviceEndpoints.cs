@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using CheeseCave.Emulator.Hosting;
+using CheeseCave.Emulator.Hub;
 
 namespace CheeseCave.Emulator.Device;
 
@@ -36,6 +37,7 @@ internal static class DeviceEndpoints
         });
 
         app.MapHubRegistryEndpoints();
+        app.MapHubServiceEndpoints();
         return app;
     }
 

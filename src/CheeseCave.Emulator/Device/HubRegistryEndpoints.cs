@@ -7,8 +7,8 @@ using CheeseCave.Emulator.State;
 namespace CheeseCave.Emulator.Device;
 
 /// <summary>
-/// The slice of the IoT Hub service API that shows what DPS did: GET /devices/{id}, GET /devices?top=N and
-/// GET /twins/{id}; and PUT /devices/{id} (create, or enable/disable with If-Match, see <see cref="HubRegistryStore"/>).
+/// The slice of the IoT Hub service API that shows what DPS did: GET /devices/{id} and GET /devices?top=N (twins,
+/// methods and messages are in Hub/HubServiceEndpoints); and PUT /devices/{id} (create, or enable/disable with If-Match, see <see cref="HubRegistryStore"/>).
 /// The hub is the one named by the SAS token's sr ({hub}.azure-devices.net), and the token must be signed with one of
 /// its shared access policies that has RegistryRead or RegistryWrite (RegistryWrite for the PUT).
 /// </summary>
@@ -26,7 +26,7 @@ internal static class HubRegistryEndpoints
             var (hub, refusal) = Authorize(http, context);
             if (refusal is not null) return refusal;
             var device = context.Store.HubDevices.Get(ArmKeys.HubDevice(hub!, deviceId));
-            return device is null ? NotFound(http, hub!, deviceId) : Results.Json(DeviceJson(device));
+            return device is null ? NotFound(http, hub!, deviceId) : Results.Json(DeviceJson(device, context.Hub));
         });
 
         var registry = new HubRegistryStore(context);
@@ -46,7 +46,7 @@ internal static class HubRegistryEndpoints
 
             if (body is null) return HubError(http, 400, "ArgumentInvalid", "The request body must be a device identity JSON object.");
             var result = await registry.PutAsync(hub!, deviceId, body, http.Request.Headers.IfMatch.ToString()).ConfigureAwait(false);
-            return result.Device is { } device ? Results.Json(DeviceJson(device)) : HubError(http, result.Status, result.ErrorCode!, result.Message!);
+            return result.Device is { } device ? Results.Json(DeviceJson(device, context.Hub)) : HubError(http, result.Status, result.ErrorCode!, result.Message!);
         });
 
         app.MapGet("/devices", (HttpContext http, int? top) =>
@@ -57,22 +57,26 @@ internal static class HubRegistryEndpoints
                 .Where(d => string.Equals(d.Hub, hub, StringComparison.OrdinalIgnoreCase))
                 .OrderBy(d => d.DeviceId, StringComparer.Ordinal)
                 .Take(Math.Clamp(top ?? 1000, 1, 1000))
-                .Select(d => (JsonNode)DeviceJson(d));
+                .Select(d => (JsonNode)DeviceJson(d, context.Hub));
             return Results.Json(new JsonArray(devices.ToArray()));
-        });
-
-        app.MapGet("/twins/{deviceId}", (HttpContext http, string deviceId) =>
-        {
-            var (hub, refusal) = Authorize(http, context);
-            if (refusal is not null) return refusal;
-            var device = context.Store.HubDevices.Get(ArmKeys.HubDevice(hub!, deviceId));
-            return device is null ? NotFound(http, hub!, deviceId) : Results.Json(TwinJson(device));
         });
 
         return app;
     }
 
-    /// <summary>The IoT Hub device identity JSON (as GET /devices/{id} returns it).</summary>
+    /// <summary>The IoT Hub device identity JSON (as GET /devices/{id} returns it), with the live connection state of the hub runtime.</summary>
+    internal static JsonObject DeviceJson(HubDeviceEntity device, Hub.HubRuntime hub)
+    {
+        var state = hub.Connections.StateOf(device.Hub, device.DeviceId);
+        var json = DeviceJson(device);
+        json["connectionState"] = state.Connected ? "Connected" : "Disconnected";
+        json["connectionStateUpdatedTime"] = state.StateUpdated is { } changed ? RegistrationJson.Timestamp(changed) : NeverUtc;
+        json["lastActivityTime"] = state.LastActivity is { } active ? RegistrationJson.Timestamp(active) : NeverUtc;
+        json["cloudToDeviceMessageCount"] = hub.CloudToDevice.CountOf(device.Hub, device.DeviceId);
+        return json;
+    }
+
+    /// <summary>The identity alone, as stored.</summary>
     internal static JsonObject DeviceJson(HubDeviceEntity device) => new()
     {
         ["deviceId"] = device.DeviceId,
@@ -94,98 +98,17 @@ internal static class HubRegistryEndpoints
         ["capabilities"] = new JsonObject { ["iotEdge"] = device.IotEdge },
     };
 
-    internal static JsonObject TwinJson(HubDeviceEntity device)
-    {
-        var updated = RegistrationJson.Timestamp(device.Updated);
-        var desired = device.Desired.DeepClone().AsObject();
-        desired["$metadata"] = new JsonObject { ["$lastUpdated"] = updated };
-        desired["$version"] = 1;
-        return new JsonObject
-        {
-            ["deviceId"] = device.DeviceId,
-            ["etag"] = device.Etag,
-            ["deviceEtag"] = device.Etag,
-            ["status"] = device.Status,
-            ["statusUpdateTime"] = NeverUtc,
-            ["connectionState"] = "Disconnected",
-            ["lastActivityTime"] = NeverUtc,
-            ["cloudToDeviceMessageCount"] = 0,
-            ["authenticationType"] = device.AuthenticationType,
-            ["x509Thumbprint"] = new JsonObject { ["primaryThumbprint"] = device.PrimaryThumbprint, ["secondaryThumbprint"] = device.SecondaryThumbprint },
-            ["modelId"] = string.Empty,
-            ["version"] = 2,
-            ["tags"] = device.Tags.DeepClone(),
-            ["properties"] = new JsonObject
-            {
-                ["desired"] = desired,
-                ["reported"] = new JsonObject { ["$metadata"] = new JsonObject { ["$lastUpdated"] = updated }, ["$version"] = 1 },
-            },
-            ["capabilities"] = new JsonObject { ["iotEdge"] = device.IotEdge },
-        };
-    }
-
     private static string GenerationId(HubDeviceEntity device) => (device.Created.UtcTicks % 1_000_000_000_000_000_000L).ToString("D18", CultureInfo.InvariantCulture);
 
     /// <summary>Finds the hub named by the token and checks the token against that hub's policies.</summary>
-    internal static (string? HubName, IResult? Refusal) Authorize(HttpContext http, EmulatorContext context, bool write = false)
+    internal static (string? HubName, IResult? Refusal) Authorize(HttpContext http, EmulatorContext context, bool write = false) =>
+        Authorize(http, context, write ? ["RegistryWrite"] : ["RegistryRead", "RegistryWrite"], write ? "changing the device registry" : "reading the device registry");
+
+    /// <summary>As above, for a call that needs one of <paramref name="anyOf"/> (e.g. ServiceConnect for twins and methods).</summary>
+    internal static (string? HubName, IResult? Refusal) Authorize(HttpContext http, EmulatorContext context, string[] anyOf, string what)
     {
-        if (!SharedAccessSignatures.TryParse(http.Request.Headers.Authorization.FirstOrDefault(), out var token, out _, out _) || token is null)
-        {
-            return (null, Unauthorized(http, "the Authorization header must be 'SharedAccessSignature sr={hub}.azure-devices.net&sig=..&skn={policy}&se=..'"));
-        }
-
-        if (SharedAccessSignatures.IsExpired(token, context.Time.GetUtcNow()))
-        {
-            return (null, Unauthorized(http, $"the SAS token expired at {token.ExpiresAt.UtcDateTime.ToString("u", CultureInfo.InvariantCulture)}"));
-        }
-
-        var host = token.Resource.Split('/')[0].ToLowerInvariant();
-        var hubName = RegistrationJson.HubName(host);
-        var candidates = new List<(string? Key, string Rights)>();
-        var hub = context.Store.IotHubs.Get(ArmKeys.IotHub(hubName));
-        if (hub is not null && string.Equals(hub.HostName, host, StringComparison.OrdinalIgnoreCase))
-        {
-            foreach (var policy in hub.AuthorizationPolicies.Where(p => string.Equals(p.KeyName, token.KeyName, StringComparison.OrdinalIgnoreCase)))
-            {
-                candidates.Add((policy.PrimaryKey, policy.Rights));
-                candidates.Add((policy.SecondaryKey, policy.Rights));
-            }
-        }
-        else
-        {
-            // A hub linked to a DPS by connection string only (not created through ARM here): trust that string.
-            foreach (var linked in context.Store.ProvisioningServices.All.SelectMany(d => d.IotHubs).Where(h => string.Equals(h.HostName, host, StringComparison.OrdinalIgnoreCase)))
-            {
-                var parts = ConnectionStrings.Parse(linked.ConnectionString);
-                if (string.Equals(parts.GetValueOrDefault("SharedAccessKeyName"), token.KeyName, StringComparison.OrdinalIgnoreCase))
-                {
-                    candidates.Add((parts.GetValueOrDefault("SharedAccessKey"), "RegistryWrite, ServiceConnect, DeviceConnect"));
-                }
-            }
-        }
-
-        if (candidates.Count == 0)
-        {
-            return (null, Unauthorized(http, $"IoT hub '{host}' has no shared access policy '{token.KeyName}' in this emulator"));
-        }
-
-        var match = candidates.FirstOrDefault(c => SharedAccessSignatures.VerifySignature(token, c.Key));
-        if (match.Key is null)
-        {
-            return (null, Unauthorized(http, $"the signature does not verify with the keys of policy '{token.KeyName}' of '{host}'"));
-        }
-
-        if (write && !match.Rights.Contains("RegistryWrite", StringComparison.OrdinalIgnoreCase))
-        {
-            return (null, Unauthorized(http, $"policy '{token.KeyName}' has rights '{match.Rights}', and changing the device registry needs RegistryWrite"));
-        }
-
-        if (!match.Rights.Contains("RegistryRead", StringComparison.OrdinalIgnoreCase) && !match.Rights.Contains("RegistryWrite", StringComparison.OrdinalIgnoreCase))
-        {
-            return (null, Unauthorized(http, $"policy '{token.KeyName}' has rights '{match.Rights}', and reading the device registry needs RegistryRead or RegistryWrite"));
-        }
-
-        return (hubName, null);
+        var (hubName, refusal) = Hub.HubServiceAuthorization.Check(context, http.Request.Headers.Authorization.FirstOrDefault(), anyOf, what);
+        return refusal is null ? (hubName, null) : (null, Unauthorized(http, refusal));
     }
 
     private static IResult Unauthorized(HttpContext http, string detail) =>

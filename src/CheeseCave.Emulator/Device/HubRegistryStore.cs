@@ -74,11 +74,11 @@ internal sealed class HubRegistryStore(EmulatorContext context)
             return new HubDevicePutResult(device, 200, null, null);
         });
 
-    /// <summary>"*", or the etag with or without the quotes IoT Hub puts around it in headers.</summary>
+    /// <summary>"*", or the etag, with or without the quotes IoT Hub puts around it in headers (azure-iothub sends "\"*\"").</summary>
     internal static bool EtagMatches(string ifMatch, string etag)
     {
         var value = ifMatch.Trim();
-        return value == "*" || value == etag || value.Trim('"') == etag;
+        return value == "*" || value == etag || value.Trim('"') == "*" || value.Trim('"') == etag;
     }
 
     private static HubDevicePutResult? Invalid(JsonObject body, string deviceId)

@@ -32,10 +32,11 @@ internal sealed class MqttDeviceServer : IAsyncDisposable
     private readonly MqttTlsServerAdapter _adapter;
     private readonly RegistrationEngine _engine;
     private readonly SurfaceFaults _faults;
+    private readonly Hub.HubMqttSessions _hub;
     private readonly Random _random;
     private readonly object _randomGate = new();
 
-    private MqttDeviceServer(EmulatorContext context, IPAddress address, int port)
+    private MqttDeviceServer(EmulatorContext context, IPAddress address, int port, ILogger logger)
     {
         _engine = new RegistrationEngine(context);
         _faults = context.Options.Faults.Device;
@@ -46,15 +47,24 @@ internal sealed class MqttDeviceServer : IAsyncDisposable
         _server.ValidatingConnectionAsync += OnValidatingConnectionAsync;
         _server.InterceptingSubscriptionAsync += OnInterceptingSubscriptionAsync;
         _server.InterceptingPublishAsync += OnInterceptingPublishAsync;
+
+        // IoT Hub devices share this port (the SDKs cannot choose another); their sessions are handled in Hub/.
+        _hub = new Hub.HubMqttSessions(context.Hub, _server, logger);
+        _adapter.ChannelClosed += _hub.OnChannelClosed;
+        _server.InterceptingUnsubscriptionAsync += args => Hub.HubMqttSessions.Owns(args.SessionItems) ? Hub.HubMqttSessions.UnsubscribeAsync(args) : Task.CompletedTask;
     }
 
     public int Port { get; private set; }
 
-    public static async Task<MqttDeviceServer> StartAsync(EmulatorContext context, IPAddress address, int port, CancellationToken cancellationToken)
+    /// <summary>MQTT over a WebSocket accepted on the HTTPS port (/$iothub/websocket), for DPS and hub devices alike.</summary>
+    public Task RunWebSocketAsync(System.Net.WebSockets.WebSocket webSocket, EndPoint? remoteEndPoint, PeerCertificates? peer) =>
+        _adapter.RunWebSocketAsync(webSocket, remoteEndPoint, peer);
+
+    public static async Task<MqttDeviceServer> StartAsync(EmulatorContext context, IPAddress address, int port, ILogger logger, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
         cancellationToken.ThrowIfCancellationRequested();
-        var server = new MqttDeviceServer(context, address, port);
+        var server = new MqttDeviceServer(context, address, port, logger);
         try
         {
             await server._server.StartAsync().ConfigureAwait(false);
@@ -85,6 +95,12 @@ internal sealed class MqttDeviceServer : IAsyncDisposable
 
     private Task OnValidatingConnectionAsync(ValidatingConnectionEventArgs args)
     {
+        if (Hub.HubMqttSessions.TryParseUserName(args.UserName, out _, out _))
+        {
+            return _hub.ValidateAsync(args, _adapter.PeerOf(args.ChannelAdapter));
+        }
+
+        Hub.HubMqttSessions.Forget(args.SessionItems); // the same client id may have been a hub device on this broker
         // "{idScope}/registrations/{registrationId}/api-version=2019-03-31&ClientVersion=..."
         var parts = (args.UserName ?? string.Empty).Split('/', 4);
         if (parts.Length < 3 || !parts[1].Equals("registrations", StringComparison.OrdinalIgnoreCase) || parts[0].Length == 0 || parts[2].Length == 0)
@@ -109,6 +125,7 @@ internal sealed class MqttDeviceServer : IAsyncDisposable
 
     private Task OnInterceptingSubscriptionAsync(InterceptingSubscriptionEventArgs args)
     {
+        if (Hub.HubMqttSessions.Owns(args.SessionItems)) return _hub.SubscribeAsync(args);
         var topic = args.TopicFilter.Topic ?? string.Empty;
         if (!topic.StartsWith(ResponseTopicPrefix, StringComparison.Ordinal))
         {
@@ -133,6 +150,12 @@ internal sealed class MqttDeviceServer : IAsyncDisposable
 
     private async Task OnInterceptingPublishAsync(InterceptingPublishEventArgs args)
     {
+        if (Hub.HubMqttSessions.Owns(args.SessionItems))
+        {
+            await _hub.PublishAsync(args).ConfigureAwait(false);
+            return;
+        }
+
         args.ProcessPublish = false; // nothing a device publishes is routed to other clients
         var session = Session(args.SessionItems);
         if (session is null) return;

@@ -6,6 +6,7 @@ using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using CheeseCave.Emulator.Hosting;
 using MQTTnet.Adapter;
+using MQTTnet.Channel;
 using MQTTnet.Diagnostics.Logger;
 using MQTTnet.Formatter;
 using MQTTnet.Implementations;
@@ -28,8 +29,13 @@ internal sealed class MqttTlsServerAdapter(IPAddress address, int port, Emulator
     private TcpListener? _listener;
     private CancellationTokenSource? _stop;
     private Task? _acceptLoop;
+    private MqttServerOptions? _options;
+    private IMqttNetLogger? _logger;
 
     public Func<IMqttChannelAdapter, Task>? ClientHandler { get; set; }
+
+    /// <summary>Raised when a connection that reached MQTT ends, whatever the broker's session does.</summary>
+    public event Action<IMqttChannelAdapter>? ChannelClosed;
 
     /// <summary>The port actually listened on (the configured one, or the free port picked for 0).</summary>
     public int Port { get; private set; }
@@ -39,6 +45,8 @@ internal sealed class MqttTlsServerAdapter(IPAddress address, int port, Emulator
 
     public Task StartAsync(MqttServerOptions options, IMqttNetLogger logger)
     {
+        _options = options;
+        _logger = logger;
         var listener = new TcpListener(address, port);
         try
         {
@@ -98,20 +106,7 @@ internal sealed class MqttTlsServerAdapter(IPAddress address, int port, Emulator
                 }
             }
 
-            var handler = ClientHandler;
-            if (handler is null) return;
-            var channel = new MqttTcpChannel(ssl, localEndPoint, remoteEndPoint, peer?.Leaf);
-            var formatter = new MqttPacketFormatterAdapter(new MqttBufferWriter(options.WriterBufferSize, options.WriterBufferSizeMax));
-            using var adapter = new MqttChannelAdapter(channel, formatter, logger);
-            if (peer is not null) _peers.AddOrUpdate(adapter, peer);
-            try
-            {
-                await handler(adapter).ConfigureAwait(false);
-            }
-            finally
-            {
-                _peers.Remove(adapter);
-            }
+            await RunAsync(new MqttTcpChannel(ssl, localEndPoint, remoteEndPoint, peer?.Leaf), peer, options, logger).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or SocketException or OperationCanceledException)
         {
@@ -120,6 +115,35 @@ internal sealed class MqttTlsServerAdapter(IPAddress address, int port, Emulator
         finally
         {
             await ssl.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Serves MQTT over a WebSocket that the HTTPS endpoint accepted (its TLS handshake captured the client chain the
+    /// same way), with the same broker, sessions and rules as the TLS port.
+    /// </summary>
+    public Task RunWebSocketAsync(System.Net.WebSockets.WebSocket webSocket, EndPoint? remoteEndPoint, PeerCertificates? peer)
+    {
+        ArgumentNullException.ThrowIfNull(webSocket);
+        if (_options is null || _logger is null) throw new InvalidOperationException("The MQTT server is not started.");
+        return RunAsync(new MqttWebSocketChannel(webSocket, remoteEndPoint, isSecureConnection: true, peer?.Leaf), peer, _options, _logger);
+    }
+
+    private async Task RunAsync(IMqttChannel channel, PeerCertificates? peer, MqttServerOptions options, IMqttNetLogger logger)
+    {
+        var handler = ClientHandler;
+        if (handler is null) return;
+        var formatter = new MqttPacketFormatterAdapter(new MqttBufferWriter(options.WriterBufferSize, options.WriterBufferSizeMax));
+        using var adapter = new MqttChannelAdapter(channel, formatter, logger);
+        if (peer is not null) _peers.AddOrUpdate(adapter, peer);
+        try
+        {
+            await handler(adapter).ConfigureAwait(false);
+        }
+        finally
+        {
+            _peers.Remove(adapter);
+            ChannelClosed?.Invoke(adapter);
         }
     }
 

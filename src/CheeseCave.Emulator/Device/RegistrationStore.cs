@@ -97,7 +97,8 @@ internal sealed class RegistrationStore(EmulatorContext context)
             enrollment.IotEdge, existing?.Status ?? "enabled", tags, desired, EmulatorContext.NewEtag(),
             existing?.Created ?? now, now,
             isX509 ? null : attested.PrimaryKey, isX509 ? null : attested.SecondaryKey ?? attested.PrimaryKey,
-            existing?.StatusReason, existing?.StatusUpdated); // a disabled identity stays disabled, with its reason
+            existing?.StatusReason, existing?.StatusUpdated, // a disabled identity stays disabled, with its reason
+            source?.Reported?.DeepClone().AsObject(), source?.DesiredVersion ?? 1, source?.ReportedVersion ?? 1); // migrated data keeps its twin
         if (previousKey is not null && previous is not null && !string.Equals(previousKey, newKey, StringComparison.OrdinalIgnoreCase))
         {
             tx.Delete(store.HubDevices, previousKey); // DPS removes the device from the hub it leaves

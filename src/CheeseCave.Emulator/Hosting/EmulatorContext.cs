@@ -25,6 +25,9 @@ internal sealed class EmulatorContext(EmulatorOptions options, EmulatorStore sto
     /// <summary>The ARM long-running operations in flight (create, update and delete of DPS instances and hubs).</summary>
     public Arm.ArmOperations LongOperations { get; } = new(time, EmulatorTimings.IsAzureLike(options.Timing));
 
+    /// <summary>The emulated hubs' device data plane: connections, telemetry, twins, methods, cloud-to-device.</summary>
+    public Hub.HubRuntime Hub { get; } = new(store, time);
+
     /// <summary>A new opaque etag, in the base64 form Azure uses (for example "AAAAAAFPazE=").</summary>
     public static string NewEtag() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(8));
 

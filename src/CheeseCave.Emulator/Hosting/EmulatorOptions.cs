@@ -12,6 +12,9 @@ public sealed class EmulatorOptions
     /// <summary>MQTT over TLS for device registration; 0 picks a free port, -1 disables MQTT.</summary>
     public int MqttPort { get; set; } = 8883;
 
+    /// <summary>AMQP over TLS for the hubs' service side (cloud-to-device sends); -1 (default) turns it off, 0 picks a free port.</summary>
+    public int AmqpPort { get; set; } = -1;
+
     /// <summary>The address to listen on. Loopback by default: the emulator holds keys and accepts any device.</summary>
     public string BindAddress { get; set; } = "127.0.0.1";
 

@@ -22,6 +22,7 @@ public sealed class EmulatorServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly string? _temporaryDirectory;
     private MqttDeviceServer? _mqtt;
+    private Hub.HubAmqpListener? _amqp;
 
     private EmulatorServer(WebApplication app, EmulatorContext context, string dataDirectory, string? temporaryDirectory)
     {
@@ -96,6 +97,7 @@ public sealed class EmulatorServer : IAsyncDisposable
 
         builder.Services.AddSingleton(context);
         builder.Services.AddSingleton(time);
+        builder.Services.AddSingleton<MqttWebSocketBridge>();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -116,6 +118,8 @@ public sealed class EmulatorServer : IAsyncDisposable
         var app = builder.Build();
         app.UseMiddleware<FaultInjectionMiddleware>();
         app.UseMiddleware<ArmAuthenticationMiddleware>();
+        app.UseWebSockets();
+        app.MapMqttWebSocket();
         app.MapArmEndpoints();
         app.MapServiceEndpoints();
         app.MapDeviceEndpoints();
@@ -129,10 +133,16 @@ public sealed class EmulatorServer : IAsyncDisposable
         context.HttpsHost = server.HttpsPort == 443 ? host : $"{host}:{server.HttpsPort}";
         if (options.MqttPort >= 0)
         {
-            var mqtt = await MqttDeviceServer.StartAsync(context, bindAddress, options.MqttPort, cancellationToken).ConfigureAwait(false);
+            var mqtt = await MqttDeviceServer.StartAsync(context, bindAddress, options.MqttPort, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<MqttDeviceServer>(), cancellationToken).ConfigureAwait(false);
             server._mqtt = mqtt;
+            app.Services.GetRequiredService<MqttWebSocketBridge>().Server = mqtt;
             server.MqttPort = mqtt.Port;
             context.MqttHost = $"{host}:{mqtt.Port}";
+        }
+
+        if (options.AmqpPort >= 0)
+        {
+            server._amqp = Hub.HubAmqpListener.Start(context, bindAddress, options.AmqpPort);
         }
 
         server.Endpoints = new EmulatorEndpoints(
@@ -143,7 +153,10 @@ public sealed class EmulatorServer : IAsyncDisposable
             DeviceProvisioningHost: context.HttpsHost,
             ServiceHost: context.HttpsHost,
             MqttHost: server.MqttPort is null ? null : context.MqttHost,
-            BearerToken: context.BearerToken);
+            BearerToken: context.BearerToken)
+        {
+            AmqpHost = server._amqp is { } amqp ? $"{host}:{amqp.Port}" : null,
+        };
         server.Endpoints.Write(directory);
         return server;
     }
@@ -162,6 +175,7 @@ public sealed class EmulatorServer : IAsyncDisposable
             await _mqtt.DisposeAsync().ConfigureAwait(false);
         }
 
+        _amqp?.Dispose();
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         await Context.Store.DisposeAsync().ConfigureAwait(false);

@@ -16,6 +16,11 @@ public sealed record EmulatorEndpoints(
 {
     public const string FileName = "endpoints.json";
 
+    /// <summary>"host:port" of the hubs' AMQP service endpoint, when it is on (--amqp-port).</summary>
+    [JsonPropertyName("amqpHost")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? AmqpHost { get; init; }
+
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
     public void Write(string directory)

@@ -98,7 +98,11 @@ internal sealed record HubDeviceEntity(
     string? PrimaryKey = null,
     string? SecondaryKey = null,
     string? StatusReason = null,
-    DateTimeOffset? StatusUpdated = null);
+    DateTimeOffset? StatusUpdated = null,
+    JsonObject? Reported = null,
+    long DesiredVersion = 1,
+    long ReportedVersion = 1,
+    string? TwinEtag = null);
 
 /// <summary>A device registration operation, kept so a device can poll it.</summary>
 internal sealed record RegistrationOperationEntity(string OperationId, string Dps, string RegistrationId, DateTimeOffset Created, int HttpStatus, JsonObject Response);

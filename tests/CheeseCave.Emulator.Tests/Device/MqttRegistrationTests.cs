@@ -173,7 +173,7 @@ internal sealed class DpsMqttDevice : IAsyncDisposable
         _client.Dispose();
     }
 
-    private sealed class TlsWithChain(DeviceIdentity identity, X509Certificate2 trustedCa) : IMqttClientStreamProvider
+    internal sealed class TlsWithChain(DeviceIdentity identity, X509Certificate2 trustedCa) : IMqttClientStreamProvider
     {
         public async Task<Stream> ConnectAsync(EndPoint brokerEndPoint, CancellationToken cancellationToken)
         {
