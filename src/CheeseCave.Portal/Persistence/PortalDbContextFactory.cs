@@ -20,7 +20,7 @@ public sealed class PortalDbContextFactory(DbContextOptions<PortalDbContext> opt
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(database);
         return database.Provider == DatabaseProvider.PostgreSql
-            ? builder.UseNpgsql(database.ConnectionString)
+            ? builder.UseNpgsql(database.ConnectionString).AddInterceptors(PostgreSql.SingleWriterTransactions.Instance)
             : builder.UseSqlite(database.ConnectionString);
     }
 }
