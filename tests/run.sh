@@ -117,7 +117,7 @@ done
 # The same portal tests whose outcome depends on the database, again with every portal on PostgreSQL (a database
 # per test class). Persistence/ runs its PostgreSQL cases in the first run already.
 CHEESECAVE_TEST_DATABASE=PostgreSQL run_tests "CheeseCave.Portal.Tests on PostgreSQL" tests/CheeseCave.Portal.Tests/CheeseCave.Portal.Tests.csproj \
-  "FullyQualifiedName~CheeseCave.Portal.Tests.Approvals.|FullyQualifiedName~CheeseCave.Portal.Tests.Security.AuthorizationMatrix.|FullyQualifiedName~CheeseCave.Portal.Tests.Audit.|FullyQualifiedName~CheeseCave.Portal.Tests.Setups.Inventory.|FullyQualifiedName~CheeseCave.Portal.Tests.Hosting.HealthProbeTests"
+  "FullyQualifiedName~CheeseCave.Portal.Tests.Approvals.|FullyQualifiedName~CheeseCave.Portal.Tests.Security.AuthorizationMatrix.|FullyQualifiedName~CheeseCave.Portal.Tests.Audit.|FullyQualifiedName~CheeseCave.Portal.Tests.Setups.Inventory.|FullyQualifiedName~CheeseCave.Portal.Tests.Hosting.HealthProbeTests|FullyQualifiedName~CheeseCave.Portal.Tests.Automation.|FullyQualifiedName~CheeseCave.Portal.Tests.Setups.Expiry."
 
 # Conformance: the official Azure SDKs for Node against the emulator (tests/conformance/run.sh starts it on port 443).
 # Its counts come from node's TAP summary ("# pass N", "# fail N", "# cancelled N", "# skipped N", "# todo N").

@@ -53,6 +53,24 @@ public sealed record PortalDatabase(DatabaseProvider Provider, string Connection
                 $"CheeseCave:Database:Provider is {DatabaseOptions.PostgreSql} but ConnectionStrings:{DatabaseOptions.ConnectionStringName} is empty: set it (for example the environment variable ConnectionStrings__{DatabaseOptions.ConnectionStringName}) to \"Host=...;Database=cheesecave;Username=...;Password=...\".");
         }
 
+        string? host;
+        try
+        {
+            host = new Npgsql.NpgsqlConnectionStringBuilder(connectionString).Host;
+        }
+        catch (ArgumentException ex)
+        {
+            // Npgsql names the keyword it did not understand, never a value.
+            throw new PortalConfigurationException(
+                $"ConnectionStrings:{DatabaseOptions.ConnectionStringName} is not a PostgreSQL connection string ({ex.Message}): write it as \"Host=...;Database=...;Username=...;Password=...\".", ex);
+        }
+
+        if (string.IsNullOrWhiteSpace(host))
+        {
+            throw new PortalConfigurationException(
+                $"ConnectionStrings:{DatabaseOptions.ConnectionStringName} names no server: add Host=<name or address> (and Port= when it is not 5432).");
+        }
+
         return new PortalDatabase(DatabaseProvider.PostgreSql, connectionString);
     }
 

@@ -52,6 +52,17 @@ public sealed class DatabaseOptionsTests
     }
 
     [Fact]
+    public void A_connection_string_postgresql_cannot_read_or_without_a_server_is_refused()
+    {
+        var unreadable = Assert.Throws<PortalConfigurationException>(() => From(("CheeseCave:Database:Provider", "PostgreSQL"), ("ConnectionStrings:CheeseCave", "Server-Name=db;Secret=hunter2")));
+        Assert.StartsWith("ConnectionStrings:CheeseCave is not a PostgreSQL connection string (", unreadable.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", unreadable.Message, StringComparison.Ordinal);
+
+        var serverless = Assert.Throws<PortalConfigurationException>(() => From(("CheeseCave:Database:Provider", "PostgreSQL"), ("ConnectionStrings:CheeseCave", "Database=cave;Username=portal")));
+        Assert.Equal("ConnectionStrings:CheeseCave names no server: add Host=<name or address> (and Port= when it is not 5432).", serverless.Message);
+    }
+
+    [Fact]
     public async Task The_portal_does_not_start_with_an_unknown_provider()
     {
         await using var portal = new PortalFactory();
