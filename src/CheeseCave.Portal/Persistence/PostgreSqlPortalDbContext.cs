@@ -13,10 +13,16 @@ public sealed class PostgreSqlPortalDbContext(DbContextOptions<PortalDbContext> 
 
 /// <summary>
 /// Lets <c>dotnet ef migrations add --context PostgreSqlPortalDbContext</c> build the PostgreSQL model without a
-/// server: adding a migration compares the model with the snapshot and never connects.
+/// server: adding a migration compares the model with the snapshot and never connects. <c>migrations remove</c> asks a
+/// database whether the migration was applied: tools/add-migration.sh --remove starts a throwaway server for it and
+/// names it in <c>CHEESECAVE_DESIGN_TIME_POSTGRES</c>.
 /// </summary>
 public sealed class PostgreSqlPortalDbContextDesignTimeFactory : IDesignTimeDbContextFactory<PostgreSqlPortalDbContext>
 {
+    public const string ServerVariable = "CHEESECAVE_DESIGN_TIME_POSTGRES";
+
     public PostgreSqlPortalDbContext CreateDbContext(string[] args) =>
-        new(new DbContextOptionsBuilder<PortalDbContext>().UseNpgsql("Host=localhost;Database=cheesecave_design_time").Options);
+        new(new DbContextOptionsBuilder<PortalDbContext>()
+            .UseNpgsql(Environment.GetEnvironmentVariable(ServerVariable) is { Length: > 0 } server ? server : "Host=localhost;Database=cheesecave_design_time")
+            .Options);
 }
