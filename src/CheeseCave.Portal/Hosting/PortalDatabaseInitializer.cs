@@ -1,6 +1,8 @@
 using CheeseCave.Portal.Configuration;
 using CheeseCave.Portal.Persistence;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Storage;
 
 namespace CheeseCave.Portal.Hosting;
 
@@ -17,6 +19,9 @@ public sealed partial class PortalDatabaseInitializer(IServiceScopeFactory scope
 
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<PortalDbContext>();
+        // Created here rather than by MigrateAsync, which logs a connection error for a PostgreSQL database that does
+        // not exist yet before creating it.
+        await EnsureCreatedAsync(db.GetService<IRelationalDatabaseCreator>(), cancellationToken).ConfigureAwait(false);
         var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken).ConfigureAwait(false)).ToList();
         if (pending.Count > 0)
         {
@@ -36,6 +41,27 @@ public sealed partial class PortalDatabaseInitializer(IServiceScopeFactory scope
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private static async Task EnsureCreatedAsync(IRelationalDatabaseCreator creator, CancellationToken cancellationToken)
+    {
+        if (await creator.ExistsAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        try
+        {
+            await creator.CreateAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (System.Data.Common.DbException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Another instance starting at the same moment may have created it first; anything else is rethrown.
+            if (!await creator.ExistsAsync(cancellationToken).ConfigureAwait(false))
+            {
+                throw;
+            }
+        }
+    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Applied {Count} database migration(s), now at {Migration}: {Database}")]
     private static partial void LogMigrated(ILogger logger, int count, string migration, PortalDatabase database);
