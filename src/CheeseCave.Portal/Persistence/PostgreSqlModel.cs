@@ -14,6 +14,10 @@ internal static class PostgreSqlModel
         // timestamptz stores an instant; Npgsql refuses to write a DateTimeOffset whose offset is not zero (a
         // certificate date read in local time, say). Written as UTC, read back as UTC, as SQLite's text does.
         configurationBuilder.Properties<DateTimeOffset>().HaveConversion<UtcConverter>();
+
+        // SQLite compares and sorts text byte by byte (BINARY). The "C" collation does the same on any server, whatever
+        // locale its databases were created with, so lists sort and unique names collide alike on both.
+        configurationBuilder.Properties<string>().UseCollation("C");
     }
 
     public static void Configure(ModelBuilder builder)

@@ -22,20 +22,20 @@ namespace CheeseCave.Portal.Persistence.PostgreSql.Migrations
                         .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
                     Action = table.Column<string>(type: "text", nullable: false),
                     SetupId = table.Column<int>(type: "integer", nullable: true),
-                    Title = table.Column<string>(type: "text", nullable: false),
-                    FactsJson = table.Column<string>(type: "text", nullable: false),
-                    PayloadJson = table.Column<string>(type: "text", nullable: false),
-                    RequestedById = table.Column<string>(type: "text", nullable: true),
-                    RequestedBy = table.Column<string>(type: "text", nullable: false),
+                    Title = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    FactsJson = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    PayloadJson = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    RequestedById = table.Column<string>(type: "text", nullable: true, collation: "C"),
+                    RequestedBy = table.Column<string>(type: "text", nullable: false, collation: "C"),
                     RequestedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     ExpiresAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     RequiredApprovals = table.Column<int>(type: "integer", nullable: false),
                     Status = table.Column<string>(type: "text", nullable: false),
                     DecidedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
-                    AppliedBy = table.Column<string>(type: "text", nullable: true),
+                    AppliedBy = table.Column<string>(type: "text", nullable: true, collation: "C"),
                     AppliedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
-                    OutcomeJson = table.Column<string>(type: "text", nullable: true),
-                    Error = table.Column<string>(type: "text", nullable: true)
+                    OutcomeJson = table.Column<string>(type: "text", nullable: true, collation: "C"),
+                    Error = table.Column<string>(type: "text", nullable: true, collation: "C")
                 },
                 constraints: table =>
                 {
@@ -46,10 +46,10 @@ namespace CheeseCave.Portal.Persistence.PostgreSql.Migrations
                 name: "AspNetRoles",
                 columns: table => new
                 {
-                    Id = table.Column<string>(type: "text", nullable: false),
-                    Name = table.Column<string>(type: "text", nullable: true),
-                    NormalizedName = table.Column<string>(type: "text", nullable: true),
-                    ConcurrencyStamp = table.Column<string>(type: "text", nullable: true)
+                    Id = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    Name = table.Column<string>(type: "text", nullable: true, collation: "C"),
+                    NormalizedName = table.Column<string>(type: "text", nullable: true, collation: "C"),
+                    ConcurrencyStamp = table.Column<string>(type: "text", nullable: true, collation: "C")
                 },
                 constraints: table =>
                 {
@@ -60,18 +60,18 @@ namespace CheeseCave.Portal.Persistence.PostgreSql.Migrations
                 name: "AspNetUsers",
                 columns: table => new
                 {
-                    Id = table.Column<string>(type: "text", nullable: false),
+                    Id = table.Column<string>(type: "text", nullable: false, collation: "C"),
                     IsDisabled = table.Column<bool>(type: "boolean", nullable: false, defaultValue: false),
                     CreatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
-                    UserName = table.Column<string>(type: "text", nullable: true),
-                    NormalizedUserName = table.Column<string>(type: "text", nullable: true),
-                    Email = table.Column<string>(type: "text", nullable: true),
-                    NormalizedEmail = table.Column<string>(type: "text", nullable: true),
+                    UserName = table.Column<string>(type: "text", nullable: true, collation: "C"),
+                    NormalizedUserName = table.Column<string>(type: "text", nullable: true, collation: "C"),
+                    Email = table.Column<string>(type: "text", nullable: true, collation: "C"),
+                    NormalizedEmail = table.Column<string>(type: "text", nullable: true, collation: "C"),
                     EmailConfirmed = table.Column<bool>(type: "boolean", nullable: false),
-                    PasswordHash = table.Column<string>(type: "text", nullable: true),
-                    SecurityStamp = table.Column<string>(type: "text", nullable: true),
-                    ConcurrencyStamp = table.Column<string>(type: "text", nullable: true),
-                    PhoneNumber = table.Column<string>(type: "text", nullable: true),
+                    PasswordHash = table.Column<string>(type: "text", nullable: true, collation: "C"),
+                    SecurityStamp = table.Column<string>(type: "text", nullable: true, collation: "C"),
+                    ConcurrencyStamp = table.Column<string>(type: "text", nullable: true, collation: "C"),
+                    PhoneNumber = table.Column<string>(type: "text", nullable: true, collation: "C"),
                     PhoneNumberConfirmed = table.Column<bool>(type: "boolean", nullable: false),
                     TwoFactorEnabled = table.Column<bool>(type: "boolean", nullable: false),
                     LockoutEnd = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
@@ -90,13 +90,13 @@ namespace CheeseCave.Portal.Persistence.PostgreSql.Migrations
                     Id = table.Column<long>(type: "bigint", nullable: false)
                         .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
                     At = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
-                    ActorId = table.Column<string>(type: "text", nullable: true),
-                    Actor = table.Column<string>(type: "text", nullable: false),
-                    Action = table.Column<string>(type: "text", nullable: false),
-                    Target = table.Column<string>(type: "text", nullable: true),
-                    Outcome = table.Column<string>(type: "text", nullable: false),
-                    Detail = table.Column<string>(type: "text", nullable: true),
-                    CorrelationId = table.Column<string>(type: "text", nullable: true)
+                    ActorId = table.Column<string>(type: "text", nullable: true, collation: "C"),
+                    Actor = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    Action = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    Target = table.Column<string>(type: "text", nullable: true, collation: "C"),
+                    Outcome = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    Detail = table.Column<string>(type: "text", nullable: true, collation: "C"),
+                    CorrelationId = table.Column<string>(type: "text", nullable: true, collation: "C")
                 },
                 constraints: table =>
                 {
@@ -112,14 +112,14 @@ namespace CheeseCave.Portal.Persistence.PostgreSql.Migrations
                     CertificateKind = table.Column<string>(type: "text", nullable: false),
                     CertificateId = table.Column<int>(type: "integer", nullable: false),
                     SetupId = table.Column<int>(type: "integer", nullable: false),
-                    Threshold = table.Column<string>(type: "text", nullable: false),
-                    Channel = table.Column<string>(type: "text", nullable: false),
+                    Threshold = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    Channel = table.Column<string>(type: "text", nullable: false, collation: "C"),
                     State = table.Column<string>(type: "text", nullable: false),
                     NotAfter = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     ClaimedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     SentAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
                     Attempts = table.Column<int>(type: "integer", nullable: false),
-                    Error = table.Column<string>(type: "text", nullable: true)
+                    Error = table.Column<string>(type: "text", nullable: true, collation: "C")
                 },
                 constraints: table =>
                 {
@@ -133,14 +133,14 @@ namespace CheeseCave.Portal.Persistence.PostgreSql.Migrations
                     Id = table.Column<int>(type: "integer", nullable: false)
                         .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
                     TokenHash = table.Column<byte[]>(type: "bytea", nullable: false),
-                    UserName = table.Column<string>(type: "text", nullable: false),
-                    Role = table.Column<string>(type: "text", nullable: false),
-                    CreatedById = table.Column<string>(type: "text", nullable: false),
-                    CreatedBy = table.Column<string>(type: "text", nullable: false),
+                    UserName = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    Role = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    CreatedById = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    CreatedBy = table.Column<string>(type: "text", nullable: false, collation: "C"),
                     CreatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     ExpiresAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     AcceptedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
-                    AcceptedUserId = table.Column<string>(type: "text", nullable: true),
+                    AcceptedUserId = table.Column<string>(type: "text", nullable: true, collation: "C"),
                     RevokedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true)
                 },
                 constraints: table =>
@@ -152,10 +152,10 @@ namespace CheeseCave.Portal.Persistence.PostgreSql.Migrations
                 name: "ProtectedKeys",
                 columns: table => new
                 {
-                    KeyId = table.Column<string>(type: "text", nullable: false),
+                    KeyId = table.Column<string>(type: "text", nullable: false, collation: "C"),
                     ProtectedBytes = table.Column<byte[]>(type: "bytea", nullable: false),
                     CreatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
-                    CreatedBy = table.Column<string>(type: "text", nullable: false)
+                    CreatedBy = table.Column<string>(type: "text", nullable: false, collation: "C")
                 },
                 constraints: table =>
                 {
@@ -168,25 +168,25 @@ namespace CheeseCave.Portal.Persistence.PostgreSql.Migrations
                 {
                     Id = table.Column<int>(type: "integer", nullable: false)
                         .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
-                    Name = table.Column<string>(type: "text", nullable: false),
-                    CreatedBy = table.Column<string>(type: "text", nullable: false),
+                    Name = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    CreatedBy = table.Column<string>(type: "text", nullable: false, collation: "C"),
                     CreatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
-                    UpdatedBy = table.Column<string>(type: "text", nullable: false),
+                    UpdatedBy = table.Column<string>(type: "text", nullable: false, collation: "C"),
                     UpdatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     CurrentStep = table.Column<int>(type: "integer", nullable: false),
-                    SubscriptionId = table.Column<string>(type: "text", nullable: true),
-                    ResourceGroup = table.Column<string>(type: "text", nullable: true),
-                    DpsName = table.Column<string>(type: "text", nullable: true),
-                    Location = table.Column<string>(type: "text", nullable: true),
-                    IdScope = table.Column<string>(type: "text", nullable: true),
-                    ServiceHost = table.Column<string>(type: "text", nullable: true),
-                    DeviceHost = table.Column<string>(type: "text", nullable: true),
-                    AllocationPolicy = table.Column<string>(type: "text", nullable: true),
-                    LinkedHubs = table.Column<string>(type: "text", nullable: true),
+                    SubscriptionId = table.Column<string>(type: "text", nullable: true, collation: "C"),
+                    ResourceGroup = table.Column<string>(type: "text", nullable: true, collation: "C"),
+                    DpsName = table.Column<string>(type: "text", nullable: true, collation: "C"),
+                    Location = table.Column<string>(type: "text", nullable: true, collation: "C"),
+                    IdScope = table.Column<string>(type: "text", nullable: true, collation: "C"),
+                    ServiceHost = table.Column<string>(type: "text", nullable: true, collation: "C"),
+                    DeviceHost = table.Column<string>(type: "text", nullable: true, collation: "C"),
+                    AllocationPolicy = table.Column<string>(type: "text", nullable: true, collation: "C"),
+                    LinkedHubs = table.Column<string>(type: "text", nullable: true, collation: "C"),
                     RootCertificateId = table.Column<int>(type: "integer", nullable: true),
-                    EnrollmentGroupId = table.Column<string>(type: "text", nullable: true),
+                    EnrollmentGroupId = table.Column<string>(type: "text", nullable: true, collation: "C"),
                     LastTestAssignedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
-                    LastTestSummary = table.Column<string>(type: "text", nullable: true)
+                    LastTestSummary = table.Column<string>(type: "text", nullable: true, collation: "C")
                 },
                 constraints: table =>
                 {
@@ -216,10 +216,10 @@ namespace CheeseCave.Portal.Persistence.PostgreSql.Migrations
                     Id = table.Column<int>(type: "integer", nullable: false)
                         .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
                     RequestId = table.Column<int>(type: "integer", nullable: false),
-                    ApproverId = table.Column<string>(type: "text", nullable: false),
-                    Approver = table.Column<string>(type: "text", nullable: false),
+                    ApproverId = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    Approver = table.Column<string>(type: "text", nullable: false, collation: "C"),
                     Approved = table.Column<bool>(type: "boolean", nullable: false),
-                    Comment = table.Column<string>(type: "text", nullable: true),
+                    Comment = table.Column<string>(type: "text", nullable: true, collation: "C"),
                     At = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
                 },
                 constraints: table =>
@@ -239,9 +239,9 @@ namespace CheeseCave.Portal.Persistence.PostgreSql.Migrations
                 {
                     Id = table.Column<int>(type: "integer", nullable: false)
                         .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
-                    RoleId = table.Column<string>(type: "text", nullable: false),
-                    ClaimType = table.Column<string>(type: "text", nullable: true),
-                    ClaimValue = table.Column<string>(type: "text", nullable: true)
+                    RoleId = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    ClaimType = table.Column<string>(type: "text", nullable: true, collation: "C"),
+                    ClaimValue = table.Column<string>(type: "text", nullable: true, collation: "C")
                 },
                 constraints: table =>
                 {
@@ -260,17 +260,17 @@ namespace CheeseCave.Portal.Persistence.PostgreSql.Migrations
                 {
                     Id = table.Column<int>(type: "integer", nullable: false)
                         .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
-                    UserId = table.Column<string>(type: "text", nullable: false),
-                    UserName = table.Column<string>(type: "text", nullable: false),
-                    Name = table.Column<string>(type: "text", nullable: false),
-                    Prefix = table.Column<string>(type: "text", nullable: false),
+                    UserId = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    UserName = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    Name = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    Prefix = table.Column<string>(type: "text", nullable: false, collation: "C"),
                     SecretHash = table.Column<byte[]>(type: "bytea", nullable: false),
-                    Scopes = table.Column<string>(type: "text", nullable: false),
+                    Scopes = table.Column<string>(type: "text", nullable: false, collation: "C"),
                     CreatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     ExpiresAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     LastUsedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
                     RevokedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
-                    RevokedBy = table.Column<string>(type: "text", nullable: true)
+                    RevokedBy = table.Column<string>(type: "text", nullable: true, collation: "C")
                 },
                 constraints: table =>
                 {
@@ -289,9 +289,9 @@ namespace CheeseCave.Portal.Persistence.PostgreSql.Migrations
                 {
                     Id = table.Column<int>(type: "integer", nullable: false)
                         .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
-                    UserId = table.Column<string>(type: "text", nullable: false),
-                    ClaimType = table.Column<string>(type: "text", nullable: true),
-                    ClaimValue = table.Column<string>(type: "text", nullable: true)
+                    UserId = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    ClaimType = table.Column<string>(type: "text", nullable: true, collation: "C"),
+                    ClaimValue = table.Column<string>(type: "text", nullable: true, collation: "C")
                 },
                 constraints: table =>
                 {
@@ -308,10 +308,10 @@ namespace CheeseCave.Portal.Persistence.PostgreSql.Migrations
                 name: "AspNetUserLogins",
                 columns: table => new
                 {
-                    LoginProvider = table.Column<string>(type: "text", nullable: false),
-                    ProviderKey = table.Column<string>(type: "text", nullable: false),
-                    ProviderDisplayName = table.Column<string>(type: "text", nullable: true),
-                    UserId = table.Column<string>(type: "text", nullable: false)
+                    LoginProvider = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    ProviderKey = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    ProviderDisplayName = table.Column<string>(type: "text", nullable: true, collation: "C"),
+                    UserId = table.Column<string>(type: "text", nullable: false, collation: "C")
                 },
                 constraints: table =>
                 {
@@ -328,8 +328,8 @@ namespace CheeseCave.Portal.Persistence.PostgreSql.Migrations
                 name: "AspNetUserRoles",
                 columns: table => new
                 {
-                    UserId = table.Column<string>(type: "text", nullable: false),
-                    RoleId = table.Column<string>(type: "text", nullable: false)
+                    UserId = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    RoleId = table.Column<string>(type: "text", nullable: false, collation: "C")
                 },
                 constraints: table =>
                 {
@@ -352,10 +352,10 @@ namespace CheeseCave.Portal.Persistence.PostgreSql.Migrations
                 name: "AspNetUserTokens",
                 columns: table => new
                 {
-                    UserId = table.Column<string>(type: "text", nullable: false),
-                    LoginProvider = table.Column<string>(type: "text", nullable: false),
-                    Name = table.Column<string>(type: "text", nullable: false),
-                    Value = table.Column<string>(type: "text", nullable: true)
+                    UserId = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    LoginProvider = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    Name = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    Value = table.Column<string>(type: "text", nullable: true, collation: "C")
                 },
                 constraints: table =>
                 {
@@ -375,22 +375,22 @@ namespace CheeseCave.Portal.Persistence.PostgreSql.Migrations
                     Id = table.Column<int>(type: "integer", nullable: false)
                         .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
                     SetupId = table.Column<int>(type: "integer", nullable: false),
-                    StartedBy = table.Column<string>(type: "text", nullable: false),
+                    StartedBy = table.Column<string>(type: "text", nullable: false, collation: "C"),
                     StartedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     Stage = table.Column<string>(type: "text", nullable: false),
                     GroupMode = table.Column<string>(type: "text", nullable: false),
                     OldRootId = table.Column<int>(type: "integer", nullable: false),
                     NewRootId = table.Column<int>(type: "integer", nullable: false),
-                    OldGroupId = table.Column<string>(type: "text", nullable: false),
-                    NewGroupId = table.Column<string>(type: "text", nullable: true),
+                    OldGroupId = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    NewGroupId = table.Column<string>(type: "text", nullable: true, collation: "C"),
                     ReissuedCount = table.Column<int>(type: "integer", nullable: false),
-                    RunningStep = table.Column<string>(type: "text", nullable: true),
+                    RunningStep = table.Column<string>(type: "text", nullable: true, collation: "C"),
                     RunningSince = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
                     UpdatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     FinishedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
-                    FinishedBy = table.Column<string>(type: "text", nullable: true),
+                    FinishedBy = table.Column<string>(type: "text", nullable: true, collation: "C"),
                     CancelledAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
-                    CancelledBy = table.Column<string>(type: "text", nullable: true)
+                    CancelledBy = table.Column<string>(type: "text", nullable: true, collation: "C")
                 },
                 constraints: table =>
                 {
@@ -410,19 +410,19 @@ namespace CheeseCave.Portal.Persistence.PostgreSql.Migrations
                     Id = table.Column<int>(type: "integer", nullable: false)
                         .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
                     SetupId = table.Column<int>(type: "integer", nullable: false),
-                    Name = table.Column<string>(type: "text", nullable: false),
-                    Pattern = table.Column<string>(type: "text", nullable: false),
+                    Name = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    Pattern = table.Column<string>(type: "text", nullable: false, collation: "C"),
                     MaxCount = table.Column<int>(type: "integer", nullable: false),
                     IssuedCount = table.Column<int>(type: "integer", nullable: false),
                     ValidityDays = table.Column<int>(type: "integer", nullable: false),
                     CreatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     ExpiresAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
-                    RequestedById = table.Column<string>(type: "text", nullable: true),
-                    RequestedBy = table.Column<string>(type: "text", nullable: false),
-                    ApprovedBy = table.Column<string>(type: "text", nullable: true),
+                    RequestedById = table.Column<string>(type: "text", nullable: true, collation: "C"),
+                    RequestedBy = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    ApprovedBy = table.Column<string>(type: "text", nullable: true, collation: "C"),
                     ApprovalRequestId = table.Column<int>(type: "integer", nullable: true),
                     RevokedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
-                    RevokedBy = table.Column<string>(type: "text", nullable: true)
+                    RevokedBy = table.Column<string>(type: "text", nullable: true, collation: "C")
                 },
                 constraints: table =>
                 {
@@ -443,24 +443,24 @@ namespace CheeseCave.Portal.Persistence.PostgreSql.Migrations
                         .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
                     SetupId = table.Column<int>(type: "integer", nullable: false),
                     Kind = table.Column<string>(type: "text", nullable: false),
-                    Subject = table.Column<string>(type: "text", nullable: false),
-                    ThumbprintSha1 = table.Column<string>(type: "text", nullable: false),
-                    ThumbprintSha256 = table.Column<string>(type: "text", nullable: false),
+                    Subject = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    ThumbprintSha1 = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    ThumbprintSha256 = table.Column<string>(type: "text", nullable: false, collation: "C"),
                     NotBefore = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     NotAfter = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
-                    Pem = table.Column<string>(type: "text", nullable: false),
-                    KeyId = table.Column<string>(type: "text", nullable: true),
-                    DpsCertificateName = table.Column<string>(type: "text", nullable: true),
+                    Pem = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    KeyId = table.Column<string>(type: "text", nullable: true, collation: "C"),
+                    DpsCertificateName = table.Column<string>(type: "text", nullable: true, collation: "C"),
                     IsVerified = table.Column<bool>(type: "boolean", nullable: false),
-                    CreatedBy = table.Column<string>(type: "text", nullable: false),
+                    CreatedBy = table.Column<string>(type: "text", nullable: false, collation: "C"),
                     CreatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
-                    SerialNumber = table.Column<string>(type: "text", nullable: false),
-                    Issuer = table.Column<string>(type: "text", nullable: false),
-                    KeyType = table.Column<string>(type: "text", nullable: false),
+                    SerialNumber = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    Issuer = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    KeyType = table.Column<string>(type: "text", nullable: false, collation: "C"),
                     IsImported = table.Column<bool>(type: "boolean", nullable: false),
-                    ApprovedBy = table.Column<string>(type: "text", nullable: true),
+                    ApprovedBy = table.Column<string>(type: "text", nullable: true, collation: "C"),
                     RetiredAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
-                    RetiredBy = table.Column<string>(type: "text", nullable: true)
+                    RetiredBy = table.Column<string>(type: "text", nullable: true, collation: "C")
                 },
                 constraints: table =>
                 {
@@ -480,29 +480,29 @@ namespace CheeseCave.Portal.Persistence.PostgreSql.Migrations
                     Id = table.Column<int>(type: "integer", nullable: false)
                         .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
                     SetupId = table.Column<int>(type: "integer", nullable: false),
-                    RegistrationId = table.Column<string>(type: "text", nullable: false),
-                    ThumbprintSha1 = table.Column<string>(type: "text", nullable: false),
-                    ThumbprintSha256 = table.Column<string>(type: "text", nullable: false),
+                    RegistrationId = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    ThumbprintSha1 = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    ThumbprintSha256 = table.Column<string>(type: "text", nullable: false, collation: "C"),
                     NotBefore = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     NotAfter = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
-                    CertificatePem = table.Column<string>(type: "text", nullable: false),
-                    ChainPem = table.Column<string>(type: "text", nullable: false),
-                    BatchId = table.Column<string>(type: "text", nullable: false),
-                    IssuedBy = table.Column<string>(type: "text", nullable: false),
+                    CertificatePem = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    ChainPem = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    BatchId = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    IssuedBy = table.Column<string>(type: "text", nullable: false, collation: "C"),
                     IssuedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
-                    SerialNumber = table.Column<string>(type: "text", nullable: false),
-                    Issuer = table.Column<string>(type: "text", nullable: false),
-                    KeyType = table.Column<string>(type: "text", nullable: false),
+                    SerialNumber = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    Issuer = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    KeyType = table.Column<string>(type: "text", nullable: false, collation: "C"),
                     Source = table.Column<string>(type: "text", nullable: false),
-                    RequestedBy = table.Column<string>(type: "text", nullable: false),
-                    ApprovedBy = table.Column<string>(type: "text", nullable: true),
+                    RequestedBy = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    ApprovedBy = table.Column<string>(type: "text", nullable: true, collation: "C"),
                     GrantId = table.Column<int>(type: "integer", nullable: true),
                     RenewsDeviceId = table.Column<int>(type: "integer", nullable: true),
                     SupersededByDeviceId = table.Column<int>(type: "integer", nullable: true),
                     SupersededAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
                     RevokedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
-                    RevokedBy = table.Column<string>(type: "text", nullable: true),
-                    RevocationReason = table.Column<string>(type: "text", nullable: true)
+                    RevokedBy = table.Column<string>(type: "text", nullable: true, collation: "C"),
+                    RevocationReason = table.Column<string>(type: "text", nullable: true, collation: "C")
                 },
                 constraints: table =>
                 {
@@ -522,12 +522,12 @@ namespace CheeseCave.Portal.Persistence.PostgreSql.Migrations
                     Id = table.Column<int>(type: "integer", nullable: false)
                         .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
                     RolloverId = table.Column<int>(type: "integer", nullable: false),
-                    BatchId = table.Column<string>(type: "text", nullable: false),
+                    BatchId = table.Column<string>(type: "text", nullable: false, collation: "C"),
                     DeviceCount = table.Column<int>(type: "integer", nullable: false),
                     SignedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     KeysKeptUntil = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
                     KeysLostAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
-                    ReplacedByBatchId = table.Column<string>(type: "text", nullable: true)
+                    ReplacedByBatchId = table.Column<string>(type: "text", nullable: true, collation: "C")
                 },
                 constraints: table =>
                 {
