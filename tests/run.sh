@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the repository and ends with one line: "N passed, N failed, N skipped".
 # Installs what the suites need when it is missing (openssl, Debian's chromium for the browser tests, Debian's nginx
-# for the reverse-proxy tests, Debian's nodejs and npm for the conformance suite).
+# for the reverse-proxy tests, Debian's nodejs and npm for the conformance suite, Debian's postgresql for the
+# PostgreSQL runs). Starts a throwaway PostgreSQL on loopback (tests/postgres.sh) for the whole run and runs the
+# persistence, approval, audit and authorization tests a second time on it.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -39,6 +41,10 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   log "Installing Debian's nodejs and npm for the conformance suite"
   apt_install nodejs npm || echo "tests/run.sh: could not install nodejs/npm; the conformance suite will fail" >&2
 fi
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
+  log "Installing Debian's postgresql for the PostgreSQL runs"
+  apt_install postgresql || echo "tests/run.sh: could not install postgresql; the PostgreSQL tests will fail" >&2
+fi
 openssl version
 dotnet --version
 command -v node >/dev/null && echo "node $(node --version)"
@@ -62,9 +68,40 @@ if [ "$(cat tests/conformance/node_modules/.cheesecave-lock-sha256 2>/dev/null)"
 fi
 
 results=$(mktemp -d)
-trap 'rm -rf "$results"' EXIT
+# The server's folder sits directly in /tmp: as root the server runs as `postgres`, which cannot enter $results.
+postgres_dir=$(mktemp -u -d "${TMPDIR:-/tmp}/cheesecave-postgres-XXXXXXXX")
+trap 'CHEESECAVE_POSTGRES_DIR="$postgres_dir" tests/postgres.sh stop; rm -rf "$results"' EXIT
 status=0
 passed=0 failed=0 skipped=0
+
+# The PostgreSQL cases never skip here: without a server they fail, saying why (CHEESECAVE_TEST_REQUIRE_POSTGRES).
+log "Starting PostgreSQL on loopback"
+export CHEESECAVE_TEST_REQUIRE_POSTGRES=1
+if postgres_env=$(CHEESECAVE_POSTGRES_DIR="$postgres_dir" tests/postgres.sh start); then
+  eval "$postgres_env"
+else
+  echo "tests/run.sh: PostgreSQL did not start (see above); the PostgreSQL tests and the PostgreSQL run will fail" >&2
+fi
+
+# Runs one test project (optionally filtered) and adds its counts; a run without a summary counts as one failure.
+run_tests() { # label project [filter]
+  local label=$1 project=$2 filter=${3:-} out code line f p s
+  log "Testing $label"
+  out="$results/${label//[^A-Za-z0-9.]/_}.log"
+  dotnet test "$project" --no-build -nologo --blame-hang-timeout 10m ${filter:+--filter "$filter"} 2>&1 | tee "$out"
+  code=${PIPESTATUS[0]}
+  line=$(grep -E '^(Passed|Failed)! +- Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+' "$out" | tail -1)
+  if [ -z "$line" ]; then
+    echo "tests/run.sh: $label produced no test summary (exit $code)" >&2
+    failed=$((failed + 1)); status=1
+    return
+  fi
+  f=$(sed -E 's/.*Failed: +([0-9]+),.*/\1/' <<<"$line")
+  p=$(sed -E 's/.*Passed: +([0-9]+),.*/\1/' <<<"$line")
+  s=$(sed -E 's/.*Skipped: +([0-9]+),.*/\1/' <<<"$line")
+  passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+  if [ "$code" -ne 0 ] || [ "$f" -ne 0 ]; then status=1; fi
+}
 
 # The house rules a compiler does not check (file sizes, classes split over files): one check, counted like a test.
 log "Checking the source structure"
@@ -74,22 +111,13 @@ for project in $(ls -d tests/*/ | sort); do
   name=$(basename "$project")
   [ -f "$project/$name.csproj" ] || continue
   grep -q 'Microsoft.NET.Test.Sdk' "$project/$name.csproj" || continue  # only test projects (not benchmarks)
-  log "Testing $name"
-  out="$results/$name.log"
-  dotnet test "$project/$name.csproj" --no-build -nologo --blame-hang-timeout 10m 2>&1 | tee "$out"
-  code=${PIPESTATUS[0]}
-  line=$(grep -E '^(Passed|Failed)! +- Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+' "$out" | tail -1)
-  if [ -z "$line" ]; then
-    echo "tests/run.sh: $name produced no test summary (exit $code)" >&2
-    failed=$((failed + 1)); status=1
-    continue
-  fi
-  f=$(sed -E 's/.*Failed: +([0-9]+),.*/\1/' <<<"$line")
-  p=$(sed -E 's/.*Passed: +([0-9]+),.*/\1/' <<<"$line")
-  s=$(sed -E 's/.*Skipped: +([0-9]+),.*/\1/' <<<"$line")
-  passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
-  if [ "$code" -ne 0 ] || [ "$f" -ne 0 ]; then status=1; fi
+  run_tests "$name" "$project/$name.csproj"
 done
+
+# The same portal tests whose outcome depends on the database, again with every portal on PostgreSQL (a database
+# per test class). Persistence/ runs its PostgreSQL cases in the first run already.
+CHEESECAVE_TEST_DATABASE=PostgreSQL run_tests "CheeseCave.Portal.Tests on PostgreSQL" tests/CheeseCave.Portal.Tests/CheeseCave.Portal.Tests.csproj \
+  "FullyQualifiedName~CheeseCave.Portal.Tests.Approvals.|FullyQualifiedName~CheeseCave.Portal.Tests.Security.AuthorizationMatrix.|FullyQualifiedName~CheeseCave.Portal.Tests.Audit.|FullyQualifiedName~CheeseCave.Portal.Tests.Setups.Inventory.|FullyQualifiedName~CheeseCave.Portal.Tests.Hosting.HealthProbeTests|FullyQualifiedName~CheeseCave.Portal.Tests.Automation.|FullyQualifiedName~CheeseCave.Portal.Tests.Setups.Expiry."
 
 # Conformance: the official Azure SDKs for Node against the emulator (tests/conformance/run.sh starts it on port 443).
 # Its counts come from node's TAP summary ("# pass N", "# fail N", "# cancelled N", "# skipped N", "# todo N").

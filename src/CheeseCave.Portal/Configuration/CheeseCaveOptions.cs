@@ -21,6 +21,9 @@ public sealed class CheeseCaveOptions
 
     public SignInRateLimitOptions SignInRateLimit { get; set; } = new();
 
+    /// <summary>SQLite in the data folder (default) or PostgreSQL (see <see cref="DatabaseOptions"/>).</summary>
+    public DatabaseOptions Database { get; set; } = new();
+
     public string ResolveDataDirectory(string contentRoot) => Path.GetFullPath(DataDirectory, contentRoot);
 }
 

@@ -1,11 +1,17 @@
 using CheeseCave.Portal.Configuration;
 using CheeseCave.Portal.Persistence;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Storage;
 
 namespace CheeseCave.Portal.Hosting;
 
-/// <summary>Applies the committed EF Core migrations at start-up, before anything else touches the database.</summary>
-public sealed partial class PortalDatabaseInitializer(IServiceScopeFactory scopes, PortalPaths paths, ILogger<PortalDatabaseInitializer> logger) : IHostedService
+/// <summary>
+/// Applies the committed EF Core migrations of the configured database at start-up, before anything else touches it.
+/// On PostgreSQL this creates the database when the account may, and EF Core's migration lock keeps two instances
+/// starting together from applying the same migration twice.
+/// </summary>
+public sealed partial class PortalDatabaseInitializer(IServiceScopeFactory scopes, PortalPaths paths, PortalDatabase database, ILogger<PortalDatabaseInitializer> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -13,16 +19,19 @@ public sealed partial class PortalDatabaseInitializer(IServiceScopeFactory scope
 
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<PortalDbContext>();
+        // Created here rather than by MigrateAsync, which logs a connection error for a PostgreSQL database that does
+        // not exist yet before creating it.
+        await EnsureCreatedAsync(db.GetService<IRelationalDatabaseCreator>(), cancellationToken).ConfigureAwait(false);
         var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken).ConfigureAwait(false)).ToList();
         if (pending.Count > 0)
         {
             await db.Database.MigrateAsync(cancellationToken).ConfigureAwait(false);
-            LogMigrated(logger, pending.Count, pending[^1], paths.DatabaseFile);
+            LogMigrated(logger, pending.Count, pending[^1], database);
         }
 
         // Password hashes and encrypted keys: readable by the portal's own user only (SQLite gives its -wal and
-        // -shm files the database file's mode when it creates them).
-        if (!OperatingSystem.IsWindows())
+        // -shm files the database file's mode when it creates them). PostgreSQL keeps its files itself.
+        if (database.Provider == DatabaseProvider.Sqlite && !OperatingSystem.IsWindows())
         {
             foreach (var file in new[] { paths.DatabaseFile, paths.DatabaseFile + "-wal", paths.DatabaseFile + "-shm" }.Where(File.Exists))
             {
@@ -33,6 +42,27 @@ public sealed partial class PortalDatabaseInitializer(IServiceScopeFactory scope
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Applied {Count} database migration(s), now at {Migration}: {DatabaseFile}")]
-    private static partial void LogMigrated(ILogger logger, int count, string migration, string databaseFile);
+    private static async Task EnsureCreatedAsync(IRelationalDatabaseCreator creator, CancellationToken cancellationToken)
+    {
+        if (await creator.ExistsAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        try
+        {
+            await creator.CreateAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (System.Data.Common.DbException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Another instance starting at the same moment may have created it first; anything else is rethrown.
+            if (!await creator.ExistsAsync(cancellationToken).ConfigureAwait(false))
+            {
+                throw;
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Applied {Count} database migration(s), now at {Migration}: {Database}")]
+    private static partial void LogMigrated(ILogger logger, int count, string migration, PortalDatabase database);
 }

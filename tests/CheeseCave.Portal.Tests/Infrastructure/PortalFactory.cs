@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Claims;
 using CheeseCave.Portal.Accounts;
 using CheeseCave.Portal.Approvals;
+using CheeseCave.Portal.Configuration;
 using CheeseCave.Portal.Persistence;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Identity;
@@ -30,6 +31,15 @@ public sealed class PortalFactory : WebApplicationFactory<Program>
     /// <summary>CheeseCave:Approvals:RequiredFor, when a test gates only some actions (null: all of them).</summary>
     public IReadOnlyList<string>? ApprovalsRequiredFor { get; init; }
 
+    /// <summary>
+    /// SQLite in the data folder, or a PostgreSQL database of this portal's own named after its data folder (so a
+    /// restart on the same folder finds the same data). Default: CHEESECAVE_TEST_DATABASE (<see cref="TestDatabases"/>).
+    /// </summary>
+    public DatabaseProvider Database { get; init; } = TestDatabases.DefaultProvider;
+
+    private string? PostgreSqlConnectionString =>
+        Database == DatabaseProvider.PostgreSql ? TestDatabases.ConnectionStringFor(DataDirectory) : null;
+
     /// <summary>CheeseCave:Emulator:Timing ("azure-like" for the tests that watch operations take seconds); default instant.</summary>
     public string? EmulatorTiming { get; init; }
 
@@ -37,6 +47,12 @@ public sealed class PortalFactory : WebApplicationFactory<Program>
     {
         if (EmulatorTiming is not null) builder.UseSetting("CheeseCave:Emulator:Timing", EmulatorTiming);
         builder.UseSetting("CheeseCave:DataDirectory", DataDirectory);
+        if (PostgreSqlConnectionString is { } postgres)
+        {
+            builder.UseSetting("CheeseCave:Database:Provider", DatabaseOptions.PostgreSql);
+            builder.UseSetting("ConnectionStrings:CheeseCave", postgres);
+        }
+
         builder.UseSetting("CheeseCave:Emulator:HttpsPort", "0");
         builder.UseSetting("CheeseCave:Emulator:MqttPort", "0");
         builder.UseSetting("CheeseCave:Approvals:Enabled", Approvals ? "true" : "false");
@@ -106,6 +122,11 @@ public sealed class PortalFactory : WebApplicationFactory<Program>
         if (KeepData)
         {
             return;
+        }
+
+        if (PostgreSqlConnectionString is { } postgres)
+        {
+            await TestDatabases.DropAsync(postgres);
         }
 
         await TestFolders.DeleteAsync(DataDirectory);

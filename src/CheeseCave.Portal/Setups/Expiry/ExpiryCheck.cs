@@ -164,7 +164,7 @@ public sealed class ExpiryCheck(IDbContextFactory<PortalDbContext> contexts, IEn
             await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
             return row.Id;
         }
-        catch (DbUpdateException ex) when (ex.InnerException is SqliteException { SqliteErrorCode: 19 })
+        catch (DbUpdateException ex) when (ex.InnerException is SqliteException { SqliteErrorCode: 19 } or Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.UniqueViolation })
         {
             db.ChangeTracker.Clear();
             return null;

@@ -222,7 +222,9 @@ public sealed class MatrixWorld : IAsyncLifetime
             var tables = new List<string>();
             await using (var list = connection.CreateCommand())
             {
-                list.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('AuditEntries', 'sqlite_sequence') ORDER BY name";
+                list.CommandText = db.Database.IsNpgsql()
+                    ? "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> 'AuditEntries' ORDER BY table_name"
+                    : "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('AuditEntries', 'sqlite_sequence') ORDER BY name";
                 await using var reader = await list.ExecuteReaderAsync();
                 while (await reader.ReadAsync())
                 {
