@@ -21,6 +21,8 @@ public sealed class CheeseCaveOptions
 
     public SignInRateLimitOptions SignInRateLimit { get; set; } = new();
 
+    public ClusterOptions Cluster { get; set; } = new();
+
     public string ResolveDataDirectory(string contentRoot) => Path.GetFullPath(DataDirectory, contentRoot);
 }
 

@@ -46,6 +46,14 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options) :
 
     public DbSet<ExpiryNotification> ExpiryNotifications => Set<ExpiryNotification>();
 
+    public DbSet<PortalInstanceRecord> PortalInstances => Set<PortalInstanceRecord>();
+
+    public DbSet<SetupOperationRecord> SetupOperations => Set<SetupOperationRecord>();
+
+    public DbSet<RateLimitCounter> RateLimitCounters => Set<RateLimitCounter>();
+
+    public DbSet<ClusterLease> ClusterLeases => Set<ClusterLease>();
+
     public static string ConnectionStringFor(string dataDirectory) =>
         $"Data Source={Path.Combine(dataDirectory, FileName)};Foreign Keys=True";
 
@@ -181,6 +189,7 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options) :
         RolloverModel.Configure(builder);
         AutomationModel.Configure(builder);
         ExpiryModel.Configure(builder);
+        ClusterModel.Configure(builder);
     }
 
     public override int SaveChanges(bool acceptAllChangesOnSuccess)
