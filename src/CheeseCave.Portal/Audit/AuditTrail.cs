@@ -144,26 +144,30 @@ public sealed class AuditTrail(ICallerAuthorization authorization, IDbContextFac
     {
         if (Clean(filter.Text) is { } text)
         {
-            var pattern = "%" + EscapeLike(text) + "%";
-            query = query.Where(a => EF.Functions.Like(a.Actor, pattern, LikeEscape)
-                || EF.Functions.Like(a.Action, pattern, LikeEscape)
-                || (a.Target != null && EF.Functions.Like(a.Target, pattern, LikeEscape))
-                || (a.Detail != null && EF.Functions.Like(a.Detail, pattern, LikeEscape)));
+            // Both sides lower-cased: SQLite's LIKE ignores ASCII case by itself, PostgreSQL's does not. The columns'
+            // ToLower() becomes SQL lower() on either database, so it never runs with a .NET culture.
+#pragma warning disable CA1304, CA1311
+            var pattern = "%" + EscapeLike(text).ToLowerInvariant() + "%";
+            query = query.Where(a => EF.Functions.Like(a.Actor.ToLower(), pattern, LikeEscape)
+                || EF.Functions.Like(a.Action.ToLower(), pattern, LikeEscape)
+                || (a.Target != null && EF.Functions.Like(a.Target.ToLower(), pattern, LikeEscape))
+                || (a.Detail != null && EF.Functions.Like(a.Detail.ToLower(), pattern, LikeEscape)));
         }
 
         if (Clean(filter.Actor) is { } actor)
         {
             // LIKE without wildcards: an exact match that ignores ASCII case, as user names do.
-            var exact = EscapeLike(actor);
-            query = query.Where(a => EF.Functions.Like(a.Actor, exact, LikeEscape));
+            var exact = EscapeLike(actor).ToLowerInvariant();
+            query = query.Where(a => EF.Functions.Like(a.Actor.ToLower(), exact, LikeEscape));
         }
 
         if (Clean(filter.Action) is { } action)
         {
             if (action.EndsWith('*'))
             {
-                var prefix = EscapeLike(action.TrimEnd('*')) + "%";
-                query = query.Where(a => EF.Functions.Like(a.Action, prefix, LikeEscape));
+                var prefix = EscapeLike(action.TrimEnd('*')).ToLowerInvariant() + "%";
+                query = query.Where(a => EF.Functions.Like(a.Action.ToLower(), prefix, LikeEscape));
+#pragma warning restore CA1304, CA1311
             }
             else
             {

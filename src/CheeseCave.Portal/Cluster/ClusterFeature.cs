@@ -11,9 +11,6 @@ namespace CheeseCave.Portal.Cluster;
 /// </summary>
 public static class ClusterFeature
 {
-    public const string ProviderKey = "CheeseCave:Database:Provider";
-    public const string ConnectionStringName = "CheeseCave";
-
     public static IServiceCollection AddCluster(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
@@ -26,7 +23,7 @@ public static class ClusterFeature
         services.AddSingleton<InstanceHeartbeat>();
         services.AddHostedService(sp => sp.GetRequiredService<InstanceHeartbeat>());
 
-        if (UsesPostgreSql(configuration) && configuration.GetConnectionString(ConnectionStringName) is { Length: > 0 } connectionString)
+        if (UsesPostgreSql(configuration) && configuration.GetConnectionString(DatabaseOptions.ConnectionStringName) is { Length: > 0 } connectionString)
         {
             // A data source of its own: the listening connection stays open for the life of the process.
             services.AddSingleton(sp => new PostgresClusterBus(NpgsqlDataSource.Create(connectionString), sp.GetRequiredService<PortalInstance>(),
@@ -43,7 +40,7 @@ public static class ClusterFeature
     }
 
     public static bool UsesPostgreSql(IConfiguration configuration) =>
-        string.Equals(configuration?[ProviderKey], "PostgreSQL", StringComparison.OrdinalIgnoreCase);
+        string.Equals(configuration?[$"{CheeseCaveOptions.SectionName}:Database:Provider"]?.Trim(), DatabaseOptions.PostgreSql, StringComparison.OrdinalIgnoreCase);
 }
 
 /// <summary>Refuses to start a cluster that cannot work: several instances on SQLite, or timings that take a slow instance for dead.</summary>

@@ -1,4 +1,3 @@
-using System.Globalization;
 using CheeseCave.Portal.Persistence;
 using Microsoft.EntityFrameworkCore;
 
@@ -10,23 +9,33 @@ namespace CheeseCave.Portal.Cluster;
 /// </summary>
 public sealed class SharedRateCounters(IDbContextFactory<PortalDbContext> contexts, TimeProvider time)
 {
-    /// <summary>Counts one hit on <paramref name="partition"/>; returns the count in the current window and when it ends.</summary>
+    /// <summary>
+    /// Counts one hit on <paramref name="partition"/>; returns the count in its current window and when that ends. A
+    /// window opens at a partition's first hit and lasts <paramref name="window"/> (as ASP.NET Core's fixed-window
+    /// limiter does), so a burst is never split in two by a clock boundary.
+    /// </summary>
     public async Task<(int Count, DateTimeOffset WindowEndsAt)> HitAsync(string partition, TimeSpan window, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(partition);
-        var now = time.GetUtcNow();
-        var start = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % window.Ticks), TimeSpan.Zero);
-        var ends = start + window;
-        var key = Trim($"{partition}|{start.UtcTicks.ToString(CultureInfo.InvariantCulture)}");
+        var key = Trim(partition);
         await using var db = await contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         for (var attempt = 0; attempt < 3; attempt++)
         {
-            var updated = await db.RateLimitCounters.Where(c => c.Key == key)
+            var now = time.GetUtcNow();
+            var counted = await db.RateLimitCounters.Where(c => c.Key == key && c.WindowEndsAt > now)
                 .ExecuteUpdateAsync(s => s.SetProperty(c => c.Count, c => c.Count + 1), cancellationToken).ConfigureAwait(false);
-            if (updated == 1)
+            if (counted == 1)
             {
-                var count = await db.RateLimitCounters.AsNoTracking().Where(c => c.Key == key).Select(c => c.Count).FirstAsync(cancellationToken).ConfigureAwait(false);
-                return (count, ends);
+                var row = await db.RateLimitCounters.AsNoTracking().Where(c => c.Key == key).Select(c => new { c.Count, c.WindowEndsAt }).FirstAsync(cancellationToken).ConfigureAwait(false);
+                return (row.Count, row.WindowEndsAt);
+            }
+
+            var ends = now + window;
+            var reopened = await db.RateLimitCounters.Where(c => c.Key == key && c.WindowEndsAt <= now)
+                .ExecuteUpdateAsync(s => s.SetProperty(c => c.Count, 1).SetProperty(c => c.WindowEndsAt, ends), cancellationToken).ConfigureAwait(false);
+            if (reopened == 1)
+            {
+                return (1, ends);
             }
 
             db.RateLimitCounters.Add(new RateLimitCounter { Key = key, Count = 1, WindowEndsAt = ends });
@@ -41,7 +50,7 @@ public sealed class SharedRateCounters(IDbContextFactory<PortalDbContext> contex
             }
         }
 
-        throw new InvalidOperationException($"Could not count a hit on the rate-limit window {key}.");
+        throw new InvalidOperationException($"Could not count a hit on the rate-limit partition {key}.");
     }
 
     /// <summary>Keys are at most 200 characters (the column); a long partition keeps its distinct hash.</summary>

@@ -68,7 +68,7 @@ public static class ServiceRegistration
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddHttpContextAccessor();
 
-        AddPersistence(builder.Services, paths);
+        AddPersistence(builder.Services, paths, PortalDatabase.From(builder.Configuration, settings, paths));
 
         // An AzureAd section switches sign-in to Entra ID (Security/Entra, ENTRA-ID.md); local accounts otherwise.
         var entra = EntraSettings.IsConfigured(builder.Configuration);
@@ -105,11 +105,13 @@ public static class ServiceRegistration
         return builder;
     }
 
-    private static void AddPersistence(IServiceCollection services, PortalPaths paths)
+    private static void AddPersistence(IServiceCollection services, PortalPaths paths, PortalDatabase database)
     {
         // The factory serves services that must not share a circuit's long-lived context; Identity's stores use the
-        // scoped context that AddDbContextFactory also registers.
-        services.AddDbContextFactory<PortalDbContext>(options => options.UseSqlite(PortalDbContext.ConnectionStringFor(paths.DataDirectory)));
+        // scoped context, made by the same factory so it is the configured provider's context type.
+        services.AddSingleton(database);
+        services.AddScoped(sp => sp.GetRequiredService<IDbContextFactory<PortalDbContext>>().CreateDbContext());
+        services.AddDbContextFactory<PortalDbContext, PortalDbContextFactory>(options => PortalDbContextFactory.Configure(options, database));
 
         // CA private keys are encrypted with this key ring; losing the keys/ folder makes them unreadable.
         services.AddDataProtection()

@@ -52,7 +52,7 @@ public sealed class SetupOperationRecord
 /// <summary>A fixed-window counter shared by every instance (sign-in and onboarding form posts).</summary>
 public sealed class RateLimitCounter
 {
-    /// <summary>The partition and the window's start, e.g. "login|203.0.113.9|ADA|2026-12-08T10:15".</summary>
+    /// <summary>The partition, e.g. "login|203.0.113.9|ADA".</summary>
     public string Key { get; set; } = "";
 
     public int Count { get; set; }

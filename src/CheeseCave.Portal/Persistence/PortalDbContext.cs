@@ -12,9 +12,11 @@ namespace CheeseCave.Portal.Persistence;
 
 /// <summary>
 /// The portal's database: local accounts (ASP.NET Core Identity), the audit log, protected CA keys and one-time
-/// links. SQLite at <c>{DataDirectory}/cheesecave.db</c> by default; the schema comes from the committed migrations.
+/// links. SQLite at <c>{DataDirectory}/cheesecave.db</c> by default; the schema comes from the committed migrations
+/// (Persistence/Migrations). On PostgreSQL the portal uses <see cref="PostgreSqlPortalDbContext"/>, the same model
+/// with its own migrations (see ARCHITECTURE.md, "Database").
 /// </summary>
-public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options) : IdentityDbContext<PortalUser>(options)
+public class PortalDbContext(DbContextOptions<PortalDbContext> options) : IdentityDbContext<PortalUser>(options)
 {
     public const string FileName = Configuration.PortalPaths.DatabaseFileName;
 
@@ -62,9 +64,16 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options) :
         ArgumentNullException.ThrowIfNull(configurationBuilder);
         base.ConfigureConventions(configurationBuilder);
 
-        // SQLite has no date type, and EF cannot compare or sort DateTimeOffset there. Stored as fixed-width UTC
-        // ISO 8601 text instead, which compares and sorts correctly and stays readable in the sqlite3 shell.
-        configurationBuilder.Properties<DateTimeOffset>().HaveConversion<UtcTextConverter>().HaveMaxLength(28);
+        if (Database.IsSqlite())
+        {
+            // SQLite has no date type, and EF cannot compare or sort DateTimeOffset there. Stored as fixed-width UTC
+            // ISO 8601 text instead, which compares and sorts correctly and stays readable in the sqlite3 shell.
+            configurationBuilder.Properties<DateTimeOffset>().HaveConversion<UtcTextConverter>().HaveMaxLength(28);
+        }
+        else
+        {
+            PostgreSqlModel.ConfigureConventions(configurationBuilder);
+        }
     }
 
     protected override void OnModelCreating(ModelBuilder builder)
@@ -190,6 +199,11 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options) :
         AutomationModel.Configure(builder);
         ExpiryModel.Configure(builder);
         ClusterModel.Configure(builder);
+
+        if (!Database.IsSqlite())
+        {
+            PostgreSqlModel.Configure(builder); // last: it adjusts what the configurations above declared
+        }
     }
 
     public override int SaveChanges(bool acceptAllChangesOnSuccess)
@@ -226,7 +240,7 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options) :
         text => DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal));
 }
 
-/// <summary>Lets <c>dotnet ef migrations add</c> build the model without starting the portal.</summary>
+/// <summary>Lets <c>dotnet ef migrations add --context PortalDbContext</c> build the SQLite model without starting the portal.</summary>
 public sealed class PortalDbContextDesignTimeFactory : IDesignTimeDbContextFactory<PortalDbContext>
 {
     public PortalDbContext CreateDbContext(string[] args) =>

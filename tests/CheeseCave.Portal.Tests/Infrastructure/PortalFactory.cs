@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Claims;
 using CheeseCave.Portal.Accounts;
 using CheeseCave.Portal.Approvals;
+using CheeseCave.Portal.Configuration;
 using CheeseCave.Portal.Persistence;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Identity;
@@ -30,6 +31,24 @@ public sealed class PortalFactory : WebApplicationFactory<Program>
     /// <summary>CheeseCave:Approvals:RequiredFor, when a test gates only some actions (null: all of them).</summary>
     public IReadOnlyList<string>? ApprovalsRequiredFor { get; init; }
 
+    /// <summary>
+    /// SQLite in the data folder, or a PostgreSQL database of this portal's own named after its data folder (so a
+    /// restart on the same folder finds the same data). Default: CHEESECAVE_TEST_DATABASE (<see cref="TestDatabases"/>).
+    /// </summary>
+    public DatabaseProvider Database { get; init; } = TestDatabases.DefaultProvider;
+
+    /// <summary>
+    /// Several portals on one PostgreSQL database (the cluster tests): the same name gives the same database, which
+    /// the test drops itself (<see cref="TestDatabases.DropAsync"/>); null gives this portal a database of its own.
+    /// </summary>
+    public string? SharedDatabase { get; init; }
+
+    /// <summary>CheeseCave:Cluster:Instances, with a fast heartbeat so a dead instance is noticed within seconds.</summary>
+    public int? ClusterInstances { get; init; }
+
+    private string? PostgreSqlConnectionString =>
+        Database == DatabaseProvider.PostgreSql ? TestDatabases.ConnectionStringFor(SharedDatabase ?? DataDirectory) : null;
+
     /// <summary>CheeseCave:Emulator:Timing ("azure-like" for the tests that watch operations take seconds); default instant.</summary>
     public string? EmulatorTiming { get; init; }
 
@@ -37,6 +56,19 @@ public sealed class PortalFactory : WebApplicationFactory<Program>
     {
         if (EmulatorTiming is not null) builder.UseSetting("CheeseCave:Emulator:Timing", EmulatorTiming);
         builder.UseSetting("CheeseCave:DataDirectory", DataDirectory);
+        if (PostgreSqlConnectionString is { } postgres)
+        {
+            builder.UseSetting("CheeseCave:Database:Provider", DatabaseOptions.PostgreSql);
+            builder.UseSetting("ConnectionStrings:CheeseCave", postgres);
+        }
+
+        if (ClusterInstances is { } instances)
+        {
+            builder.UseSetting("CheeseCave:Cluster:Instances", instances.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            builder.UseSetting("CheeseCave:Cluster:HeartbeatInterval", "00:00:00.250");
+            builder.UseSetting("CheeseCave:Cluster:StaleAfter", "00:00:01");
+        }
+
         builder.UseSetting("CheeseCave:Emulator:HttpsPort", "0");
         builder.UseSetting("CheeseCave:Emulator:MqttPort", "0");
         builder.UseSetting("CheeseCave:Approvals:Enabled", Approvals ? "true" : "false");
@@ -106,6 +138,11 @@ public sealed class PortalFactory : WebApplicationFactory<Program>
         if (KeepData)
         {
             return;
+        }
+
+        if (PostgreSqlConnectionString is { } postgres && SharedDatabase is null)
+        {
+            await TestDatabases.DropAsync(postgres);
         }
 
         await TestFolders.DeleteAsync(DataDirectory);

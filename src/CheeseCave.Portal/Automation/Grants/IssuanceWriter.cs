@@ -107,7 +107,7 @@ public sealed partial class IssuanceWriter(IDbContextFactory<PortalDbContext> co
                 PortalMetrics.CertificatesIssued("device", source.Key.ToString(), source.Count());
             }
         }
-        catch (Exception ex) when (ex is DbUpdateException or InvalidOperationException or Microsoft.Data.Sqlite.SqliteException)
+        catch (Exception ex) when (ex is DbUpdateException or InvalidOperationException or System.Data.Common.DbException)
         {
             LogRecordingFailed(logger, ex, batch.Count);
             foreach (var work in batch)
@@ -131,7 +131,10 @@ public sealed partial class IssuanceWriter(IDbContextFactory<PortalDbContext> co
     private async Task EnableWriteAheadLogAsync(CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode = WAL;", cancellationToken).ConfigureAwait(false);
+        if (db.Database.IsSqlite()) // PostgreSQL readers never wait for writers anyway
+        {
+            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode = WAL;", cancellationToken).ConfigureAwait(false);
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Recording {Count} signed certificates failed; none of them was issued.")]

@@ -82,8 +82,10 @@ internal static class InventoryQueries
 
         if (Search(filter.Text) is (string like, var hex))
         {
-            query = query.Where(c => EF.Functions.Like(c.Subject, like, "\\")
-                || (hex != null && (EF.Functions.Like(c.ThumbprintSha1, hex, "\\") || EF.Functions.Like(c.ThumbprintSha256, hex, "\\") || EF.Functions.Like(c.SerialNumber, hex, "\\"))));
+#pragma warning disable CA1304, CA1311 // ToLower() becomes SQL lower(): it never runs with a .NET culture
+            query = query.Where(c => EF.Functions.Like(c.Subject.ToLower(), like, "\\")
+                || (hex != null && (EF.Functions.Like(c.ThumbprintSha1.ToLower(), hex, "\\") || EF.Functions.Like(c.ThumbprintSha256.ToLower(), hex, "\\") || EF.Functions.Like(c.SerialNumber.ToLower(), hex, "\\"))));
+#pragma warning restore CA1304, CA1311
         }
 
         if (filter.Status is { } status)
@@ -115,8 +117,10 @@ internal static class InventoryQueries
 
         if (Search(filter.Text) is (string like, var hex))
         {
-            query = query.Where(d => EF.Functions.Like(d.RegistrationId, like, "\\")
-                || (hex != null && (EF.Functions.Like(d.ThumbprintSha1, hex, "\\") || EF.Functions.Like(d.ThumbprintSha256, hex, "\\") || EF.Functions.Like(d.SerialNumber, hex, "\\"))));
+#pragma warning disable CA1304, CA1311 // ToLower() becomes SQL lower(): it never runs with a .NET culture
+            query = query.Where(d => EF.Functions.Like(d.RegistrationId.ToLower(), like, "\\")
+                || (hex != null && (EF.Functions.Like(d.ThumbprintSha1.ToLower(), hex, "\\") || EF.Functions.Like(d.ThumbprintSha256.ToLower(), hex, "\\") || EF.Functions.Like(d.SerialNumber.ToLower(), hex, "\\"))));
+#pragma warning restore CA1304, CA1311
         }
 
         if (filter.Status is { } status)
@@ -156,7 +160,10 @@ internal static class InventoryQueries
     private static IOrderedQueryable<T> Order<T, TKey>(IQueryable<T> source, Expression<Func<T, TKey>> key, bool descending) =>
         descending ? source.OrderByDescending(key) : source.OrderBy(key);
 
-    /// <summary>LIKE patterns: the text anywhere (SQLite's LIKE ignores ASCII case), and as hex without colons or spaces when it could be a thumbprint or serial.</summary>
+    /// <summary>
+    /// LIKE patterns, lower-cased to match the lower-cased columns (SQLite's LIKE ignores ASCII case by itself,
+    /// PostgreSQL's does not): the text anywhere, and as hex without colons or spaces when it could be a thumbprint or serial.
+    /// </summary>
     private static (string Like, string? Hex)? Search(string? text)
     {
         if (string.IsNullOrWhiteSpace(text))
@@ -167,7 +174,7 @@ internal static class InventoryQueries
         var trimmed = text.Trim();
         var hex = trimmed.Replace(":", "", StringComparison.Ordinal).Replace(" ", "", StringComparison.Ordinal);
         var isHex = hex.Length > 0 && hex.All(char.IsAsciiHexDigit);
-        return (Contains(trimmed), isHex ? Contains(hex) : null);
+        return (Contains(trimmed.ToLowerInvariant()), isHex ? Contains(hex.ToLowerInvariant()) : null);
     }
 
     private static string Contains(string text) =>

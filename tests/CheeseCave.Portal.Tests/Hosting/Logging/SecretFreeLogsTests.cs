@@ -54,8 +54,8 @@ public sealed class SecretFreeLogsTests
 
         await using (var scope = host.Services.CreateAsyncScope())
         {
-            var users = scope.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Identity.UserManager<Persistence.PortalUser>>();
-            var user = new Persistence.PortalUser { UserName = "logs-op", CreatedAt = DateTimeOffset.UtcNow };
+            var users = scope.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Identity.UserManager<CheeseCave.Portal.Persistence.PortalUser>>();
+            var user = new CheeseCave.Portal.Persistence.PortalUser { UserName = "logs-op", CreatedAt = DateTimeOffset.UtcNow };
             Assert.True((await users.CreateAsync(user, TestPasswords.Default)).Succeeded);
             Assert.True((await users.AddToRoleAsync(user, PortalRoles.Operator)).Succeeded);
         }
@@ -125,8 +125,8 @@ public sealed class SecretFreeLogsTests
     private static async Task<System.Security.Claims.ClaimsPrincipal> PrincipalAsync(WebApplicationFactory<Program> host, string name)
     {
         await using var scope = host.Services.CreateAsyncScope();
-        var users = scope.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Identity.UserManager<Persistence.PortalUser>>();
-        var signIn = scope.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Identity.SignInManager<Persistence.PortalUser>>();
+        var users = scope.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Identity.UserManager<CheeseCave.Portal.Persistence.PortalUser>>();
+        var signIn = scope.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Identity.SignInManager<CheeseCave.Portal.Persistence.PortalUser>>();
         return await signIn.CreateUserPrincipalAsync((await users.FindByNameAsync(name))!);
     }
 }
