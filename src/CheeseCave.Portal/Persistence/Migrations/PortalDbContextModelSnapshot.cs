@@ -305,6 +305,10 @@ namespace CheeseCave.Portal.Persistence.Migrations
                     b.Property<int>("ReissuedCount")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("RunningInstance")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("RunningSince")
                         .HasMaxLength(28)
                         .HasColumnType("TEXT");

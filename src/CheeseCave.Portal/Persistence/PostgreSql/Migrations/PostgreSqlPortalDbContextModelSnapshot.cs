@@ -273,6 +273,9 @@ namespace CheeseCave.Portal.Persistence.PostgreSql.Migrations
                     b.Property<int>("ReissuedCount")
                         .HasColumnType("integer");
 
+                    b.Property<string>("RunningInstance")
+                        .HasColumnType("text");
+
                     b.Property<DateTimeOffset?>("RunningSince")
                         .HasColumnType("timestamp with time zone");
 
