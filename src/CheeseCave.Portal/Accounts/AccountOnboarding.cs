@@ -53,6 +53,13 @@ public sealed class AccountOnboarding(IServiceScopeFactory scopes, TimeProvider 
             return (AccountResult.Fail(LinkUnusable), null);
         }
 
+        // The link is spent first, by one conditional update: of two portal instances (or two tabs) posting it at
+        // once, one gets it; the other is told the link is used. A failure below rolls this back with the rest.
+        if (!await SpendAsync(db.SetupTokens.Where(t => t.Id == setupToken.Id && t.UsedAt == null), t => t.UsedAt, now, cancellationToken).ConfigureAwait(false))
+        {
+            return (AccountResult.Fail(LinkUnusable), null);
+        }
+
         var user = new PortalUser { UserName = userName.Trim(), CreatedAt = now };
         var created = await CreateUserAsync(users, user, password, PortalRoles.Administrator).ConfigureAwait(false);
         if (!created.Succeeded)
@@ -60,7 +67,6 @@ public sealed class AccountOnboarding(IServiceScopeFactory scopes, TimeProvider 
             return (created, null);
         }
 
-        setupToken.UsedAt = now;
         db.AuditEntries.Add(Actor.From(user).Audit(now, AuditActions.SetupCompleted, user.UserName, AuditOutcomes.Succeeded, "first administrator created"));
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -103,6 +109,11 @@ public sealed class AccountOnboarding(IServiceScopeFactory scopes, TimeProvider 
             return AccountResult.Fail(LinkUnusable);
         }
 
+        if (!await SpendAsync(db.Invitations.Where(i => i.Id == invitation.Id && i.AcceptedAt == null && i.RevokedAt == null), i => i.AcceptedAt, now, cancellationToken).ConfigureAwait(false))
+        {
+            return AccountResult.Fail(LinkUnusable);
+        }
+
         var user = new PortalUser { UserName = invitation.UserName, CreatedAt = now };
         var created = await CreateUserAsync(users, user, password, invitation.Role).ConfigureAwait(false);
         if (!created.Succeeded)
@@ -118,6 +129,12 @@ public sealed class AccountOnboarding(IServiceScopeFactory scopes, TimeProvider 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return AccountResult.Success;
     }
+
+    /// <summary>Marks a one-time link used if nobody did yet; true when this call did.</summary>
+    private static async Task<bool> SpendAsync<TLink>(IQueryable<TLink> open, System.Linq.Expressions.Expression<Func<TLink, DateTimeOffset?>> usedAt, DateTimeOffset now,
+        CancellationToken cancellationToken)
+        where TLink : class =>
+        await open.ExecuteUpdateAsync(s => s.SetProperty(usedAt, now), cancellationToken).ConfigureAwait(false) == 1;
 
     internal static async Task<AccountResult> CreateUserAsync(UserManager<PortalUser> users, PortalUser user, string password, string role)
     {

@@ -14,7 +14,7 @@ public static class ApprovalRegistration
         services.AddSingleton<ApprovalGate>();
         services.AddSingleton<ApprovalApplier>();
         services.AddScoped<ApprovalService>();
-        services.AddHostedService<InterruptedApprovals>(); // registered after the database initializer, so it runs after migrations
+        services.AddSingleton<Cluster.IClusterSweep, InterruptedApprovals>(); // at start-up (after migrations) and after every heartbeat
         return services;
     }
 

@@ -22,6 +22,7 @@ public sealed partial class ApprovalService(
     ApprovalHandoff handoff,
     ApprovalEvents events,
     AuditLog audit,
+    Cluster.PortalInstance instance,
     TimeProvider time,
     ILogger<ApprovalService> logger)
 {
@@ -168,7 +169,8 @@ public sealed partial class ApprovalService(
         {
             claimed = await db.ApprovalRequests
                 .Where(r => r.Id == request.Id && r.Status == ApprovalStatus.Pending && r.ExpiresAt > now)
-                .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, ApprovalStatus.Approved).SetProperty(r => r.DecidedAt, now).SetProperty(r => r.AppliedBy, actor.Name), cancellationToken)
+                .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, ApprovalStatus.Approved).SetProperty(r => r.DecidedAt, now).SetProperty(r => r.AppliedBy, actor.Name)
+                    .SetProperty(r => r.ApplyingInstance, instance.Id), cancellationToken)
                 .ConfigureAwait(false);
         }
 

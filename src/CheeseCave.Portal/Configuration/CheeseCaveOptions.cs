@@ -21,6 +21,7 @@ public sealed class CheeseCaveOptions
 
     public SignInRateLimitOptions SignInRateLimit { get; set; } = new();
 
+    public ClusterOptions Cluster { get; set; } = new();
     /// <summary>SQLite in the data folder (default) or PostgreSQL (see <see cref="DatabaseOptions"/>).</summary>
     public DatabaseOptions Database { get; set; } = new();
 

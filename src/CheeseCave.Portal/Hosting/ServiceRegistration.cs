@@ -3,6 +3,7 @@ using CheeseCave.Portal.Accounts;
 using CheeseCave.Portal.Approvals;
 using CheeseCave.Portal.Audit;
 using CheeseCave.Portal.Auditing;
+using CheeseCave.Portal.Cluster;
 using CheeseCave.Portal.Automation;
 using CheeseCave.Portal.Components;
 using CheeseCave.Portal.Components.Account;
@@ -79,6 +80,7 @@ public static class ServiceRegistration
 
         // Start-up order matters: the database first, then the first-run link, then the emulator.
         builder.Services.AddHostedService<PortalDatabaseInitializer>();
+        builder.Services.AddCluster(builder.Configuration); // after the database: this instance's heartbeat row, the sweeps
         builder.Services.TryAddSingleton<ISetupTokenSink, LogSetupTokenSink>();
         if (!entra)
         {
@@ -208,9 +210,8 @@ public static class ServiceRegistration
 
         services.AddAuthorization(PortalPolicies.Add);
 
-        services.AddRateLimiter(_ => { });
-        services.AddOptions<RateLimiterOptions>()
-            .Configure<IOptions<CheeseCaveOptions>>((options, settings) => SignInRateLimiting.Configure(options, settings.Value.SignInRateLimit));
+        // The API's per-token policy (Automation); the sign-in limits are SignInRateLimiting's, shared through the database.
+        services.AddRateLimiter(options => options.RejectionStatusCode = StatusCodes.Status429TooManyRequests);
 
         services.AddSingleton<AccountOnboarding>();
         services.AddSingleton<UserAdministration>();
@@ -247,6 +248,7 @@ public static class ServiceRegistration
         app.UseAuthentication();
         app.UseAuthorization();
         app.Use(SignInRateLimiting.CaptureUserNameAsync);
+        app.Use(SignInRateLimiting.LimitAsync);
         app.UseRateLimiter();
         app.UseAntiforgery();
 

@@ -18,6 +18,7 @@ internal static class ApprovalModel
             request.Property(r => r.RequestedBy).HasMaxLength(256);
             request.Property(r => r.AppliedBy).HasMaxLength(256);
             request.Property(r => r.Error).HasMaxLength(1000);
+            request.Property(r => r.ApplyingInstance).HasMaxLength(64);
             request.HasMany(r => r.Decisions).WithOne().HasForeignKey(d => d.RequestId).OnDelete(DeleteBehavior.Cascade);
             request.HasIndex(r => new { r.Status, r.ExpiresAt });
             request.HasIndex(r => new { r.SetupId, r.Action });

@@ -46,6 +46,9 @@ public sealed class ApprovalRequest
     /// <summary>Why applying failed, in plain words.</summary>
     public string? Error { get; set; }
 
+    /// <summary>The portal instance applying it (set with Approved): if that instance dies, another marks it interrupted.</summary>
+    public string? ApplyingInstance { get; set; }
+
     public List<ApprovalDecision> Decisions { get; set; } = [];
 }
 

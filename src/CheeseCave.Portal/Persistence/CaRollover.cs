@@ -41,6 +41,9 @@ public sealed class CaRollover
 
     public DateTimeOffset? RunningSince { get; set; }
 
+    /// <summary>The portal instance running <see cref="RunningStep"/>: while it is alive, other instances show the step as running.</summary>
+    public string? RunningInstance { get; set; }
+
     public DateTimeOffset UpdatedAt { get; set; }
 
     /// <summary>Set when the old CA was retired; a setup has at most one rollover without it.</summary>

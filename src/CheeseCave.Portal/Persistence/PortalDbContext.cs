@@ -48,6 +48,14 @@ public class PortalDbContext(DbContextOptions<PortalDbContext> options) : Identi
 
     public DbSet<ExpiryNotification> ExpiryNotifications => Set<ExpiryNotification>();
 
+    public DbSet<PortalInstanceRecord> PortalInstances => Set<PortalInstanceRecord>();
+
+    public DbSet<SetupOperationRecord> SetupOperations => Set<SetupOperationRecord>();
+
+    public DbSet<RateLimitCounter> RateLimitCounters => Set<RateLimitCounter>();
+
+    public DbSet<ClusterLease> ClusterLeases => Set<ClusterLease>();
+
     public static string ConnectionStringFor(string dataDirectory) =>
         $"Data Source={Path.Combine(dataDirectory, FileName)};Foreign Keys=True";
 
@@ -190,6 +198,7 @@ public class PortalDbContext(DbContextOptions<PortalDbContext> options) : Identi
         RolloverModel.Configure(builder);
         AutomationModel.Configure(builder);
         ExpiryModel.Configure(builder);
+        ClusterModel.Configure(builder);
 
         if (!Database.IsSqlite())
         {

@@ -18,6 +18,7 @@ internal static class RolloverModel
             rollover.Property(r => r.OldGroupId).HasMaxLength(128);
             rollover.Property(r => r.NewGroupId).HasMaxLength(128);
             rollover.Property(r => r.RunningStep).HasMaxLength(32);
+            rollover.Property(r => r.RunningInstance).HasMaxLength(64);
             rollover.Property(r => r.CancelledBy).HasMaxLength(256);
             rollover.HasOne<DpsSetup>().WithMany().HasForeignKey(r => r.SetupId).OnDelete(DeleteBehavior.Cascade);
 

@@ -1,13 +1,12 @@
 using System.Globalization;
-using System.Threading.RateLimiting;
+using CheeseCave.Portal.Cluster;
 using CheeseCave.Portal.Configuration;
-using CheeseCave.Portal.Hosting;
-using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
 
 namespace CheeseCave.Portal.Security;
 
 /// <summary>
-/// Rate limits for the anonymous form posts: sign-in (per user name and client address, and per address) and the
+/// Rate limits for the anonymous form posts, shared by every portal instance: sign-in (per user name and client address, and per address) and the
 /// setup and invitation forms (per address). Identity's lockout (5 failures → 15 minutes) works alongside: the
 /// limiter slows guessing across accounts, the lockout protects one account.
 /// </summary>
@@ -19,43 +18,50 @@ public static class SignInRateLimiting
 
     private const string UserNameItem = "CheeseCave.SignIn.UserName";
 
+    private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
+
     /// <summary>The form field that carries the user name on the sign-in page.</summary>
     public const string UserNameField = "Input.UserName";
 
-    public static void Configure(RateLimiterOptions options, SignInRateLimitOptions limits)
+    /// <summary>
+    /// Counts the post against the shared limits before the page handles it, and answers 429 with Retry-After once one
+    /// is spent. The counters live in the database (<see cref="SharedRateCounters"/>), so several portal instances
+    /// behind a load balancer enforce one limit together.
+    /// </summary>
+    public static async Task LimitAsync(HttpContext context, Func<Task> next)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(limits);
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(next);
 
-        options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-        options.OnRejected = static async (context, cancellationToken) =>
+        var kind = Kind(context);
+        if (kind != PostKind.None)
         {
-            var response = context.HttpContext.Response;
-            response.ContentType = "text/plain; charset=utf-8";
-            if (context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
+            var limits = context.RequestServices.GetRequiredService<IOptions<CheeseCaveOptions>>().Value.SignInRateLimit;
+            var counters = context.RequestServices.GetRequiredService<SharedRateCounters>();
+            IEnumerable<(string Partition, int Permits)> partitions = kind == PostKind.Login
+                ? [($"login|{Address(context)}|{context.Items[UserNameItem] as string}", limits.PerUserAndAddress), ($"address|{Address(context)}", limits.PerAddress)]
+                : [($"onboarding|{Address(context)}", limits.OnboardingPerAddress)];
+            foreach (var (partition, permits) in partitions)
             {
-                response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                var (count, windowEndsAt) = await counters.HitAsync(partition, Window, context.RequestAborted).ConfigureAwait(false);
+                if (count > Math.Max(1, permits))
+                {
+                    var now = context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
+                    var response = context.Response;
+                    response.StatusCode = StatusCodes.Status429TooManyRequests;
+                    response.ContentType = "text/plain; charset=utf-8";
+                    response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling((windowEndsAt - now).TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                    await response.WriteAsync(RejectionMessage, context.RequestAborted).ConfigureAwait(false);
+                    return;
+                }
             }
+        }
 
-            await response.WriteAsync(RejectionMessage, cancellationToken).ConfigureAwait(false);
-        };
-
-        var perUser = PartitionedRateLimiter.Create<HttpContext, string>(context => Kind(context) switch
-        {
-            PostKind.Login => PerMinute($"login|{Address(context)}|{context.Items[UserNameItem] as string}", limits.PerUserAndAddress),
-            PostKind.Onboarding => PerMinute($"onboarding|{Address(context)}", limits.OnboardingPerAddress),
-            _ => RateLimitPartition.GetNoLimiter(""),
-        });
-        var perAddress = PartitionedRateLimiter.Create<HttpContext, string>(context => Kind(context) switch
-        {
-            PostKind.Login => PerMinute($"address|{Address(context)}", limits.PerAddress),
-            _ => RateLimitPartition.GetNoLimiter(""),
-        });
-        options.GlobalLimiter = PartitionedRateLimiter.CreateChained(perUser, perAddress);
+        await next().ConfigureAwait(false);
     }
 
     /// <summary>
-    /// Reads the sign-in form before the limiter runs, so the limiter can partition on the user name. The form is
+    /// Reads the sign-in form before the limit is counted, so the limit can partition on the user name. The form is
     /// buffered by ASP.NET Core, so the page reads the same values afterwards.
     /// </summary>
     public static async Task CaptureUserNameAsync(HttpContext context, Func<Task> next)
@@ -106,12 +112,4 @@ public static class SignInRateLimiting
     }
 
     private static string Address(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-
-    private static RateLimitPartition<string> PerMinute(string key, int permits) =>
-        RateLimitPartition.GetFixedWindowLimiter(key, _ => new FixedWindowRateLimiterOptions
-        {
-            PermitLimit = Math.Max(1, permits),
-            Window = TimeSpan.FromMinutes(1),
-            QueueLimit = 0,
-        });
 }

@@ -1,5 +1,5 @@
 using CheeseCave.Portal.Configuration;
-using CheeseCave.Portal.Security.Entra;
+using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Tests.Infrastructure;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;

@@ -37,8 +37,17 @@ public sealed class PortalFactory : WebApplicationFactory<Program>
     /// </summary>
     public DatabaseProvider Database { get; init; } = TestDatabases.DefaultProvider;
 
+    /// <summary>
+    /// Several portals on one PostgreSQL database (the cluster tests): the same name gives the same database, which
+    /// the test drops itself (<see cref="TestDatabases.DropAsync"/>); null gives this portal a database of its own.
+    /// </summary>
+    public string? SharedDatabase { get; init; }
+
+    /// <summary>CheeseCave:Cluster:Instances, with a fast heartbeat so a dead instance is noticed within seconds.</summary>
+    public int? ClusterInstances { get; init; }
+
     private string? PostgreSqlConnectionString =>
-        Database == DatabaseProvider.PostgreSql ? TestDatabases.ConnectionStringFor(DataDirectory) : null;
+        Database == DatabaseProvider.PostgreSql ? TestDatabases.ConnectionStringFor(SharedDatabase ?? DataDirectory) : null;
 
     /// <summary>CheeseCave:Emulator:Timing ("azure-like" for the tests that watch operations take seconds); default instant.</summary>
     public string? EmulatorTiming { get; init; }
@@ -51,6 +60,13 @@ public sealed class PortalFactory : WebApplicationFactory<Program>
         {
             builder.UseSetting("CheeseCave:Database:Provider", DatabaseOptions.PostgreSql);
             builder.UseSetting("ConnectionStrings:CheeseCave", postgres);
+        }
+
+        if (ClusterInstances is { } instances)
+        {
+            builder.UseSetting("CheeseCave:Cluster:Instances", instances.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            builder.UseSetting("CheeseCave:Cluster:HeartbeatInterval", "00:00:00.250");
+            builder.UseSetting("CheeseCave:Cluster:StaleAfter", "00:00:01");
         }
 
         builder.UseSetting("CheeseCave:Emulator:HttpsPort", "0");
@@ -124,7 +140,7 @@ public sealed class PortalFactory : WebApplicationFactory<Program>
             return;
         }
 
-        if (PostgreSqlConnectionString is { } postgres)
+        if (PostgreSqlConnectionString is { } postgres && SharedDatabase is null)
         {
             await TestDatabases.DropAsync(postgres);
         }

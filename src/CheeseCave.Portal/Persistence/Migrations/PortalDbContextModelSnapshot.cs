@@ -142,6 +142,10 @@ namespace CheeseCave.Portal.Persistence.Migrations
                         .HasMaxLength(256)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("ApplyingInstance")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("DecidedAt")
                         .HasMaxLength(28)
                         .HasColumnType("TEXT");
@@ -301,6 +305,10 @@ namespace CheeseCave.Portal.Persistence.Migrations
                     b.Property<int>("ReissuedCount")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("RunningInstance")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("RunningSince")
                         .HasMaxLength(28)
                         .HasColumnType("TEXT");
@@ -340,6 +348,27 @@ namespace CheeseCave.Portal.Persistence.Migrations
                         .HasFilter("\"FinishedAt\" IS NULL");
 
                     b.ToTable("CaRollovers", (string)null);
+                });
+
+            modelBuilder.Entity("CheeseCave.Portal.Persistence.ClusterLease", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ExpiresAt")
+                        .IsRequired()
+                        .HasMaxLength(28)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Holder")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Name");
+
+                    b.ToTable("ClusterLeases", (string)null);
                 });
 
             modelBuilder.Entity("CheeseCave.Portal.Persistence.DpsSetup", b =>
@@ -621,6 +650,36 @@ namespace CheeseCave.Portal.Persistence.Migrations
                     b.ToTable("IssuanceGrants", (string)null);
                 });
 
+            modelBuilder.Entity("CheeseCave.Portal.Persistence.PortalInstanceRecord", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("HeartbeatAt")
+                        .IsRequired()
+                        .HasMaxLength(28)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Machine")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("StartedAt")
+                        .IsRequired()
+                        .HasMaxLength(28)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("StoppedAt")
+                        .HasMaxLength(28)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("PortalInstances", (string)null);
+                });
+
             modelBuilder.Entity("CheeseCave.Portal.Persistence.PortalUser", b =>
                 {
                     b.Property<string>("Id")
@@ -719,6 +778,27 @@ namespace CheeseCave.Portal.Persistence.Migrations
                     b.HasKey("KeyId");
 
                     b.ToTable("ProtectedKeys", (string)null);
+                });
+
+            modelBuilder.Entity("CheeseCave.Portal.Persistence.RateLimitCounter", b =>
+                {
+                    b.Property<string>("Key")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Count")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("WindowEndsAt")
+                        .IsRequired()
+                        .HasMaxLength(28)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Key");
+
+                    b.HasIndex("WindowEndsAt");
+
+                    b.ToTable("RateLimitCounters", (string)null);
                 });
 
             modelBuilder.Entity("CheeseCave.Portal.Persistence.RolloverBatch", b =>
@@ -988,6 +1068,60 @@ namespace CheeseCave.Portal.Persistence.Migrations
                     b.HasIndex("SetupId", "RegistrationId");
 
                     b.ToTable("SetupDevices", (string)null);
+                });
+
+            modelBuilder.Entity("CheeseCave.Portal.Persistence.SetupOperationRecord", b =>
+                {
+                    b.Property<int>("SetupId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Kind")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("EndedAt")
+                        .HasMaxLength(28)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ErrorJson")
+                        .HasMaxLength(4000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("InstanceId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("PendingJson")
+                        .HasMaxLength(1000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Progress")
+                        .HasMaxLength(512)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("StartedAt")
+                        .IsRequired()
+                        .HasMaxLength(28)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("StartedBy")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("StartedById")
+                        .HasMaxLength(450)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Subject")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("SetupId", "Kind");
+
+                    b.ToTable("SetupOperations", (string)null);
                 });
 
             modelBuilder.Entity("CheeseCave.Portal.Persistence.SetupToken", b =>

@@ -115,24 +115,6 @@ public static class EntraSettings
     }
 }
 
-/// <summary>The portal's configuration is unusable; the message names the setting to fix.</summary>
-public sealed class PortalConfigurationException : Exception
-{
-    public PortalConfigurationException()
-    {
-    }
-
-    public PortalConfigurationException(string message)
-        : base(message)
-    {
-    }
-
-    public PortalConfigurationException(string message, Exception innerException)
-        : base(message, innerException)
-    {
-    }
-}
-
 /// <summary>Which sign-in the portal uses, for pages that differ (login, setup link, invitations, users).</summary>
 public sealed record PortalSignIn(bool IsEntra)
 {

@@ -2,7 +2,6 @@ using System.Globalization;
 using CheeseCave.Portal.Auditing;
 using CheeseCave.Portal.Configuration;
 using CheeseCave.Portal.Persistence;
-using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -164,7 +163,7 @@ public sealed class ExpiryCheck(IDbContextFactory<PortalDbContext> contexts, IEn
             await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
             return row.Id;
         }
-        catch (DbUpdateException ex) when (ex.InnerException is SqliteException { SqliteErrorCode: 19 } or Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.UniqueViolation })
+        catch (DbUpdateException ex) when (DbErrors.IsUniqueViolation(ex))
         {
             db.ChangeTracker.Clear();
             return null;

@@ -5,11 +5,16 @@ namespace CheeseCave.Portal.Setups.Expiry;
 /// <summary>
 /// Runs <see cref="ExpiryCheck"/> when the portal starts and then every <see cref="ExpiryWatchOptions.Interval"/>
 /// (daily by default), timed by the <see cref="TimeProvider"/>. A run that fails is logged and shown on the overview;
-/// the watch keeps going.
+/// the watch keeps going. With several portal instances, the one holding the cluster lease runs it (a lease for most of
+/// an interval), so the check runs once per interval, not once per instance; each notice is also claimed in the
+/// database, so none goes out twice even if two runs overlap.
 /// </summary>
-public sealed partial class ExpiryWatch(ExpiryCheck check, ExpiryWatchStatus status, IOptions<ExpiryWatchOptions> options, TimeProvider time, ILogger<ExpiryWatch> logger)
+public sealed partial class ExpiryWatch(ExpiryCheck check, ExpiryWatchStatus status, Cluster.ClusterLeases leases, IOptions<ExpiryWatchOptions> options,
+    TimeProvider time, ILogger<ExpiryWatch> logger)
     : BackgroundService
 {
+    public const string LeaseName = "expiry-check";
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value;
@@ -25,10 +30,12 @@ public sealed partial class ExpiryWatch(ExpiryCheck check, ExpiryWatchStatus sta
             status.Started(time.GetUtcNow());
             ExpiryRunResult? result = null;
             string? error = null;
+            var elsewhere = false;
             try
             {
-                result = await check.RunAsync(stoppingToken).ConfigureAwait(false);
-                if (result.Problems.Count > 0)
+                elsewhere = !await leases.TryAcquireAsync(LeaseName, settings.Interval * 0.9, stoppingToken).ConfigureAwait(false);
+                result = elsewhere ? null : await check.RunAsync(stoppingToken).ConfigureAwait(false);
+                if (result?.Problems.Count > 0)
                 {
                     LogDeliveryProblems(logger, string.Join(" ", result.Problems));
                 }
@@ -43,7 +50,7 @@ public sealed partial class ExpiryWatch(ExpiryCheck check, ExpiryWatchStatus sta
             // The wait starts before the run is reported finished, so a clock moved right after that report counts.
             var next = time.GetUtcNow() + settings.Interval;
             var wait = Task.Delay(settings.Interval, time, stoppingToken);
-            status.Finished(result, error, next);
+            status.Finished(result, error, next, elsewhere);
             try
             {
                 await wait.ConfigureAwait(false);
@@ -97,13 +104,13 @@ public sealed class ExpiryWatchStatus
         }
     }
 
-    internal void Finished(ExpiryRunResult? result, string? error, DateTimeOffset next)
+    internal void Finished(ExpiryRunResult? result, string? error, DateTimeOffset next, bool ranElsewhere = false)
     {
         TaskCompletionSource<ExpiryWatchSnapshot> finished;
         ExpiryWatchSnapshot snapshot;
         lock (_gate)
         {
-            snapshot = _current = new ExpiryWatchSnapshot(_current.StartedAt, result?.At ?? _current.StartedAt, result, error, next, false, _current.Runs + 1);
+            snapshot = _current = new ExpiryWatchSnapshot(_current.StartedAt, result?.At ?? _current.StartedAt, result, error, next, false, _current.Runs + 1, ranElsewhere);
             finished = _nextRun;
             _nextRun = new(TaskCreationOptions.RunContinuationsAsynchronously);
         }
@@ -113,4 +120,6 @@ public sealed class ExpiryWatchStatus
 }
 
 /// <summary>The watch at one moment: when the last run started and ended, what it did (or its error), and when the next starts.</summary>
-public sealed record ExpiryWatchSnapshot(DateTimeOffset? StartedAt, DateTimeOffset? LastRunAt, ExpiryRunResult? LastResult, string? LastError, DateTimeOffset? NextRunAt, bool Running, int Runs);
+/// <remarks><see cref="RanElsewhere"/>: another portal instance held the lease, so this one did not check this time.</remarks>
+public sealed record ExpiryWatchSnapshot(DateTimeOffset? StartedAt, DateTimeOffset? LastRunAt, ExpiryRunResult? LastResult, string? LastError, DateTimeOffset? NextRunAt, bool Running, int Runs,
+    bool RanElsewhere = false);

@@ -1,51 +1,10 @@
 using System.Globalization;
 using System.Security.Claims;
 using CheeseCave.Portal.Approvals;
+using CheeseCave.Portal.Cluster;
 using CheeseCave.Portal.Telemetry;
 
 namespace CheeseCave.Portal.Setups.Operations;
-
-/// <summary>The wizard's long actions that run apart from the browser circuit.</summary>
-public enum SetupOperationKind
-{
-    CreateDps,
-    CreateHub,
-    VerifyCa,
-    IssueDevices,
-    RolloverReissue,
-}
-
-/// <summary>
-/// What one long operation is doing, or how it ended. <see cref="Subject"/> names what it works on (the DPS or hub
-/// name); the success value is not here: only the user who started it can take it (<see cref="SetupOperations.TakeValue{T}"/>),
-/// because a device batch carries a PFX password that is shown once.
-/// </summary>
-public sealed record SetupOperationStatus(
-    int SetupId,
-    SetupOperationKind Kind,
-    string Subject,
-    string StartedBy,
-    DateTimeOffset StartedAt,
-    string? Progress,
-    DateTimeOffset? EndedAt,
-    PortalError? Error,
-    ApprovalTicket? Pending)
-{
-    public bool IsRunning => EndedAt is null;
-
-    public bool Succeeded => EndedAt is not null && Error is null && Pending is null;
-
-    public string Title => SetupOperations.TitleOf(Kind);
-
-    /// <summary>"started by ada 20 s ago".</summary>
-    public string StartedByText(DateTimeOffset now) => $"started by {StartedBy} {SetupOperations.Ago(now - StartedAt)}";
-}
-
-/// <summary>The answer to a start: the running operation, or why it was refused.</summary>
-public sealed record SetupOperationStart(SetupOperationStatus? Status, PortalError? Refused)
-{
-    public bool Started => Refused is null;
-}
 
 /// <summary>
 /// Runs the wizard's long actions (create a DPS or a hub, one-click proof of possession, a device batch) on the thread
@@ -53,16 +12,34 @@ public sealed record SetupOperationStart(SetupOperationStatus? Status, PortalErr
 /// setup sees the progress (eShop's singleton notifier; pages subscribe through <c>SetupOperationWatch</c>). The work
 /// itself is a slice handler's call, made in a fresh DI scope with the caller captured at start, so
 /// its authorization, audit and persistence are unchanged. Only application shutdown cancels it. One operation of a
-/// kind per setup at a time; the outcome is kept for <see cref="RetainFor"/> after it ends.
+/// kind per setup at a time, across every portal instance: the claim, the progress and the outcome are stored
+/// (<see cref="SetupOperationLedger"/>) and announced on the cluster bus, so a page served by another instance shows
+/// them live; if the instance running one dies, the others report it as interrupted (<see cref="IClusterSweep"/>).
+/// The outcome is kept for <see cref="RetainFor"/> after it ends.
 /// </summary>
-public sealed partial class SetupOperations(
-    IServiceScopeFactory scopes,
-    IHostApplicationLifetime lifetime,
-    TimeProvider time,
-    ILogger<SetupOperations> logger) : IAsyncDisposable
+public sealed partial class SetupOperations : IClusterSweep, IAsyncDisposable
 {
+    private const string Topic = "setup-operation";
+
     private readonly Lock _gate = new();
     private readonly Dictionary<(int SetupId, SetupOperationKind Kind), Entry> _entries = [];
+    private readonly IServiceScopeFactory _scopes;
+    private readonly IHostApplicationLifetime _lifetime;
+    private readonly SetupOperationLedger _ledger;
+    private readonly ClusterMembership _membership;
+    private readonly IClusterBus _bus;
+    private readonly TimeProvider _time;
+    private readonly ILogger<SetupOperations> _logger;
+    private readonly IDisposable _remote;
+
+    public SetupOperations(IServiceScopeFactory scopes, IHostApplicationLifetime lifetime, SetupOperationLedger ledger, ClusterMembership membership,
+        IClusterBus bus, TimeProvider time, ILogger<SetupOperations> logger)
+    {
+        (_scopes, _lifetime, _ledger, _membership, _bus, _time, _logger) = (scopes, lifetime, ledger, membership, bus, time, logger);
+        ArgumentNullException.ThrowIfNull(bus);
+        _remote = bus.Subscribe(Topic, OnRemoteChangeAsync);
+        bus.Reconnected += () => _ = Task.Run(() => RefreshAsync(CancellationToken.None));
+    }
 
     /// <summary>How long an ended operation's outcome stays visible (and its value can be taken).</summary>
     public static TimeSpan RetainFor { get; } = TimeSpan.FromMinutes(10);
@@ -71,36 +48,51 @@ public sealed partial class SetupOperations(
     public event Action<SetupOperationStatus>? Changed;
 
     /// <summary>
-    /// Starts <paramref name="work"/> for (<paramref name="setupId"/>, <paramref name="kind"/>) unless one is running.
-    /// No check here: the handler's call inside re-checks the caller's role and audits a refusal,
-    /// and its outcome comes back through <see cref="Changed"/> like any other.
+    /// Starts <paramref name="work"/> for (<paramref name="setupId"/>, <paramref name="kind"/>) unless one is running
+    /// here or on another instance. No role check here: the handler's call inside re-checks the caller's role and
+    /// audits a refusal, and its outcome comes back through <see cref="Changed"/> like any other.
     /// </summary>
-    public SetupOperationStart Start<THandler, T>(ClaimsPrincipal caller, int setupId, SetupOperationKind kind, string subject,
-        Func<THandler, IProgress<string>, CancellationToken, Task<PortalResult<T>>> work)
+    public async Task<SetupOperationStart> StartAsync<THandler, T>(ClaimsPrincipal caller, int setupId, SetupOperationKind kind, string subject,
+        Func<THandler, IProgress<string>, CancellationToken, Task<PortalResult<T>>> work, CancellationToken cancellationToken = default)
         where THandler : notnull
     {
         ArgumentNullException.ThrowIfNull(caller);
         ArgumentNullException.ThrowIfNull(work);
-        var now = time.GetUtcNow();
-        Entry entry;
+        var now = Truncate(_time.GetUtcNow());
+        Task stored;
         lock (_gate)
         {
             Prune(now);
             if (_entries.TryGetValue((setupId, kind), out var running) && running.Status.IsRunning)
             {
-                var status = running.Status;
-                return new SetupOperationStart(status, new PortalError(
-                    $"{AlreadyRunning(kind)} for this setup ({status.StartedByText(now)}).",
-                    "Wait for it to finish: this page shows its progress and updates when it is done."));
+                return Refuse(running.Status, now);
             }
 
-            entry = new Entry(
-                new SetupOperationStatus(setupId, kind, subject, NameOf(caller), now, "Starting", null, null, null),
-                caller.FindFirstValue(ClaimTypes.NameIdentifier));
+            stored = running?.Writes ?? Task.CompletedTask;
+        }
+
+        await stored.ConfigureAwait(false); // the end of the last one is in the database before the next claim reads it
+
+        var startedById = caller.FindFirstValue(ClaimTypes.NameIdentifier);
+        var status = new SetupOperationStatus(setupId, kind, subject, NameOf(caller), now, "Starting", null, null, null);
+        var alive = await _membership.AliveAsync(cancellationToken).ConfigureAwait(false);
+        var (claimed, elsewhere) = await _ledger.TryClaimAsync(status, startedById, alive, cancellationToken).ConfigureAwait(false);
+        Entry entry;
+        lock (_gate)
+        {
+            if (!claimed || (_entries.TryGetValue((setupId, kind), out var running) && running.Status.IsRunning && running.Run is not null))
+            {
+                // Another instance (or a second click here, between the check and the claim) got there first.
+                var other = elsewhere ?? _entries.GetValueOrDefault((setupId, kind))?.Status ?? status;
+                return Refuse(other, now);
+            }
+
+            entry = new Entry(status, startedById);
             _entries[(setupId, kind)] = entry;
         }
 
         Raise(entry.Status);
+        Persist(entry, entry.Status);
 
         // Detached from the caller's context on purpose: the circuit may be gone long before this finishes.
         entry.Run = Task.Run(() => RunAsync(entry, caller, work), CancellationToken.None);
@@ -112,7 +104,7 @@ public sealed partial class SetupOperations(
     {
         lock (_gate)
         {
-            Prune(time.GetUtcNow());
+            Prune(_time.GetUtcNow());
             return _entries.TryGetValue((setupId, kind), out var entry) ? entry.Status : null;
         }
     }
@@ -128,7 +120,7 @@ public sealed partial class SetupOperations(
         var viewerId = viewer.FindFirstValue(ClaimTypes.NameIdentifier);
         lock (_gate)
         {
-            Prune(time.GetUtcNow());
+            Prune(_time.GetUtcNow());
             if (!_entries.TryGetValue((setupId, kind), out var entry) || entry.Status.IsRunning || viewerId is null
                 || !string.Equals(entry.StartedById, viewerId, StringComparison.Ordinal) || entry.Value is not T value)
             {
@@ -145,7 +137,7 @@ public sealed partial class SetupOperations(
     {
         lock (_gate)
         {
-            return Task.WhenAll(_entries.Values.Select(e => e.Run).OfType<Task>());
+            return Task.WhenAll(_entries.Values.SelectMany(e => new[] { e.Run, e.Writes }).OfType<Task>());
         }
     }
 
@@ -154,28 +146,24 @@ public sealed partial class SetupOperations(
         // The container disposes singletons after ApplicationStopping has cancelled the work: wait for it so no
         // operation writes to a database or key store that is being torn down.
         await WhenIdleAsync().ConfigureAwait(false);
+        _remote.Dispose();
     }
 
-    internal static string TitleOf(SetupOperationKind kind) => kind switch
+    /// <summary>After each heartbeat: ends what dead instances were running, and re-reads the others' operations.</summary>
+    public async Task SweepAsync(IReadOnlyCollection<string> aliveInstances, CancellationToken cancellationToken)
     {
-        SetupOperationKind.CreateDps => "Creating the DPS",
-        SetupOperationKind.CreateHub => "Creating the hub",
-        SetupOperationKind.VerifyCa => "Proving possession",
-        _ => "Issuing device certificates",
-    };
+        var ended = await _ledger.EndOrphansAsync(aliveInstances, Truncate(_time.GetUtcNow()), Interrupted, cancellationToken).ConfigureAwait(false);
+        foreach (var status in ended)
+        {
+            await PublishAsync(status).ConfigureAwait(false);
+        }
 
-    private static string AlreadyRunning(SetupOperationKind kind) => kind switch
-    {
-        SetupOperationKind.CreateDps => "A DPS is already being created",
-        SetupOperationKind.CreateHub => "An IoT hub is already being created",
-        SetupOperationKind.VerifyCa => "Proof of possession is already running",
-        _ => "Device certificates are already being issued",
-    };
+        await RefreshAsync(cancellationToken).ConfigureAwait(false);
+    }
 
-    internal static string Ago(TimeSpan elapsed) =>
-        elapsed < TimeSpan.FromMinutes(2) ? $"{Math.Max(0, (int)elapsed.TotalSeconds).ToString(CultureInfo.InvariantCulture)} s ago"
-        : elapsed < TimeSpan.FromHours(2) ? $"{((int)elapsed.TotalMinutes).ToString(CultureInfo.InvariantCulture)} min ago"
-        : $"{((int)elapsed.TotalHours).ToString(CultureInfo.InvariantCulture)} h ago";
+    internal static PortalError Interrupted(SetupOperationKind kind) => new(
+        $"{SetupOperationText.TitleOf(kind)} was interrupted: the portal instance running it stopped.",
+        "Open this step again: it shows what Azure has now; start it again if it is missing.");
 
     private static string NameOf(ClaimsPrincipal caller) =>
         caller.Identity?.Name ?? caller.FindFirstValue("name") ?? caller.FindFirstValue("preferred_username") ?? "someone";
@@ -184,11 +172,11 @@ public sealed partial class SetupOperations(
         Func<THandler, IProgress<string>, CancellationToken, Task<PortalResult<T>>> work)
         where THandler : notnull
     {
-        var stopping = lifetime.ApplicationStopping;
+        var stopping = _lifetime.ApplicationStopping;
         try
         {
             // A scope of our own: the circuit's scope (and its handlers) may be disposed mid-way.
-            var scope = Security.CallerScopes.CreateFor(scopes, caller);
+            var scope = Security.CallerScopes.CreateFor(_scopes, caller);
             await using (scope.ConfigureAwait(false))
             {
                 var handler = scope.ServiceProvider.GetRequiredService<THandler>();
@@ -198,7 +186,7 @@ public sealed partial class SetupOperations(
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
-            LogCancelled(logger, entry.Status.Kind, entry.Status.SetupId);
+            LogCancelled(_logger, entry.Status.Kind, entry.Status.SetupId);
             End(entry, new PortalError(
                 $"{entry.Status.Title} was stopped because the portal shut down.",
                 "Open this step again once the portal is back: it shows what Azure has now; start it again if it is missing."), null, null);
@@ -206,7 +194,7 @@ public sealed partial class SetupOperations(
         catch (Exception ex)
         {
             // Nobody awaits this task: a surprise must still end the operation and reach the pages.
-            LogFailed(logger, ex, entry.Status.Kind, entry.Status.SetupId);
+            LogFailed(_logger, ex, entry.Status.Kind, entry.Status.SetupId);
             End(entry, new PortalError(
                 $"{entry.Status.Title} failed unexpectedly ({ex.GetType().Name}).",
                 "Open this step again to see what was done, then try again; the portal log has the details."), null, null);
@@ -227,6 +215,7 @@ public sealed partial class SetupOperations(
         }
 
         Raise(status);
+        Persist(entry, status);
     }
 
     private void End(Entry entry, PortalError? error, ApprovalTicket? pending, object? value)
@@ -235,13 +224,104 @@ public sealed partial class SetupOperations(
         lock (_gate)
         {
             entry.Value = value;
-            status = entry.Status = entry.Status with { EndedAt = time.GetUtcNow(), Error = error, Pending = pending };
+            status = entry.Status = entry.Status with { EndedAt = Truncate(_time.GetUtcNow()), Error = error, Pending = pending };
         }
 
         PortalMetrics.OperationEnded(status.Kind.ToString(), error is not null ? "failed" : pending is not null ? "waiting" : "succeeded", status.EndedAt!.Value - status.StartedAt);
 
         Raise(status);
+        Persist(entry, status);
     }
+
+    /// <summary>
+    /// Stores the status and tells the other instances, in order per operation (a chain of writes, so a late progress
+    /// line never overwrites the end). A failed write is logged: this instance's pages already know, the others see
+    /// the row at their next heartbeat.
+    /// </summary>
+    private void Persist(Entry entry, SetupOperationStatus status)
+    {
+        lock (_gate)
+        {
+            entry.Writes = entry.Writes.ContinueWith(async _ =>
+            {
+                try
+                {
+                    await _ledger.SaveAsync(status, CancellationToken.None).ConfigureAwait(false);
+                    await PublishAsync(status).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is System.Data.Common.DbException or Microsoft.EntityFrameworkCore.DbUpdateException or InvalidOperationException or TimeoutException)
+                {
+                    LogNotStored(_logger, ex, status.Kind, status.SetupId);
+                }
+            }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
+        }
+    }
+
+    private async Task PublishAsync(SetupOperationStatus status)
+    {
+        try
+        {
+            await _bus.PublishAsync(Topic, string.Create(CultureInfo.InvariantCulture, $"{status.SetupId}|{status.Kind}")).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException or TimeoutException)
+        {
+            LogNotStored(_logger, ex, status.Kind, status.SetupId);
+        }
+    }
+
+    /// <summary>Another instance changed an operation: read it and show it here.</summary>
+    private async Task OnRemoteChangeAsync(string payload)
+    {
+        var parts = payload.Split('|');
+        if (parts.Length != 2 || !int.TryParse(parts[0], CultureInfo.InvariantCulture, out var setupId) || !Enum.TryParse<SetupOperationKind>(parts[1], out var kind))
+        {
+            return;
+        }
+
+        if (await _ledger.FindAsync(setupId, kind, CancellationToken.None).ConfigureAwait(false) is { } found)
+        {
+            Mirror(found.Status);
+        }
+    }
+
+    private async Task RefreshAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            foreach (var status in await _ledger.OthersAsync(_time.GetUtcNow() - RetainFor, cancellationToken).ConfigureAwait(false))
+            {
+                Mirror(status);
+            }
+        }
+        catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException)
+        {
+            LogNotStored(_logger, ex, null, null);
+        }
+    }
+
+    /// <summary>Takes another instance's status unless this instance runs that operation itself; raises it if it is news.</summary>
+    private void Mirror(SetupOperationStatus status)
+    {
+        lock (_gate)
+        {
+            if (_entries.TryGetValue((status.SetupId, status.Kind), out var known)
+                && ((known.Run is not null && known.Status.StartedAt >= status.StartedAt) || known.Status == status))
+            {
+                return;
+            }
+
+            _entries[(status.SetupId, status.Kind)] = new Entry(status, null);
+        }
+
+        Raise(status);
+    }
+
+    private static SetupOperationStart Refuse(SetupOperationStatus status, DateTimeOffset now) => new(status, new PortalError(
+        $"{SetupOperationText.AlreadyRunning(status.Kind)} for this setup ({status.StartedByText(now)}).",
+        "Wait for it to finish: this page shows its progress and updates when it is done."));
+
+    /// <summary>Milliseconds: what every database keeps exactly, so a stored start time still names its claim.</summary>
+    private static DateTimeOffset Truncate(DateTimeOffset at) => new(at.UtcTicks - (at.UtcTicks % TimeSpan.TicksPerMillisecond), TimeSpan.Zero);
 
     private void Raise(SetupOperationStatus status)
     {
@@ -261,7 +341,7 @@ public sealed partial class SetupOperations(
             catch (Exception ex)
 #pragma warning restore CA1031
             {
-                LogSubscriberFailed(logger, ex, status.Kind, status.SetupId);
+                LogSubscriberFailed(_logger, ex, status.Kind, status.SetupId);
             }
         }
     }
@@ -282,7 +362,11 @@ public sealed partial class SetupOperations(
 
         public object? Value { get; set; }
 
+        /// <summary>The work; null for an operation another instance runs.</summary>
         public Task? Run { get; set; }
+
+        /// <summary>The chain of database writes for this operation.</summary>
+        public Task Writes { get; set; } = Task.CompletedTask;
     }
 
     /// <summary>Reports straight to the operation (Progress&lt;T&gt; would post to the pool and could reorder lines).</summary>
@@ -296,6 +380,9 @@ public sealed partial class SetupOperations(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Setup operation {Kind} for setup {SetupId} failed")]
     private static partial void LogFailed(ILogger logger, Exception exception, SetupOperationKind kind, int setupId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Setup operation {Kind} for setup {SetupId}: the shared record or the other instances could not be updated")]
+    private static partial void LogNotStored(ILogger logger, Exception exception, SetupOperationKind? kind, int? setupId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A subscriber to setup operation {Kind} for setup {SetupId} threw; the operation goes on")]
     private static partial void LogSubscriberFailed(ILogger logger, Exception exception, SetupOperationKind kind, int setupId);

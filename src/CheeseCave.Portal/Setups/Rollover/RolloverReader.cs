@@ -6,7 +6,7 @@ using Microsoft.EntityFrameworkCore;
 namespace CheeseCave.Portal.Setups.Rollover;
 
 /// <summary>A setup's rollover as stored: where it stands, both CA generations, the devices still to re-issue, and whether a step was cut off.</summary>
-public sealed class RolloverReader(SetupPipeline pipeline, RolloverRuns runs)
+public sealed class RolloverReader(SetupPipeline pipeline, RolloverRuns runs, Cluster.ClusterMembership membership)
 {
     public async Task<PortalResult<RolloverOverview>> GetRolloverAsync(ClaimsPrincipal caller, int setupId, CancellationToken cancellationToken = default)
     {
@@ -29,14 +29,17 @@ public sealed class RolloverReader(SetupPipeline pipeline, RolloverRuns runs)
         string? whyNot = open is not null ? "A rollover is under way."
             : root is not { IsVerified: true } || setup.EnrollmentGroupId is null ? "The setup needs a verified CA trusted by an enrollment group first (steps 5 to 8)."
             : null;
-        var openView = open is null ? null : View(setup, open, (await RolloverReissue.PendingAsync(db, setupId, open, cancellationToken).ConfigureAwait(false)).Count)
+        // A step another live instance runs is running, not interrupted (several instances on one database).
+        var elsewhere = open?.RunningInstance is { } runner && (await membership.AliveAsync(cancellationToken).ConfigureAwait(false)).Contains(runner, StringComparer.Ordinal)
+            && !runs.IsRunning(setup.Id);
+        var openView = open is null ? null : View(setup, open, elsewhere, (await RolloverReissue.PendingAsync(db, setupId, open, cancellationToken).ConfigureAwait(false)).Count)
             with { LostBatches = await LostAsync(db, setupId, open.Id, cancellationToken).ConfigureAwait(false) };
-        return PortalResult.Ok(new RolloverOverview(setup.Id, setup.Name, whyNot is null, whyNot, openView, last is null ? null : View(setup, last, 0)));
+        return PortalResult.Ok(new RolloverOverview(setup.Id, setup.Name, whyNot is null, whyNot, openView, last is null ? null : View(setup, last, false, 0)));
     }
 
-    private RolloverView View(DpsSetup setup, CaRollover rollover, int pendingDevices)
+    private RolloverView View(DpsSetup setup, CaRollover rollover, bool runningElsewhere, int pendingDevices)
     {
-        var runningHere = runs.IsRunning(setup.Id);
+        var runningHere = runs.IsRunning(setup.Id) || runningElsewhere;
         return new RolloverView(rollover.Id, rollover.Stage, rollover.GroupMode, rollover.StartedBy, rollover.StartedAt,
             Generation(setup, rollover.OldRootId), Generation(setup, rollover.NewRootId), rollover.OldGroupId, rollover.NewGroupId,
             rollover.ReissuedCount, pendingDevices, RolloverRules.Interrupted(rollover, runningHere), runningHere && rollover.RunningStep is not null,

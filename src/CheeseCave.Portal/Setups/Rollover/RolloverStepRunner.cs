@@ -47,7 +47,7 @@ internal sealed record RolloverRunSpec(
 /// the database before it touches the DPS (so a restart mid-step is detected), moves the rollover on when it succeeds
 /// and clears the mark when it fails. One step per setup at a time in this process.
 /// </summary>
-public sealed class RolloverStepRunner(SetupPipeline pipeline, RolloverRuns runs)
+public sealed class RolloverStepRunner(SetupPipeline pipeline, RolloverRuns runs, Cluster.PortalInstance instance, Cluster.ClusterMembership membership)
 {
     public SetupPipeline Pipeline => pipeline;
 
@@ -119,6 +119,12 @@ public sealed class RolloverStepRunner(SetupPipeline pipeline, RolloverRuns runs
                     return PortalResult.Fail<T>(new PortalError("This setup has no open rollover (any more).", "Start a rollover first."));
                 }
 
+                if (rollover.RunningStep is not null && rollover.RunningInstance is { } runner && runner != instance.Id
+                    && (await membership.AliveAsync(cancellationToken).ConfigureAwait(false)).Contains(runner, StringComparer.Ordinal))
+                {
+                    return PortalResult.Fail<T>(new PortalError("Another portal instance is running a step of this rollover right now.", "Wait for it to finish: the rollover page shows it, then try again."));
+                }
+
                 if (await spec.Check(db, rollover).ConfigureAwait(false) is { } problem)
                 {
                     return PortalResult.Fail<T>(problem);
@@ -138,6 +144,7 @@ public sealed class RolloverStepRunner(SetupPipeline pipeline, RolloverRuns runs
 
                 rollover.RunningStep = spec.Mark;
                 rollover.RunningSince = pipeline.Time.GetUtcNow();
+                rollover.RunningInstance = instance.Id;
                 await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
                 marked = rollover.Id;
                 var outcome = await step(context).ConfigureAwait(false);
@@ -180,6 +187,7 @@ public sealed class RolloverStepRunner(SetupPipeline pipeline, RolloverRuns runs
         ArgumentNullException.ThrowIfNull(rollover);
         rollover.RunningStep = null;
         rollover.RunningSince = null;
+        rollover.RunningInstance = null;
         rollover.UpdatedAt = now;
     }
 
@@ -235,6 +243,7 @@ public sealed class RolloverStepRunner(SetupPipeline pipeline, RolloverRuns runs
         // Not the caller's token: the mark must go even when the request was cancelled.
         await using var db = await pipeline.Contexts.CreateDbContextAsync(CancellationToken.None).ConfigureAwait(false);
         await db.CaRollovers.Where(r => r.Id == rolloverId)
-            .ExecuteUpdateAsync(s => s.SetProperty(r => r.RunningStep, (string?)null).SetProperty(r => r.RunningSince, (DateTimeOffset?)null), CancellationToken.None).ConfigureAwait(false);
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.RunningStep, (string?)null).SetProperty(r => r.RunningSince, (DateTimeOffset?)null)
+                .SetProperty(r => r.RunningInstance, (string?)null), CancellationToken.None).ConfigureAwait(false);
     }
 }

@@ -1,3 +1,4 @@
+using CheeseCave.Portal.Configuration;
 using CheeseCave.Portal.Security.Entra;
 using CheeseCave.Portal.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;

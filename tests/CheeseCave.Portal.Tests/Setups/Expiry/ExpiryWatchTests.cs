@@ -172,7 +172,7 @@ public sealed class ExpiryWatchTests(ExpiryWorld world)
         var time = new FakeTimeProvider(world.Now);
         var settings = Webhook(receiver.Url);
         var status = new ExpiryWatchStatus();
-        var watch = ExpiryWorld.Watch(world.Check(settings, time), status, settings, time);
+        var watch = world.Watch(world.Check(settings, time), status, settings, time);
 
         var firstRun = status.NextRunFinishedAsync();
         await watch.StartAsync(CancellationToken.None);

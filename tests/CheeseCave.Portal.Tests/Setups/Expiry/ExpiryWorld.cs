@@ -78,8 +78,8 @@ public sealed class ExpiryWorld : IAsyncLifetime
             options, Options.Create(new CheeseCaveOptions { PublicUrl = "https://cave.example" }));
     }
 
-    public static ExpiryWatch Watch(ExpiryCheck check, ExpiryWatchStatus status, ExpiryWatchOptions settings, TimeProvider time) =>
-        new(check, status, Options.Create(settings), time, NullLogger<ExpiryWatch>.Instance);
+    public ExpiryWatch Watch(ExpiryCheck check, ExpiryWatchStatus status, ExpiryWatchOptions settings, TimeProvider time) =>
+        new(check, status, Factory.Services.GetRequiredService<CheeseCave.Portal.Cluster.ClusterLeases>(), Options.Create(settings), time, NullLogger<ExpiryWatch>.Instance);
 
     public Task<List<ExpiryNotification>> NotificationsAsync() => Factory.WithDbAsync(db => db.ExpiryNotifications.AsNoTracking().OrderBy(n => n.Id).ToListAsync());
 

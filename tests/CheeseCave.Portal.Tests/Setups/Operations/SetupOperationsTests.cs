@@ -17,8 +17,8 @@ public sealed class SetupOperationsTests(SlowArmPortal portal) : IClassFixture<S
     private Task<int> NewSetupAsync(ClaimsPrincipal op, string name) =>
         portal.WizardAsync(async w => (await w.Setups.CreateAsync(op, name)).Value!.Id);
 
-    private static SetupOperationStart StartDps(SetupOperations operations, ClaimsPrincipal op, int setupId, string name) =>
-        operations.Start<DpsHandler, CheeseCave.Provisioning.Arm.ProvisioningServiceInfo>(op, setupId, SetupOperationKind.CreateDps, name,
+    private static Task<SetupOperationStart> StartDps(SetupOperations operations, ClaimsPrincipal op, int setupId, string name) =>
+        operations.StartAsync<DpsHandler, CheeseCave.Provisioning.Arm.ProvisioningServiceInfo>(op, setupId, SetupOperationKind.CreateDps, name,
             (dps, progress, ct) => dps.CreateDpsAsync(op, setupId, "cheesecave-rg", name, "eastus", progress, ct));
 
     [Fact]
@@ -65,7 +65,7 @@ public sealed class SetupOperationsTests(SlowArmPortal portal) : IClassFixture<S
         var name = Unique("ops-dps-");
         using var probe = new OperationProbe(portal.Operations, id);
 
-        Assert.True(StartDps(portal.Operations, ada, id, name).Started);
+        Assert.True((await StartDps(portal.Operations, ada, id, name)).Started);
         await probe.WaitForAsync(s => s.Progress == "Submitting");
 
         await using var scope = portal.Services.CreateAsyncScope();
@@ -103,9 +103,9 @@ public sealed class SetupOperationsTests(SlowArmPortal portal) : IClassFixture<S
         portal.Operations.Changed += Throwing;
         try
         {
-            var first = StartDps(portal.Operations, op, id, Unique("ops-dps-"));
+            var first = await StartDps(portal.Operations, op, id, Unique("ops-dps-"));
             Assert.True(first.Started);
-            var second = StartDps(portal.Operations, op, id, Unique("ops-dps-"));
+            var second = await StartDps(portal.Operations, op, id, Unique("ops-dps-"));
 
             Assert.False(second.Started);
             Assert.Matches(new Regex($@"^A DPS is already being created for this setup \(started by {Regex.Escape(op.Identity!.Name!)} \d+ s ago\)\.$"), second.Refused!.Message);
@@ -113,7 +113,7 @@ public sealed class SetupOperationsTests(SlowArmPortal portal) : IClassFixture<S
             Assert.Equal(first.Status!.StartedAt, second.Status!.StartedAt); // the refusal points at the running one
 
             // Another kind for the same setup is not blocked by it.
-            var hub = portal.Operations.Start<HubsHandler, CheeseCave.Provisioning.Arm.IotHubInfo>(op, id, SetupOperationKind.CreateHub, "x",
+            var hub = await portal.Operations.StartAsync<HubsHandler, CheeseCave.Provisioning.Arm.IotHubInfo>(op, id, SetupOperationKind.CreateHub, "x",
                 (hubs, progress, ct) => hubs.CreateHubAsync(op, id, Unique("ops-hub-"), "eastus", progress, ct));
             Assert.True(hub.Started);
 
@@ -122,7 +122,7 @@ public sealed class SetupOperationsTests(SlowArmPortal portal) : IClassFixture<S
             await probe.WaitForAsync(s => s.Kind == SetupOperationKind.CreateHub && !s.IsRunning);
 
             // Once it has ended, a new one may start.
-            Assert.True(StartDps(portal.Operations, op, id, Unique("ops-dps-")).Started);
+            Assert.True((await StartDps(portal.Operations, op, id, Unique("ops-dps-"))).Started);
             Assert.True((await probe.WaitForAsync(s => s.Kind == SetupOperationKind.CreateDps && !s.IsRunning && s.StartedAt > ended.StartedAt)).EndedAt is not null);
         }
         finally
@@ -148,7 +148,7 @@ public sealed class SetupOperationsTests(SlowArmPortal portal) : IClassFixture<S
         var changed = 0;
         var cut = ctx.Render<DpsStep>(p => p.Add(s => s.View, view).Add(s => s.User, op).Add(s => s.OnChanged, (int? _) => changed++));
 
-        Assert.True(StartDps(portal.Operations, op, id, taken).Started); // DPS names are global: the emulator says it is taken
+        Assert.True((await StartDps(portal.Operations, op, id, taken)).Started); // DPS names are global: the emulator says it is taken
         var ended = await probe.EndedAsync();
 
         Assert.False(ended.Succeeded);
@@ -241,7 +241,7 @@ public sealed class SetupOperationsTests(SlowArmPortal portal) : IClassFixture<S
         var id = await own.WizardAsync(async w => (await w.Setups.CreateAsync(op, "opsstop")).Value!.Id);
         var operations = own.Operations;
         using var probe = new OperationProbe(operations, id);
-        Assert.True(StartDps(operations, op, id, Unique("ops-dps-")).Started);
+        Assert.True((await StartDps(operations, op, id, Unique("ops-dps-"))).Started);
         await probe.WaitForAsync(s => s.Progress == "Submitting");
 
         own.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication();

@@ -103,9 +103,9 @@ public sealed class RolloverLostKeysTests
         var operations = factory.Services.GetRequiredService<SetupOperations>();
         var progress = new List<string>();
         operations.Changed += status => { if (status.Kind == SetupOperationKind.RolloverReissue && status.Progress is { } line) { lock (progress) { progress.Add(line); } } };
-        var start = operations.Start<RolloverReissue, RolloverReissueView>(op, id, SetupOperationKind.RolloverReissue, "3 device(s)", (h, p, ct) => h.ReissueDevicesAsync(op, id, p, ct));
+        var start = await operations.StartAsync<RolloverReissue, RolloverReissueView>(op, id, SetupOperationKind.RolloverReissue, "3 device(s)", (h, p, ct) => h.ReissueDevicesAsync(op, id, p, ct));
         Assert.True(start.Started);
-        Assert.False(operations.Start<RolloverReissue, RolloverReissueView>(op, id, SetupOperationKind.RolloverReissue, "again", (h, p, ct) => h.ReissueDevicesAsync(op, id, p, ct)).Started);
+        Assert.False((await operations.StartAsync<RolloverReissue, RolloverReissueView>(op, id, SetupOperationKind.RolloverReissue, "again", (h, p, ct) => h.ReissueDevicesAsync(op, id, p, ct))).Started);
         await operations.WhenIdleAsync();
 
         var status = operations.Get(id, SetupOperationKind.RolloverReissue)!;

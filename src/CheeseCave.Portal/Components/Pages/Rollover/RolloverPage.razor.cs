@@ -138,12 +138,12 @@ public sealed partial class RolloverPage
     /// Apart from this circuit (SetupOperations): leaving the page does not stop it, and the re-issue (with its PFX
     /// password) comes back once, to this user: here, or when the page is opened again.
     /// </summary>
-    private Task<bool> StartReissueAsync(string subject, Func<RolloverReissue, IProgress<string>, CancellationToken, Task<PortalResult<RolloverReissueView>>> work)
+    private async Task<bool> StartReissueAsync(string subject, Func<RolloverReissue, IProgress<string>, CancellationToken, Task<PortalResult<RolloverReissueView>>> work)
     {
         _reissued = null;
-        var start = Operations.Start(_user, Id, SetupOperationKind.RolloverReissue, subject, work);
+        var start = await Operations.StartAsync(_user, Id, SetupOperationKind.RolloverReissue, subject, work);
         _action.Show(start.Refused, () => StartReissueAsync(subject, work));
-        return Task.FromResult(start.Started);
+        return start.Started;
     }
 
     private async Task ReissueChangedAsync(SetupOperationStatus status)

@@ -100,21 +100,20 @@ public sealed partial class DevicesStep
     /// Runs apart from this circuit (SetupOperations): a reload or a closed tab does not stop it. The batch (with its
     /// PFX password) comes back once, to this user: here, or after a reload if this tab was closed.
     /// </summary>
-    private Task IssueAsync()
+    private async Task IssueAsync()
     {
         Recheck();
         if (!CanIssue)
         {
-            return Task.CompletedTask;
+            return;
         }
 
         _action.Show(null);
         _batch = null;
         IReadOnlyList<string> ids = [.. _checks.Select(c => c.RegistrationId)];
-        var start = Operations.Start<DeviceIssuanceHandler, DeviceBatchView>(User, View.Id, SetupOperationKind.IssueDevices, $"{ids.Count} device{(ids.Count == 1 ? "" : "s")}",
+        var start = await Operations.StartAsync<DeviceIssuanceHandler, DeviceBatchView>(User, View.Id, SetupOperationKind.IssueDevices, $"{ids.Count} device{(ids.Count == 1 ? "" : "s")}",
             (devices, _, cancellationToken) => devices.IssueDevicesAsync(User, View.Id, ids, cancellationToken));
         _action.Show(start.Refused, IssueAsync);
-        return Task.CompletedTask;
     }
 
     private async Task IssueChangedAsync(SetupOperationStatus status)

@@ -160,13 +160,12 @@ public sealed partial class DpsStep : IDisposable
     }
 
     /// <summary>Runs apart from this circuit (SetupOperations): a reload or a closed tab does not stop it, and every page of the setup sees it.</summary>
-    private Task CreateAsync()
+    private async Task CreateAsync()
     {
         var (group, name, location) = (_group!, _name, _location);
-        var start = Operations.Start<DpsHandler, ProvisioningServiceInfo>(User, View.Id, SetupOperationKind.CreateDps, name,
+        var start = await Operations.StartAsync<DpsHandler, ProvisioningServiceInfo>(User, View.Id, SetupOperationKind.CreateDps, name,
             (dps, progress, cancellationToken) => dps.CreateDpsAsync(User, View.Id, group, name, location, progress, cancellationToken));
         _action.Show(start.Refused, CreateAsync);
-        return Task.CompletedTask;
     }
 
     private async Task OperationChangedAsync(SetupOperationStatus status)

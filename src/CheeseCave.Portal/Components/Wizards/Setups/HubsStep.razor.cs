@@ -100,13 +100,12 @@ public sealed partial class HubsStep
     }
 
     /// <summary>Runs apart from this circuit (SetupOperations): a reload or a closed tab does not stop it, and every page of the setup sees it.</summary>
-    private Task CreateHubAsync()
+    private async Task CreateHubAsync()
     {
         var (name, location) = (_hubName, _hubLocation);
-        var start = Operations.Start<HubsHandler, IotHubInfo>(User, View.Id, SetupOperationKind.CreateHub, name,
+        var start = await Operations.StartAsync<HubsHandler, IotHubInfo>(User, View.Id, SetupOperationKind.CreateHub, name,
             (hubs, progress, cancellationToken) => hubs.CreateHubAsync(User, View.Id, name, location, progress, cancellationToken));
         _action.Show(start.Refused, CreateHubAsync);
-        return Task.CompletedTask;
     }
 
     private async Task OperationChangedAsync(SetupOperationStatus status)

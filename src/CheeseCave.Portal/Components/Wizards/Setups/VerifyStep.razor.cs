@@ -57,12 +57,11 @@ public sealed partial class VerifyStep
     private SetupOperationWatch? _watch;
 
     /// <summary>One click runs apart from this circuit (SetupOperations): a reload or a closed tab does not stop it.</summary>
-    private Task VerifyAsync()
+    private async Task VerifyAsync()
     {
-        var start = Operations.Start<OneClickProofHandler, SetupCertificateView>(User, View.Id, SetupOperationKind.VerifyCa, View.Root?.DpsCertificateName ?? "the CA",
+        var start = await Operations.StartAsync<OneClickProofHandler, SetupCertificateView>(User, View.Id, SetupOperationKind.VerifyCa, View.Root?.DpsCertificateName ?? "the CA",
             (oneClickProof, progress, cancellationToken) => oneClickProof.VerifyCaAsync(User, View.Id, progress, cancellationToken));
         _action.Show(start.Refused, VerifyAsync);
-        return Task.CompletedTask;
     }
 
     private async Task VerifyChangedAsync(SetupOperationStatus status)

@@ -143,6 +143,10 @@ namespace CheeseCave.Portal.Persistence.PostgreSql.Migrations
                         .HasColumnType("text")
                         .UseCollation("C");
 
+                    b.Property<string>("ApplyingInstance")
+                        .HasColumnType("text")
+                        .UseCollation("C");
+
                     b.Property<DateTimeOffset?>("DecidedAt")
                         .HasColumnType("timestamp with time zone");
 
@@ -298,6 +302,10 @@ namespace CheeseCave.Portal.Persistence.PostgreSql.Migrations
                     b.Property<int>("ReissuedCount")
                         .HasColumnType("integer");
 
+                    b.Property<string>("RunningInstance")
+                        .HasColumnType("text")
+                        .UseCollation("C");
+
                     b.Property<DateTimeOffset?>("RunningSince")
                         .HasColumnType("timestamp with time zone");
 
@@ -331,6 +339,25 @@ namespace CheeseCave.Portal.Persistence.PostgreSql.Migrations
                         .HasFilter("\"FinishedAt\" IS NULL");
 
                     b.ToTable("CaRollovers", (string)null);
+                });
+
+            modelBuilder.Entity("CheeseCave.Portal.Persistence.ClusterLease", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasColumnType("text")
+                        .UseCollation("C");
+
+                    b.Property<DateTimeOffset>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Holder")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .UseCollation("C");
+
+                    b.HasKey("Name");
+
+                    b.ToTable("ClusterLeases", (string)null);
                 });
 
             modelBuilder.Entity("CheeseCave.Portal.Persistence.DpsSetup", b =>
@@ -601,6 +628,31 @@ namespace CheeseCave.Portal.Persistence.PostgreSql.Migrations
                     b.ToTable("IssuanceGrants", (string)null);
                 });
 
+            modelBuilder.Entity("CheeseCave.Portal.Persistence.PortalInstanceRecord", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasColumnType("text")
+                        .UseCollation("C");
+
+                    b.Property<DateTimeOffset>("HeartbeatAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Machine")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .UseCollation("C");
+
+                    b.Property<DateTimeOffset>("StartedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset?>("StoppedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("PortalInstances", (string)null);
+                });
+
             modelBuilder.Entity("CheeseCave.Portal.Persistence.PortalUser", b =>
                 {
                     b.Property<string>("Id")
@@ -699,6 +751,25 @@ namespace CheeseCave.Portal.Persistence.PostgreSql.Migrations
                     b.HasKey("KeyId");
 
                     b.ToTable("ProtectedKeys", (string)null);
+                });
+
+            modelBuilder.Entity("CheeseCave.Portal.Persistence.RateLimitCounter", b =>
+                {
+                    b.Property<string>("Key")
+                        .HasColumnType("text")
+                        .UseCollation("C");
+
+                    b.Property<int>("Count")
+                        .HasColumnType("integer");
+
+                    b.Property<DateTimeOffset>("WindowEndsAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("Key");
+
+                    b.HasIndex("WindowEndsAt");
+
+                    b.ToTable("RateLimitCounters", (string)null);
                 });
 
             modelBuilder.Entity("CheeseCave.Portal.Persistence.RolloverBatch", b =>
@@ -956,6 +1027,57 @@ namespace CheeseCave.Portal.Persistence.PostgreSql.Migrations
                     b.HasIndex("SetupId", "RegistrationId");
 
                     b.ToTable("SetupDevices", (string)null);
+                });
+
+            modelBuilder.Entity("CheeseCave.Portal.Persistence.SetupOperationRecord", b =>
+                {
+                    b.Property<int>("SetupId")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("Kind")
+                        .HasColumnType("text")
+                        .UseCollation("C");
+
+                    b.Property<DateTimeOffset?>("EndedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("ErrorJson")
+                        .HasColumnType("text")
+                        .UseCollation("C");
+
+                    b.Property<string>("InstanceId")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .UseCollation("C");
+
+                    b.Property<string>("PendingJson")
+                        .HasColumnType("text")
+                        .UseCollation("C");
+
+                    b.Property<string>("Progress")
+                        .HasColumnType("text")
+                        .UseCollation("C");
+
+                    b.Property<DateTimeOffset>("StartedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("StartedBy")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .UseCollation("C");
+
+                    b.Property<string>("StartedById")
+                        .HasColumnType("text")
+                        .UseCollation("C");
+
+                    b.Property<string>("Subject")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .UseCollation("C");
+
+                    b.HasKey("SetupId", "Kind");
+
+                    b.ToTable("SetupOperations", (string)null);
                 });
 
             modelBuilder.Entity("CheeseCave.Portal.Persistence.SetupToken", b =>

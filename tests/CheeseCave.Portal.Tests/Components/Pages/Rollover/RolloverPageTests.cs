@@ -1,6 +1,7 @@
 using Bunit;
 using CheeseCave.Portal.Components.Pages.Rollover;
 using CheeseCave.Portal.Persistence;
+using CheeseCave.Portal.Setups.Operations;
 using CheeseCave.Portal.Setups.Rollover;
 using CheeseCave.Portal.Tests.Components.Wizards.Setups;
 using CheeseCave.Portal.Tests.Infrastructure;
@@ -28,11 +29,21 @@ public sealed class RolloverPageTests(PortalFactory factory) : IClassFixture<Por
         await driver.ToOverlapAsync(op, id, new RolloverStartForm { RootSubject = "rppage Root 2" });
         var auth = Task.FromResult(new AuthenticationState(op));
 
-        // Another writer holds the database, so the re-issue waits at its first write: it is surely running while the
-        // page is closed and another one opens.
+        // Another writer takes the database the moment the re-issue is claimed (the claim itself is a write), so the
+        // re-issue waits at its first write: it is surely running while the page is closed and another one opens.
         await using var holder = new SqliteConnection(PortalDbContext.ConnectionStringFor(factory.DataDirectory));
         await holder.OpenAsync();
-        await using var hold = holder.BeginTransaction(deferred: false);
+        SqliteTransaction? hold = null;
+        var operations = factory.Services.GetRequiredService<SetupOperations>();
+        void Hold(SetupOperationStatus status)
+        {
+            if (status.SetupId == id && status.Kind == SetupOperationKind.RolloverReissue && status.IsRunning && hold is null)
+            {
+                hold = holder.BeginTransaction(deferred: false);
+            }
+        }
+
+        operations.Changed += Hold;
         await using (var first = _harness.NewContext(driver.Wizard))
         {
             var page = first.Render<RolloverPage>(p => p.Add(x => x.Id, id).AddCascadingValue(auth));
@@ -46,7 +57,10 @@ public sealed class RolloverPageTests(PortalFactory factory) : IClassFixture<Por
         reopened.WaitForAssertion(() => Assert.Contains("It goes on if this page is closed", reopened.Find("[data-progress]").TextContent, StringComparison.Ordinal), TimeSpan.FromSeconds(30));
         Assert.NotNull(reopened.Find("[data-cancel-start]").GetAttribute("disabled")); // nothing else runs meanwhile
 
+        operations.Changed -= Hold;
+        Assert.NotNull(hold);
         await hold.RollbackAsync();
+        await hold.DisposeAsync();
         reopened.WaitForAssertion(() => Assert.Contains("Re-issued 2 device certificate(s)", reopened.Find("[data-reissued]").TextContent, StringComparison.Ordinal), TimeSpan.FromSeconds(30));
         Assert.Single(reopened.FindAll("[data-pfx-password]"));
         Assert.Equal("Reissued", reopened.Find("[data-rollover-stage]").GetAttribute("data-rollover-stage"));
