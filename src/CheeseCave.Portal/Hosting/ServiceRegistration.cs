@@ -33,7 +33,6 @@ using CheeseCave.Portal.Setups.Revocation;
 using CheeseCave.Portal.Setups.Upload;
 using CheeseCave.Portal.Targets;
 using Microsoft.AspNetCore.Components.Authorization;
-using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.EntityFrameworkCore;
@@ -68,6 +67,7 @@ public static class ServiceRegistration
         builder.Services.AddHttpContextAccessor();
 
         AddPersistence(builder.Services, paths);
+        builder.AddKeyCustody(paths); // the Data Protection key ring that encrypts CA keys (Hosting/KeyCustodyRegistration.cs)
 
         // An AzureAd section switches sign-in to Entra ID (Security/Entra, ENTRA-ID.md); local accounts otherwise.
         var entra = EntraSettings.IsConfigured(builder.Configuration);
@@ -108,11 +108,6 @@ public static class ServiceRegistration
         // The factory serves services that must not share a circuit's long-lived context; Identity's stores use the
         // scoped context that AddDbContextFactory also registers.
         services.AddDbContextFactory<PortalDbContext>(options => options.UseSqlite(PortalDbContext.ConnectionStringFor(paths.DataDirectory)));
-
-        // CA private keys are encrypted with this key ring; losing the keys/ folder makes them unreadable.
-        services.AddDataProtection()
-            .PersistKeysToFileSystem(paths.EnsureKeysDirectory())
-            .SetApplicationName("CheeseCave");
 
         services.AddScoped<ICurrentActor, CurrentActor>();
         services.AddScoped<ProtectedKeyStore>();

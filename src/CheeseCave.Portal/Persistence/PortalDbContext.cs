@@ -2,6 +2,7 @@ using System.Globalization;
 using CheeseCave.Portal.Auditing;
 using CheeseCave.Portal.Configuration;
 using CheeseCave.Portal.Security;
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
@@ -14,7 +15,7 @@ namespace CheeseCave.Portal.Persistence;
 /// The portal's database: local accounts (ASP.NET Core Identity), the audit log, protected CA keys and one-time
 /// links. SQLite at <c>{DataDirectory}/cheesecave.db</c> by default; the schema comes from the committed migrations.
 /// </summary>
-public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options) : IdentityDbContext<PortalUser>(options)
+public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options) : IdentityDbContext<PortalUser>(options), IDataProtectionKeyContext
 {
     public const string FileName = Configuration.PortalPaths.DatabaseFileName;
 
@@ -45,6 +46,8 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options) :
     public DbSet<RolloverBatch> RolloverBatches => Set<RolloverBatch>();
 
     public DbSet<ExpiryNotification> ExpiryNotifications => Set<ExpiryNotification>();
+
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
     public static string ConnectionStringFor(string dataDirectory) =>
         $"Data Source={Path.Combine(dataDirectory, FileName)};Foreign Keys=True";
@@ -181,6 +184,7 @@ public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options) :
         RolloverModel.Configure(builder);
         AutomationModel.Configure(builder);
         ExpiryModel.Configure(builder);
+        KeyRingModel.Configure(builder);
     }
 
     public override int SaveChanges(bool acceptAllChangesOnSuccess)
