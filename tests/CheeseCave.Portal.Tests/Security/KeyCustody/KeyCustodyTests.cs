@@ -53,6 +53,26 @@ public sealed class KeyCustodyTests
     }
 
     [Fact]
+    public async Task With_the_ring_kept_in_files_a_certificate_still_keeps_a_copy_of_the_data_folder_from_decrypting_a_ca_key()
+    {
+        using var certificates = new KeyRingCertificates();
+        using var key = PrivateKey.Generate(KeyAlgorithm.EcdsaP256);
+        await using var portal = new PortalFactory();
+        await using (var custody = WithSettings(portal, [.. certificates.Settings.Where(s => s.Key != "CheeseCave:KeyRing:Store"), new("CheeseCave:KeyRing:Store", "FileSystem")]))
+        {
+            await StoreKeyAsync(custody.Services, "file-root", key);
+        }
+
+        await using var copy = await CopiedDataAsync(portal.DataDirectory);
+        var files = Directory.GetFiles(copy.KeysDirectory, "*.xml");
+        Assert.NotEmpty(files);
+        Assert.All(files, f => Assert.DoesNotContain("masterKey", File.ReadAllText(f), StringComparison.Ordinal));
+        await Assert.ThrowsAsync<PkiException>(() => copy.OpenAsync("file-root", certificate: null));
+        using var opened = await copy.OpenAsync("file-root", certificates.Certificate);
+        Assert.Equal(key.PublicKey.ExportSubjectPublicKeyInfo(), opened.PublicKey.ExportSubjectPublicKeyInfo());
+    }
+
+    [Fact]
     public async Task A_file_key_ring_from_before_moves_into_the_database_and_is_encrypted_when_a_certificate_is_configured()
     {
         using var certificates = new KeyRingCertificates();
@@ -201,7 +221,10 @@ public sealed class KeyCustodyTests
         {
             var services = new ServiceCollection().AddLogging();
             services.AddDbContextFactory<PortalDbContext>(o => o.UseSqlite(PortalDbContext.ConnectionStringFor(folder)));
-            var dataProtection = services.AddDataProtection().SetApplicationName("CheeseCave").PersistKeysToDbContext<PortalDbContext>();
+            var dataProtection = services.AddDataProtection().SetApplicationName("CheeseCave");
+            _ = Directory.Exists(KeysDirectory) && Directory.GetFiles(KeysDirectory, "*.xml").Length > 0
+                ? dataProtection.PersistKeysToFileSystem(new DirectoryInfo(KeysDirectory))
+                : dataProtection.PersistKeysToDbContext<PortalDbContext>();
             if (certificate is not null)
             {
                 dataProtection.UnprotectKeysWithAnyCertificate(certificate);
