@@ -1,6 +1,5 @@
 using System.Globalization;
 using CheeseCave.Portal.Configuration;
-using CheeseCave.Portal.Hosting;
 
 namespace CheeseCave.Portal.Backup;
 
@@ -38,7 +37,7 @@ public static class BackupCommand
 
         try
         {
-            var configuration = PortalConfiguration(parsed.ConfigurationArgs);
+            var configuration = PortalConfigurationView.Load(parsed.ConfigurationArgs);
             if (string.Equals(configuration["CheeseCave:Database:Provider"], "PostgreSQL", StringComparison.OrdinalIgnoreCase))
             {
                 throw new BackupException("The portal's database is PostgreSQL: back it up with pg_dump (the key ring is in it), as docs/backup.md describes; this command backs up the SQLite data folder.");
@@ -115,12 +114,5 @@ public static class BackupCommand
         // A file written by `echo` or an editor ends with a line break that is no part of the passphrase.
         var passphrase = (await File.ReadAllTextAsync(file, cancellationToken).ConfigureAwait(false)).TrimEnd('\r', '\n');
         return passphrase.Length > 0 ? passphrase : throw new BackupException($"The passphrase file {file} is empty.");
-    }
-
-    private static PortalConfigurationView PortalConfiguration(string[] args)
-    {
-        // The portal's own configuration sources (appsettings.json, the environment, the command line), no host started.
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = PortalContentRoot.Resolve(args) });
-        return new PortalConfigurationView(builder.Configuration, builder.Environment.ContentRootPath);
     }
 }

@@ -79,25 +79,27 @@ internal sealed class BackupRestorer(TimeProvider time)
             await using var tar = new TarReader(decompressing);
             while (await tar.GetNextEntryAsync(copyData: false, cancellationToken).ConfigureAwait(false) is { } entry)
             {
-                if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile) || entry.DataStream is null)
+                if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile))
                 {
                     throw new BackupException($"This backup holds an entry of a kind CheeseCave never writes ('{entry.Name}', {entry.EntryType}). Nothing was restored.");
                 }
 
+                var content = entry.DataStream ?? Stream.Null; // an empty file has no data stream
+
                 switch (entry.Name)
                 {
                     case BackupManifest.EntryName:
-                        manifest = await JsonSerializer.DeserializeAsync<BackupManifest>(entry.DataStream, BackupFiles.Json, cancellationToken).ConfigureAwait(false);
+                        manifest = await JsonSerializer.DeserializeAsync<BackupManifest>(content, BackupFiles.Json, cancellationToken).ConfigureAwait(false);
                         break;
                     case BackupManifest.SettingsEntryName:
-                        await CopyAsync(entry.DataStream, Path.Combine(staging, BackupManifest.RestoredSettingsFileName), cancellationToken).ConfigureAwait(false);
+                        await CopyAsync(content, Path.Combine(staging, BackupManifest.RestoredSettingsFileName), cancellationToken).ConfigureAwait(false);
                         break;
                     case BackupManifest.DatabaseEntryName:
-                        await CopyAsync(entry.DataStream, Path.Combine(staging, Configuration.PortalPaths.DatabaseFileName), cancellationToken).ConfigureAwait(false);
+                        await CopyAsync(content, Path.Combine(staging, Configuration.PortalPaths.DatabaseFileName), cancellationToken).ConfigureAwait(false);
                         database = true;
                         break;
                     default:
-                        await CopyAsync(entry.DataStream, SafePath(staging, entry.Name), cancellationToken).ConfigureAwait(false);
+                        await CopyAsync(content, SafePath(staging, entry.Name), cancellationToken).ConfigureAwait(false);
                         break;
                 }
             }

@@ -34,6 +34,7 @@ internal sealed class BackupWriter(TimeProvider time)
             var files = Directory.GetFiles(dataDirectory, "*", SearchOption.AllDirectories)
                 .Where(f => !string.Equals(Path.GetFullPath(f), Path.GetFullPath(paths.DatabaseFile), StringComparison.Ordinal))
                 .Where(f => !SkippedSuffixes.Any(s => f.EndsWith(s, StringComparison.Ordinal)))
+                .Where(f => Path.GetRelativePath(dataDirectory, f) != BackupManifest.RestoredSettingsFileName) // a previous restore's; this backup records its own
                 .Order(StringComparer.Ordinal)
                 .ToList();
             var ring = KeyRingCensus.Count(snapshot, paths.KeysDirectory);

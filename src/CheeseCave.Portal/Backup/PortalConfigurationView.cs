@@ -3,6 +3,26 @@ namespace CheeseCave.Portal.Backup;
 /// <summary>The portal's configuration as the verbs see it, and the part of it a backup records.</summary>
 internal sealed class PortalConfigurationView(IConfiguration configuration, string contentRoot)
 {
+    /// <summary>
+    /// The web host's own sources in its order (appsettings.json, appsettings.{environment}.json, environment
+    /// variables, the command line) read without creating a host builder: the verbs start nothing.
+    /// </summary>
+    public static PortalConfigurationView Load(string[] args)
+    {
+        var host = new ConfigurationBuilder().AddEnvironmentVariables("DOTNET_").AddEnvironmentVariables("ASPNETCORE_").AddCommandLine(args).Build();
+        var root = Hosting.PortalContentRoot.Resolve(args)
+            ?? (host[HostDefaults.ContentRootKey] is { Length: > 0 } explicitRoot ? Path.GetFullPath(explicitRoot) : Directory.GetCurrentDirectory());
+        var environment = host[HostDefaults.EnvironmentKey] is { Length: > 0 } name ? name : Environments.Production;
+        var configuration = new ConfigurationBuilder()
+            .SetBasePath(root)
+            .AddJsonFile("appsettings.json", optional: true)
+            .AddJsonFile($"appsettings.{environment}.json", optional: true)
+            .AddEnvironmentVariables()
+            .AddCommandLine(args)
+            .Build();
+        return new PortalConfigurationView(configuration, root);
+    }
+
     /// <summary>Names that hold secrets: never written into a backup's settings.</summary>
     private static readonly string[] SecretWords = ["password", "secret", "connectionstring", "token", "apikey", "sas"];
 
