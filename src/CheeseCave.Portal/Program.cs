@@ -1,9 +1,15 @@
+using CheeseCave.Portal.Backup;
 using CheeseCave.Portal.Hosting;
 using CheeseCave.Portal.Hosting.Health;
 
 if (HealthCheckCommand.IsRequested(args))
 {
     return await HealthCheckCommand.RunAsync(args, Console.Out);
+}
+
+if (BackupCommand.IsRequested(args))
+{
+    return await BackupCommand.RunAsync(args, Console.Out);
 }
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions

@@ -34,7 +34,6 @@ using CheeseCave.Portal.Setups.Revocation;
 using CheeseCave.Portal.Setups.Upload;
 using CheeseCave.Portal.Targets;
 using Microsoft.AspNetCore.Components.Authorization;
-using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.EntityFrameworkCore;
@@ -69,6 +68,7 @@ public static class ServiceRegistration
         builder.Services.AddHttpContextAccessor();
 
         AddPersistence(builder.Services, paths, PortalDatabase.From(builder.Configuration, settings, paths));
+        builder.AddKeyCustody(paths); // the Data Protection key ring that encrypts CA keys (Hosting/KeyCustodyRegistration.cs)
 
         // An AzureAd section switches sign-in to Entra ID (Security/Entra, ENTRA-ID.md); local accounts otherwise.
         var entra = EntraSettings.IsConfigured(builder.Configuration);
@@ -112,11 +112,6 @@ public static class ServiceRegistration
         services.AddSingleton(database);
         services.AddScoped(sp => sp.GetRequiredService<IDbContextFactory<PortalDbContext>>().CreateDbContext());
         services.AddDbContextFactory<PortalDbContext, PortalDbContextFactory>(options => PortalDbContextFactory.Configure(options, database));
-
-        // CA private keys are encrypted with this key ring; losing the keys/ folder makes them unreadable.
-        services.AddDataProtection()
-            .PersistKeysToFileSystem(paths.EnsureKeysDirectory())
-            .SetApplicationName("CheeseCave");
 
         services.AddScoped<ICurrentActor, CurrentActor>();
         services.AddScoped<ProtectedKeyStore>();

@@ -2,6 +2,7 @@ using System.Globalization;
 using CheeseCave.Portal.Auditing;
 using CheeseCave.Portal.Configuration;
 using CheeseCave.Portal.Security;
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
@@ -16,7 +17,7 @@ namespace CheeseCave.Portal.Persistence;
 /// (Persistence/Migrations). On PostgreSQL the portal uses <see cref="PostgreSqlPortalDbContext"/>, the same model
 /// with its own migrations (see ARCHITECTURE.md, "Database").
 /// </summary>
-public class PortalDbContext(DbContextOptions<PortalDbContext> options) : IdentityDbContext<PortalUser>(options)
+public class PortalDbContext(DbContextOptions<PortalDbContext> options) : IdentityDbContext<PortalUser>(options), IDataProtectionKeyContext
 {
     public const string FileName = Configuration.PortalPaths.DatabaseFileName;
 
@@ -55,6 +56,8 @@ public class PortalDbContext(DbContextOptions<PortalDbContext> options) : Identi
     public DbSet<RateLimitCounter> RateLimitCounters => Set<RateLimitCounter>();
 
     public DbSet<ClusterLease> ClusterLeases => Set<ClusterLease>();
+
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
     public static string ConnectionStringFor(string dataDirectory) =>
         $"Data Source={Path.Combine(dataDirectory, FileName)};Foreign Keys=True";
@@ -199,6 +202,7 @@ public class PortalDbContext(DbContextOptions<PortalDbContext> options) : Identi
         AutomationModel.Configure(builder);
         ExpiryModel.Configure(builder);
         ClusterModel.Configure(builder);
+        KeyRingModel.Configure(builder);
 
         if (!Database.IsSqlite())
         {

@@ -84,7 +84,7 @@ internal sealed class DatabaseHealthCheck(IDbContextFactory<PortalDbContext> con
 }
 
 /// <summary>The Data Protection keys can protect and unprotect (sign-in cookies and stored secrets depend on them).</summary>
-internal sealed class DataProtectionHealthCheck(IDataProtectionProvider provider) : IHealthCheck
+internal sealed class DataProtectionHealthCheck(IDataProtectionProvider provider, Security.KeyCustody.KeyCustodyStatus custody) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
@@ -92,9 +92,11 @@ internal sealed class DataProtectionHealthCheck(IDataProtectionProvider provider
         {
             var protector = provider.CreateProtector("CheeseCave.Health");
             var probe = Guid.NewGuid().ToString("N");
-            return Task.FromResult(protector.Unprotect(protector.Protect(probe)) == probe
-                ? HealthCheckResult.Healthy("keys usable")
-                : HealthCheckResult.Unhealthy("keys do not round-trip"));
+            return Task.FromResult(protector.Unprotect(protector.Protect(probe)) != probe
+                ? HealthCheckResult.Unhealthy("keys do not round-trip")
+                : custody.Unprotected
+                    ? HealthCheckResult.Degraded("keys usable, but the key ring is not encrypted at rest (CheeseCave:KeyRing:Certificate)")
+                    : HealthCheckResult.Healthy("keys usable"));
         }
         catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or IOException or InvalidOperationException)
         {
