@@ -26,5 +26,11 @@ if (args.Length >= 1 && args[0] == "--csr-load")
     return await CsrLoadBenchmark.RunAsync(args, Console.Out);
 }
 
+// "--telemetry N [--devices 1000 --rate 10000 ...]" runs the measured hub telemetry benchmark against the in-process emulator (issue #12).
+if (args.Length >= 1 && args[0] == "--telemetry")
+{
+    return await TelemetryBenchmark.RunAsync(args, Console.Out);
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(DeviceIssuanceBenchmarks).Assembly).Run(args);
 return 0;
