@@ -32,5 +32,11 @@ if (args.Length >= 1 && args[0] == "--telemetry")
     return await TelemetryBenchmark.RunAsync(args, Console.Out);
 }
 
+// "--telemetry-devices ..." is the devices' own process of "--telemetry ... --devices-process" (started by it).
+if (args.Length >= 1 && args[0] == "--telemetry-devices")
+{
+    return await DeviceProcess.RunChildAsync(args);
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(DeviceIssuanceBenchmarks).Assembly).Run(args);
 return 0;

@@ -27,7 +27,7 @@ namespace CheeseCave.Benchmarks;
 /// to the moment the reader has parsed it. Checked per run: every message read, none lost, each device's in order.
 ///
 /// Usage (Release build): dotnet CheeseCave.Benchmarks.dll --telemetry 100000 [--devices 1000] [--rate 10000]
-///   [--runs 3] [--qos 0|1] [--warmup-seconds 5]
+///   [--runs 3] [--qos 0|1] [--warmup-seconds 5] [--devices-process]
 /// </summary>
 public static class TelemetryBenchmark
 {
@@ -36,7 +36,7 @@ public static class TelemetryBenchmark
     private const string DpsName = "bench-dps";
     private const string IdScope = "0ne00BE4C12";
 
-    private sealed record Options(int Messages, int Devices, double Rate, int Runs, MqttQualityOfServiceLevel Qos, int WarmupSeconds);
+    private sealed record Options(int Messages, int Devices, double Rate, int Runs, MqttQualityOfServiceLevel Qos, int WarmupSeconds, bool SeparateProcess);
 
     public static async Task<int> RunAsync(string[] args, TextWriter output)
     {
@@ -48,7 +48,7 @@ public static class TelemetryBenchmark
         catch (ArgumentException ex)
         {
             await Console.Error.WriteLineAsync("benchmark: " + ex.Message);
-            await Console.Error.WriteLineAsync("usage: --telemetry N [--devices 1000] [--rate 10000] [--runs 3] [--qos 0|1] [--warmup-seconds 5]");
+            await Console.Error.WriteLineAsync("usage: --telemetry N [--devices 1000] [--rate 10000] [--runs 3] [--qos 0|1] [--warmup-seconds 5] [--devices-process]");
             return 2;
         }
 
@@ -57,22 +57,49 @@ public static class TelemetryBenchmark
         output.WriteLine(Invariant($"Machine: {Environment.ProcessorCount} logical cores shared by the devices, the reader and the emulator (one process); {(GCSettings.IsServerGC ? "server" : "workstation")} GC; {RuntimeInformationText()}"));
 
         var watch = Stopwatch.StartNew();
-        using var pki = new BenchmarkPki(options.Devices);
-        output.WriteLine(Invariant($"Issued {pki.Devices.Length} device certificates in {watch.Elapsed.TotalSeconds:0.0} s."));
         var folder = Path.Combine(Path.GetTempPath(), "cheesecave-telemetry-" + Guid.NewGuid().ToString("N"));
-        await using var server = await EmulatorServer.StartAsync(new EmulatorOptions { HttpsPort = 0, MqttPort = 0, InMemory = true, DataDirectory = folder });
-        var hubKey = await SeedAsync(server, pki);
+        Directory.CreateDirectory(folder);
+        try
+        {
+            await using var server = await EmulatorServer.StartAsync(new EmulatorOptions { HttpsPort = 0, MqttPort = 0, InMemory = true, DataDirectory = folder });
+            var (devices, hubKey, refused, connectFailures) = options.SeparateProcess
+                ? await StartDeviceProcessAsync(server, options, folder)
+                : await StartInProcessAsync(server, options);
+            await using (devices)
+            {
+                output.WriteLine(Invariant($"{(options.SeparateProcess ? "In a separate process, r" : "R")}egistered {devices.Count + connectFailures} devices through DPS (HTTPS, X.509) into hub {HubHost} (refused {refused}) and connected {devices.Count} over MQTT/TLS (failed {connectFailures}) in {watch.Elapsed.TotalSeconds:0.0} s."));
+                if (devices.Count == 0) return 1;
+                return await MeasureAsync(server, devices, hubKey, options, perDevice, connectFailures > 0 || refused > 0, output);
+            }
+        }
+        finally
+        {
+            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        }
+    }
 
-        watch.Restart();
+    private static async Task<(ITelemetryDevices Devices, string HubKey, int Refused, int Failed)> StartInProcessAsync(EmulatorServer server, Options options)
+    {
+        var pki = new BenchmarkPki(options.Devices); // its keys stay in use by the connections until the process ends
+        var hubKey = await SeedAsync(server, pki.Root.RawData);
         var refused = await RegisterAsync(server, pki.Devices);
-        output.WriteLine(Invariant($"Registered {pki.Devices.Length - refused} devices through DPS (HTTPS, X.509) into hub {HubHost} in {watch.Elapsed.TotalSeconds:0.0} s; refused {refused}."));
+        var fleet = new TelemetryFleet(server.MqttPort!.Value, server.Context.Tls.CaCertificate, HubHost);
+        var failed = await fleet.ConnectAsync(pki.Devices, 64);
+        return (new InProcessDevices(fleet), hubKey, refused, failed);
+    }
 
-        await using var fleet = new TelemetryFleet(server, HubHost);
-        watch.Restart();
-        var connectFailures = await fleet.ConnectAsync(pki.Devices, 64);
-        output.WriteLine(Invariant($"Connected {fleet.Count} devices over MQTT/TLS in {watch.Elapsed.TotalSeconds:0.0} s; failed {connectFailures}."));
-        if (fleet.Count == 0) return 1;
+    private static async Task<(ITelemetryDevices Devices, string HubKey, int Refused, int Failed)> StartDeviceProcessAsync(EmulatorServer server, Options options, string folder)
+    {
+        var caPath = Path.Combine(folder, "emulator-ca.cert.pem");
+        await File.WriteAllTextAsync(caPath, server.Context.Tls.CaCertificate.ExportCertificatePem());
+        var child = await DeviceProcess.StartAsync(options.Devices, server.HttpsPort, server.MqttPort!.Value, caPath, HubHost, IdScope);
+        var hubKey = await SeedAsync(server, child.RootCertificate);
+        var (refused, failed) = await child.RegisterAndConnectAsync();
+        return (child, hubKey, refused, failed);
+    }
 
+    private static async Task<int> MeasureAsync(EmulatorServer server, ITelemetryDevices fleet, string hubKey, Options options, int perDevice, bool failed, TextWriter output)
+    {
         var sas = SharedAccessSignatures.Create(HubHost, "iothubowner", hubKey, DateTimeOffset.UtcNow.AddHours(2));
         await using var reader = TelemetryStreamReader.Start(server, sas, server.Context.Hub.Telemetry.LastSequence(HubName));
 
@@ -83,18 +110,19 @@ public static class TelemetryBenchmark
 
         output.WriteLine(BenchmarkFigures.Reference());
         var results = new List<TelemetryRunStats>();
-        var failed = connectFailures > 0 || refused > 0;
         for (var run = 1; run <= options.Runs; run++)
         {
             GC.Collect();
             await Task.Delay(500);
-            var stats = new TelemetryRunStats(run, fleet.NextCounters(), perDevice * fleet.Count);
+            var stats = new TelemetryRunStats(run, await fleet.NextCountersAsync(), perDevice * fleet.Count);
             reader.Begin(stats);
             var load = LoadAverage();
             var errorsBefore = fleet.PublishErrors;
             var lostBefore = reader.Lost;
+            var readsBefore = reader.Reads;
             var gcBefore = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
             var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+            var deviceCpuBefore = fleet.OwnCpu;
             var jitBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
             var clock = Stopwatch.StartNew();
             await fleet.SendAsync(run, perDevice, options.Rate, options.Qos);
@@ -110,9 +138,9 @@ public static class TelemetryBenchmark
             var latencies = stats.Latencies.Take(stats.Received).ToArray();
             output.WriteLine(Invariant($"  [run {run}] sent {stats.Expected} in {sendSeconds:0.00} s = {stats.Expected / sendSeconds:0} /s; read {stats.Received} by {readSeconds:0.00} s = {stats.Received / readSeconds:0} /s")
                 + Invariant($"; latency p50 {P(latencies, 50):0.0} / p95 {P(latencies, 95):0.0} / p99 {P(latencies, 99):0.0} / max {(latencies.Length > 0 ? latencies.Max() : 0):0.0} ms")
-                + Invariant($"; errors {errors}, lost {lost}, missing {missing}, out of order {stats.OutOfOrder}")
-                + Invariant($"; CPU {cpu.TotalMilliseconds / stats.Expected * 1000:0} µs per message ({cpu.TotalSeconds / readSeconds:0.00} cores)")
-                + Invariant($"; GC {GC.CollectionCount(0) - gcBefore.Item1}/{GC.CollectionCount(1) - gcBefore.Item2}/{GC.CollectionCount(2) - gcBefore.Item3}; JIT {System.Runtime.JitInfo.GetCompiledMethodCount() - jitBefore} methods; load {load} → {LoadAverage()}; connected {fleet.Connected}"));
+                + Invariant($"; {stats.Received / (double)Math.Max(1, reader.Reads - readsBefore):0.0} messages per stream read; errors {errors}, lost {lost}, missing {missing}, out of order {stats.OutOfOrder}")
+                + Invariant($"; CPU {cpu.TotalMilliseconds / stats.Expected * 1000:0} µs per message ({cpu.TotalSeconds / readSeconds:0.00} cores){(options.SeparateProcess ? " in the emulator + reader, devices' process " + Invariant($"{(fleet.OwnCpu - deviceCpuBefore).TotalMilliseconds / stats.Expected * 1000:0} µs") : "")}")
+                + Invariant($"; GC {GC.CollectionCount(0) - gcBefore.Item1}/{GC.CollectionCount(1) - gcBefore.Item2}/{GC.CollectionCount(2) - gcBefore.Item3}; JIT {System.Runtime.JitInfo.GetCompiledMethodCount() - jitBefore} methods; load {load} → {LoadAverage()}; connected {await fleet.ConnectedAsync()}"));
             output.WriteLine(BenchmarkFigures.Reference());
         }
 
@@ -124,6 +152,7 @@ public static class TelemetryBenchmark
     private static Options Parse(string[] args)
     {
         int messages = 0, devices = 1000, runs = 3, qos = 1, warmup = 5;
+        var separate = false;
         double rate = 10_000;
         for (var i = 0; i < args.Length; i++)
         {
@@ -137,17 +166,18 @@ public static class TelemetryBenchmark
                 case "--runs": runs = Number(); break;
                 case "--qos": qos = Number(); break;
                 case "--warmup-seconds": warmup = Number(); break;
+                case "--devices-process": separate = true; break;
                 default: throw new ArgumentException($"unknown argument '{args[i]}'.");
             }
         }
 
         if (messages <= 0 || devices <= 0 || rate <= 0 || runs <= 0) throw new ArgumentException("--telemetry N, --devices, --rate and --runs must be positive.");
         if (qos is not (0 or 1)) throw new ArgumentException("--qos is 0 or 1 (IoT Hub accepts no QoS 2).");
-        return new Options(messages, devices, rate, runs, (MqttQualityOfServiceLevel)qos, warmup);
+        return new Options(messages, devices, rate, runs, (MqttQualityOfServiceLevel)qos, warmup, separate);
     }
 
     /// <summary>Writes the hub, the DPS linked to it, its verified root and the enrollment group straight into the store; returns the hub owner key.</summary>
-    private static async Task<string> SeedAsync(EmulatorServer server, BenchmarkPki pki)
+    private static async Task<string> SeedAsync(EmulatorServer server, byte[] rootCertificate)
     {
         var store = server.Context.Store;
         var options = server.Context.Options;
@@ -164,7 +194,7 @@ public static class TelemetryBenchmark
                 [new AccessPolicy("provisioningserviceowner", Key(), Key(), "ServiceConfig, EnrollmentRead, EnrollmentWrite, DeviceConnect, RegistrationStatusRead, RegistrationStatusWrite")],
                 EmulatorContext.NewEtag(), now));
             tx.Put(store.DpsCertificates, ArmKeys.DpsCertificate(DpsName, "bench-root"),
-                new DpsCertificateEntity(DpsName, "bench-root", pki.Root.RawData, true, null, EmulatorContext.NewEtag(), now, now));
+                new DpsCertificateEntity(DpsName, "bench-root", rootCertificate, true, null, EmulatorContext.NewEtag(), now, now));
             var group = new JsonObject
             {
                 ["enrollmentGroupId"] = "bench-group",

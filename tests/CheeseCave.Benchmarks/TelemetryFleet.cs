@@ -5,7 +5,6 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
-using CheeseCave.Emulator.Hosting;
 using MQTTnet;
 using MQTTnet.Channel;
 using MQTTnet.Formatter;
@@ -18,21 +17,22 @@ namespace CheeseCave.Benchmarks;
 /// with its own client certificate (leaf + intermediate), connected to the hub as the device SDKs do (client id =
 /// device id, user name "{hub}/{deviceId}/?api-version=..."), then sending telemetry on a schedule.
 /// </summary>
-internal sealed class TelemetryFleet(EmulatorServer server, string hubHostName) : IAsyncDisposable
+internal sealed class TelemetryFleet(int mqttPort, X509Certificate2 trustedCa, string hubHostName) : IAsyncDisposable
 {
     private const string EventsSuffix = "/messages/events/%24.ct=application%2Fjson&%24.ce=utf-8";
     private readonly List<Device> _devices = [];
     private readonly X509ChainPolicy _trust = new()
     {
         TrustMode = X509ChainTrustMode.CustomRootTrust,
-        CustomTrustStore = { server.Context.Tls.CaCertificate },
+        CustomTrustStore = { trustedCa },
         RevocationMode = X509RevocationMode.NoCheck,
         DisableCertificateDownloads = true,
     };
 
+    private readonly int _mqttPort = mqttPort;
+
     public int Count => _devices.Count;
 
-    private int MqttPort => server.MqttPort!.Value;
 
     public int PublishErrors;
 
@@ -65,7 +65,7 @@ internal sealed class TelemetryFleet(EmulatorServer server, string hubHostName) 
     {
         var client = new MqttClientFactory().CreateMqttClient();
         var options = new MqttClientOptionsBuilder()
-            .WithTcpServer("localhost", server.MqttPort!.Value)
+            .WithTcpServer("localhost", _mqttPort)
             .WithClientId(credential.RegistrationId)
             .WithCredentials($"{hubHostName}/{credential.RegistrationId}/?api-version=2021-04-12&DeviceClientType=cheesecave-benchmark", (string?)null)
             .WithProtocolVersion(MqttProtocolVersion.V311)
@@ -165,7 +165,7 @@ internal sealed class TelemetryFleet(EmulatorServer server, string hubHostName) 
             var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             try
             {
-                await socket.ConnectAsync(IPAddress.Loopback, fleet.MqttPort, cancellationToken);
+                await socket.ConnectAsync(IPAddress.Loopback, fleet._mqttPort, cancellationToken);
                 var ssl = new SslStream(new NetworkStream(socket, ownsSocket: true));
                 await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
                 {

@@ -59,6 +59,9 @@ internal sealed class TelemetryStreamReader : IAsyncDisposable
 
     public string? Failure { get; private set; }
 
+    /// <summary>Reads that returned data from the stream (about one per flush of the emulator's stream).</summary>
+    public long Reads { get; private set; }
+
     public static TelemetryStreamReader Start(EmulatorServer server, string sharedAccessSignature, long after)
     {
         var ca = server.Context.Tls.CaCertificate;
@@ -96,6 +99,7 @@ internal sealed class TelemetryStreamReader : IAsyncDisposable
             {
                 var result = await pipe.ReadAsync(_stop.Token);
                 var buffer = result.Buffer;
+                Reads++;
                 while (buffer.PositionOf((byte)'\n') is { } end)
                 {
                     var line = buffer.Slice(0, end);
