@@ -138,7 +138,7 @@ public static class TelemetryBenchmark
             var latencies = stats.Latencies.Take(stats.Received).ToArray();
             output.WriteLine(Invariant($"  [run {run}] sent {stats.Expected} in {sendSeconds:0.00} s = {stats.Expected / sendSeconds:0} /s; read {stats.Received} by {readSeconds:0.00} s = {stats.Received / readSeconds:0} /s")
                 + Invariant($"; latency p50 {P(latencies, 50):0.0} / p95 {P(latencies, 95):0.0} / p99 {P(latencies, 99):0.0} / max {(latencies.Length > 0 ? latencies.Max() : 0):0.0} ms")
-                + Invariant($"; {stats.Received / (double)Math.Max(1, reader.Reads - readsBefore):0.0} messages per stream read; errors {errors}, lost {lost}, missing {missing}, out of order {stats.OutOfOrder}")
+                + Invariant($"; {stats.Received / (double)Math.Max(1, reader.Reads - readsBefore):0.0} messages per stream read; errors {errors}, lost {lost}, missing {missing}, out of order {stats.OutOfOrder} (skipped within a device {stats.Skipped})")
                 + Invariant($"; CPU {cpu.TotalMilliseconds / stats.Expected * 1000:0} µs per message ({cpu.TotalSeconds / readSeconds:0.00} cores){(options.SeparateProcess ? " in the emulator + reader, devices' process " + Invariant($"{(fleet.OwnCpu - deviceCpuBefore).TotalMilliseconds / stats.Expected * 1000:0} µs") : "")}")
                 + Invariant($"; GC {GC.CollectionCount(0) - gcBefore.Item1}/{GC.CollectionCount(1) - gcBefore.Item2}/{GC.CollectionCount(2) - gcBefore.Item3}; JIT {System.Runtime.JitInfo.GetCompiledMethodCount() - jitBefore} methods; load {load} → {LoadAverage()}; connected {await fleet.ConnectedAsync()}"));
             output.WriteLine(BenchmarkFigures.Reference());

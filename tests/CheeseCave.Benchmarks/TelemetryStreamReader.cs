@@ -22,15 +22,26 @@ internal sealed class TelemetryRunStats(int run, long[] firstCounters, int expec
 
     public int Received { get; private set; }
 
-    /// <summary>Messages of a device that did not come right after that device's previous one.</summary>
+    /// <summary>Messages of a device that came after a later one of the same device (a repeat or a reordering).</summary>
     public int OutOfOrder { get; private set; }
+
+    /// <summary>Messages of a device that were skipped: a later one came first and they never did (lost, not reordered).</summary>
+    public int Skipped { get; private set; }
 
     public Task Complete => _complete.Task;
 
     public void Add(int device, long counter, double latencyMs)
     {
-        if (_nextCounter[device] != counter) OutOfOrder++;
-        _nextCounter[device] = counter + 1;
+        if (counter < _nextCounter[device])
+        {
+            OutOfOrder++;
+        }
+        else
+        {
+            Skipped += (int)(counter - _nextCounter[device]);
+            _nextCounter[device] = counter + 1;
+        }
+
         if (Received < Latencies.Length) Latencies[Received] = latencyMs;
         if (++Received == Expected) _complete.TrySetResult();
     }
