@@ -57,7 +57,10 @@ internal static class TelemetryStreamEndpoints
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";
         http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-        var aborted = http.RequestAborted;
+        // Ends with the request or with the emulator, so an open stream never holds up a shutdown.
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(
+            http.RequestAborted, http.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping);
+        var aborted = ended.Token;
         var body = response.BodyWriter;
         await using var json = new Utf8JsonWriter(body);
         try
