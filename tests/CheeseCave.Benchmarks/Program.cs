@@ -26,5 +26,17 @@ if (args.Length >= 1 && args[0] == "--csr-load")
     return await CsrLoadBenchmark.RunAsync(args, Console.Out);
 }
 
+// "--telemetry N [--devices 1000 --rate 10000 ...]" runs the measured hub telemetry benchmark against the in-process emulator (issue #12).
+if (args.Length >= 1 && args[0] == "--telemetry")
+{
+    return await TelemetryBenchmark.RunAsync(args, Console.Out);
+}
+
+// "--telemetry-devices ..." is the devices' own process of "--telemetry ... --devices-process" (started by it).
+if (args.Length >= 1 && args[0] == "--telemetry-devices")
+{
+    return await DeviceProcess.RunChildAsync(args);
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(DeviceIssuanceBenchmarks).Assembly).Run(args);
 return 0;

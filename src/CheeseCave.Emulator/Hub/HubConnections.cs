@@ -10,7 +10,7 @@ internal sealed class HubConnections(TimeProvider time)
 {
     private readonly ConcurrentDictionary<string, HubDeviceConnection> _live = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _stateUpdated = new(StringComparer.OrdinalIgnoreCase);
-    private readonly ConcurrentDictionary<string, DateTimeOffset> _lastActivity = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, ActivityTime> _lastActivity = new(StringComparer.OrdinalIgnoreCase);
 
     public static string KeyOf(string hubName, string deviceId) => $"{hubName.ToLowerInvariant()}/{deviceId}";
 
@@ -21,7 +21,7 @@ internal sealed class HubConnections(TimeProvider time)
         _live[key] = connection;
         var now = time.GetUtcNow();
         _stateUpdated[key] = now;
-        _lastActivity[key] = now;
+        ActivityOf(key).Set(now);
     }
 
     public void Disconnected(HubDeviceConnection connection)
@@ -39,7 +39,7 @@ internal sealed class HubConnections(TimeProvider time)
     public void Touch(HubDeviceIdentity identity)
     {
         ArgumentNullException.ThrowIfNull(identity);
-        _lastActivity[identity.Key] = time.GetUtcNow();
+        ActivityOf(identity.Key).Set(time.GetUtcNow());
     }
 
     public DeviceConnectionState StateOf(string hubName, string deviceId)
@@ -48,6 +48,19 @@ internal sealed class HubConnections(TimeProvider time)
         return new DeviceConnectionState(
             _live.ContainsKey(key),
             _stateUpdated.TryGetValue(key, out var updated) ? updated : null,
-            _lastActivity.TryGetValue(key, out var activity) ? activity : null);
+            _lastActivity.TryGetValue(key, out var activity) ? activity.Value : null);
+    }
+
+    // One holder per device, updated in place: Touch runs for every message a device sends, and replacing a
+    // DateTimeOffset value in a ConcurrentDictionary allocates a new node each time.
+    private ActivityTime ActivityOf(string key) => _lastActivity.GetOrAdd(key, static _ => new ActivityTime());
+
+    private sealed class ActivityTime
+    {
+        private long _utcTicks;
+
+        public DateTimeOffset Value => new(Volatile.Read(ref _utcTicks), TimeSpan.Zero);
+
+        public void Set(DateTimeOffset time) => Volatile.Write(ref _utcTicks, time.UtcTicks);
     }
 }

@@ -3,7 +3,11 @@ namespace CheeseCave.Emulator.Hub;
 /// <summary>Which hub and device a connection authenticated as.</summary>
 internal sealed record HubDeviceIdentity(string HubName, string HubHostName, string DeviceId)
 {
-    public string Key => HubConnections.KeyOf(HubName, DeviceId);
+    // Both made once per connection, not per message: every telemetry message needs them.
+    public string Key { get; } = HubConnections.KeyOf(HubName, DeviceId);
+
+    /// <summary>The device's telemetry topic up to its property bag: devices/{id}/messages/events/.</summary>
+    public string TelemetryTopic { get; } = $"devices/{DeviceId}/messages/events/";
 }
 
 /// <summary>

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -106,6 +107,7 @@ internal static class HubServiceEndpoints
             ReadTelemetry(http, context, deviceId, after, top));
         app.MapGet("/messages/events", (HttpContext http, long? after, int? top) =>
             ReadTelemetry(http, context, null, after, top));
+        app.MapTelemetryStream(context);
         return app;
     }
 
@@ -118,44 +120,19 @@ internal static class HubServiceEndpoints
         var messages = after is { } sequence
             ? context.Hub.Telemetry.Read(hubName!, deviceId, sequence, count)
             : context.Hub.Telemetry.Latest(hubName!, deviceId, count);
-        return Results.Json(new JsonArray(messages.Select(m => (JsonNode)TelemetryJson(m)).ToArray()));
-    }
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartArray();
+            foreach (var message in messages)
+            {
+                TelemetryJsonWriter.Write(json, message);
+            }
 
-    /// <summary>One message: the body as text when it is UTF-8 (as JSON when it parses), else base64 in bodyBase64.</summary>
-    internal static JsonObject TelemetryJson(TelemetryMessage message)
-    {
-        ArgumentNullException.ThrowIfNull(message);
-        var json = new JsonObject
-        {
-            ["sequenceNumber"] = message.SequenceNumber,
-            ["deviceId"] = message.DeviceId,
-            ["enqueuedTimeUtc"] = RegistrationJson.Timestamp(message.EnqueuedTime),
-            ["properties"] = new JsonObject(message.Properties.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value))),
-            ["systemProperties"] = new JsonObject(message.SystemProperties.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value))),
-        };
-        try
-        {
-            var text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(message.Body);
-            json["body"] = TryParse(text) ?? JsonValue.Create(text);
-        }
-        catch (DecoderFallbackException)
-        {
-            json["bodyBase64"] = Convert.ToBase64String(message.Body);
+            json.WriteEndArray();
         }
 
-        return json;
-    }
-
-    private static JsonNode? TryParse(string text)
-    {
-        try
-        {
-            return JsonNode.Parse(text);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
+        return Results.Bytes(buffer.WrittenMemory.ToArray(), "application/json; charset=utf-8");
     }
 
     private static HubDeviceEntity? Device(EmulatorContext context, string hubName, string deviceId) =>

@@ -13,6 +13,7 @@ internal static class PropertyBag
     {
         var application = new Dictionary<string, string>(StringComparer.Ordinal);
         var system = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (bag.Length == 0) return (application, system);
         foreach (var pair in bag.Split('&', StringSplitOptions.RemoveEmptyEntries))
         {
             var equals = pair.IndexOf('=', StringComparison.Ordinal);
@@ -45,5 +46,6 @@ internal static class PropertyBag
     }
 
     // '+' is a space in the form encoding the Node SDK's querystring.stringify uses for some characters.
-    private static string Decode(string text) => Uri.UnescapeDataString(text.Replace('+', ' '));
+    private static string Decode(string text) =>
+        text.AsSpan().IndexOfAny('+', '%') < 0 ? text : Uri.UnescapeDataString(text.Replace('+', ' '));
 }
