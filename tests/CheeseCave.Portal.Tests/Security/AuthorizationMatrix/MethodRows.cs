@@ -45,7 +45,7 @@ internal static class MethodRows
         ["ProvisioningConnectionFactory.CreateDeviceRegistrationClient"] = MethodRule.NotAnAction,
 
         // Runs a slice handler's call (its rows are below) apart from the circuit; that call makes the check and audits.
-        ["SetupOperations.Start"] = MethodRule.NotAnAction,
+        ["SetupOperations.StartAsync"] = MethodRule.NotAnAction,
 
         // The setup pipeline: the check itself, and plumbing the handlers below call after (or as) their check. Approval
         // handlers (ApplyAsync) are not public: only ApprovalService.ApproveAsync reaches them (Approver, never the
