@@ -13,7 +13,7 @@ namespace CheeseCave.Portal.Setups.TestRegistration;
 /// and chain, sends one reading of the cave (temperature, humidity) and reads its initial twin. Every failure becomes
 /// a line that says what went wrong and what to do; later lines are then skipped.
 /// </summary>
-internal static class HubConnectionCheck
+public static class HubConnectionCheck
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
@@ -89,7 +89,7 @@ internal static class HubConnectionCheck
     }
 
     /// <summary>What a ripening cave measures: about 12 °C and 90-95 % relative humidity.</summary>
-    internal static JsonObject CaveReading()
+    public static JsonObject CaveReading()
     {
         var temperature = Math.Round(11.4 + (Random.Shared.NextDouble() * 1.2), 1);
         var humidity = Math.Round(90.0 + (Random.Shared.NextDouble() * 5.0), 0);
