@@ -1,12 +1,9 @@
 using System.Security.Claims;
-using System.Security.Cryptography.X509Certificates;
 using CheeseCave.Pki;
-using CheeseCave.Portal.Setups.Enrollment;
 using CheeseCave.Portal.Setups.HubDevices;
 using CheeseCave.Portal.Setups.TestRegistration;
 using CheeseCave.Portal.Targets;
 using CheeseCave.Portal.Tests.Infrastructure;
-using CheeseCave.Provisioning.DeviceRegistration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace CheeseCave.Portal.Tests.Setups.HubDevices;
@@ -20,7 +17,7 @@ public sealed class HubDevicesHandlerTests(PortalFactory factory) : IClassFixtur
     [Fact]
     public async Task A_tested_device_is_listed_with_its_last_telemetry_and_its_twin()
     {
-        var (id, op, viewer) = await TestedSetupAsync("hdcave");
+        var (id, op, viewer) = await TestedSetup.CreateAsync(factory, "hdcave");
         await using var scope = factory.Services.CreateAsyncScope();
         var handler = scope.ServiceProvider.GetRequiredService<HubDevicesHandler>();
 
@@ -58,7 +55,7 @@ public sealed class HubDevicesHandlerTests(PortalFactory factory) : IClassFixtur
     [Fact]
     public async Task A_device_whose_certificate_the_hub_refuses_gets_a_failed_line_with_what_to_do()
     {
-        var (id, op, _) = await TestedSetupAsync("hdrefuse");
+        var (id, op, _) = await TestedSetup.CreateAsync(factory, "hdrefuse");
         await using var scope = factory.Services.CreateAsyncScope();
         var list = await scope.ServiceProvider.GetRequiredService<HubDevicesHandler>().ListDevicesAsync(op, id, "hdrefuse-hub");
         var hubHost = list.Value!.HubHost;
@@ -75,24 +72,5 @@ public sealed class HubDevicesHandlerTests(PortalFactory factory) : IClassFixtur
         Assert.Equal([HubCheckState.Failed, HubCheckState.Skipped, HubCheckState.Skipped], check.Lines.Select(l => l.State));
         Assert.Contains("the hub refused the device's certificate", check.Lines[0].Detail, StringComparison.Ordinal);
         Assert.Contains("enabled", check.Lines[0].WhatToDo, StringComparison.Ordinal);
-    }
-
-    /// <summary>Steps 1-9 and a test registration of one issued device, which also ran the hub check.</summary>
-    private async Task<(int Id, ClaimsPrincipal Op, ClaimsPrincipal Viewer)> TestedSetupAsync(string name)
-    {
-        await factory.CreateUserAsync($"{name}-op", PortalRoles.Operator);
-        await factory.CreateUserAsync($"{name}-viewer", PortalRoles.Viewer);
-        var op = await factory.PrincipalForAsync($"{name}-op");
-        var viewer = await factory.PrincipalForAsync($"{name}-viewer");
-        await using var scope = factory.Services.CreateAsyncScope();
-        var wizard = new SetupSlices(scope.ServiceProvider);
-        var id = await SetupSteps.VerifiedSetupAsync(wizard, op, name, intermediate: true);
-        var view = (await wizard.Setups.GetAsync(op, id)).Value!;
-        Assert.True((await wizard.Enrollment.SaveEnrollmentGroupAsync(op, id, new EnrollmentGroupForm { GroupId = $"{name}-devices", PrimaryCa = view.Root!.DpsCertificateName! })).Succeeded);
-        var device = (await wizard.Devices.IssueDevicesAsync(op, id, [$"{name}-001"])).Value!.Devices.Single();
-        var tested = await wizard.Testing.TestRegistrationAsync(op, id, device.Id, DeviceTransport.Mqtt);
-        Assert.True(tested.Value!.Assigned, tested.Value.ErrorMessage);
-        Assert.True(tested.Value.Hub!.Succeeded);
-        return (id, op, viewer);
     }
 }
