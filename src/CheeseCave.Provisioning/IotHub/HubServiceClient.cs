@@ -73,9 +73,14 @@ public sealed class HubServiceClient : IDisposable
         var answer = await _sender.SendAsync(() => Request($"twins/{Uri.EscapeDataString(deviceId)}?"),
             $"read the twin of device '{deviceId}' in IoT hub '{HostName}'", cancellationToken, 404).ConfigureAwait(false);
         if (answer.Status == 404) return null;
-        return JsonNode.Parse(answer.Body) is JsonObject twin
-            ? HubDeviceTwin.From(twin)
-            : throw NotShaped("a twin");
+        try
+        {
+            return JsonNode.Parse(answer.Body) is JsonObject twin ? HubDeviceTwin.From(twin) : throw NotShaped("a twin");
+        }
+        catch (JsonException ex)
+        {
+            throw new ProvisioningException(new ProvisioningErrorDetails(ProvisioningSurface.Service, 200, $"IoT hub '{HostName}' answered with something that is not a twin ({ex.Message})."), ex);
+        }
     }
 
     /// <summary>

@@ -106,7 +106,7 @@ public sealed class HubDevicesHandler(SetupPipeline pipeline)
             }
 
             var connectionString = await arm.GetIotHubConnectionStringAsync(hub.ResourceGroup, hub.Name, cancellationToken: cancellationToken).ConfigureAwait(false);
-            using var service = new HubServiceClient(connectionString, pipeline.Provisioning.GetConnection(caller));
+            using var service = new HubServiceClient(connectionString, pipeline.Provisioning.GetConnection(caller), new HubRegistryClientOptions { TimeProvider = pipeline.Time });
             return await read(setup, hubHost, service).ConfigureAwait(false);
         }
         catch (ProvisioningException ex)

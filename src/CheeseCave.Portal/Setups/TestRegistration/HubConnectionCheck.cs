@@ -18,9 +18,9 @@ public static class HubConnectionCheck
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     public static async Task<HubCheckView> RunAsync(ProvisioningConnection connection, string hubHost, string caveName, X509Certificate2 device, X509Certificate2Collection chain,
-        IProgress<string>? progress, CancellationToken cancellationToken)
+        TimeProvider time, IProgress<string>? progress, CancellationToken cancellationToken)
     {
-        var client = new HubDeviceClient(connection, new HubDeviceClientOptions { Retry = new ProvisioningRetryOptions { NetworkTimeout = TimeSpan.FromSeconds(20) } });
+        var client = new HubDeviceClient(connection, new HubDeviceClientOptions { Retry = new ProvisioningRetryOptions { NetworkTimeout = TimeSpan.FromSeconds(20) }, TimeProvider = time });
         string endpoint;
         try
         {

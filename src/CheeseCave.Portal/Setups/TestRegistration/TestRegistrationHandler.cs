@@ -153,7 +153,7 @@ public sealed class TestRegistrationHandler(SetupPipeline pipeline, IKeyStore ke
             if (view is { Assigned: true, AssignedHub: { } hubHost })
             {
                 // The device goes on as a real one would: to its hub, with the same certificate and chain.
-                var hub = await HubConnectionCheck.RunAsync(pipeline.Provisioning.GetConnection(caller), hubHost, setup.Name, withKey, chain, progress, cancellationToken).ConfigureAwait(false);
+                var hub = await HubConnectionCheck.RunAsync(pipeline.Provisioning.GetConnection(caller), hubHost, setup.Name, withKey, chain, pipeline.Time, progress, cancellationToken).ConfigureAwait(false);
                 view = view with { Hub = hub };
                 var failed = hub.Lines.FirstOrDefault(l => l.State == HubCheckState.Failed);
                 await pipeline.Audit.WriteAsync(actor, TestRegistrationAuditActions.HubCheck, $"setup {setupId}", failed is null ? AuditOutcomes.Succeeded : AuditOutcomes.Failed,

@@ -66,7 +66,7 @@ public sealed class HubDevicesHandlerTests(PortalFactory factory) : IClassFixtur
         using var issued = authority.IssueDeviceCertificate(new DeviceCertificateRequest("hdrefuse-001"), stranger);
         using var device = issued.Key!.AttachToCertificate(issued.Certificate);
         var connection = factory.Services.GetRequiredService<ProvisioningConnectionFactory>().GetConnection(op);
-        var check = await HubConnectionCheck.RunAsync(connection, hubHost, "hdrefuse", device, [], null, CancellationToken.None);
+        var check = await HubConnectionCheck.RunAsync(connection, hubHost, "hdrefuse", device, [], TimeProvider.System, null, CancellationToken.None);
 
         Assert.False(check.Succeeded);
         Assert.Equal([HubCheckState.Failed, HubCheckState.Skipped, HubCheckState.Skipped], check.Lines.Select(l => l.State));
