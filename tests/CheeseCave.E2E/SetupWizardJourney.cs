@@ -180,8 +180,26 @@ public sealed partial class SetupWizardJourney(PortalServer server) : IClassFixt
         await Assertions.Expect(page.Locator("[data-registration-assigned] [data-assigned-hub]")).ToContainTextAsync("cave-north-hub");
         await Assertions.Expect(page.Locator("[data-registration-assigned] [data-device-id]")).ToHaveTextAsync("cave-north-001");
         await Assertions.Expect(page.Locator("[data-step=test]")).ToHaveAttributeAsync("data-state", "Done");
+        // Then the device goes on to its hub: connects, sends one cave reading and reads its twin, one line each.
+        await Assertions.Expect(page.Locator("[data-hub-check]")).ToHaveAttributeAsync("data-hub-check", "succeeded");
+        await Assertions.Expect(page.Locator("[data-hub-line=connect]")).ToHaveAttributeAsync("data-state", "succeeded");
+        await Assertions.Expect(page.Locator("[data-hub-line=telemetry] [data-line-json]")).ToContainTextAsync("\"temperature\"");
+        await Assertions.Expect(page.Locator("[data-hub-line=twin] [data-line-json]")).ToContainTextAsync("\"desired\"");
         await Journeys.SaveScreenshotAsync(page, "wizard-10-test-assigned.png");
         await audit.ScanAsync(page, "step 10 test (assigned)");
+
+        // The hub's Devices page lists the device with the telemetry it sent; its details show the twin and the message.
+        await page.Locator("[data-hub-check] [data-hub-devices-link]").ClickAsync();
+        await page.WaitForURLAsync(new Regex($"^{Regex.Escape(server.BaseAddress.ToString())}setups/\\d+/hubs/cave-north-hub/devices$"));
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new PageGetByRoleOptions { Name = "Devices of cave-north-hub", Level = 1 })).ToBeVisibleAsync();
+        var deviceRow = page.Locator("tr", new PageLocatorOptions { Has = page.Locator("[data-device-id='cave-north-001']") });
+        await Assertions.Expect(deviceRow.Locator("[data-telemetry-preview]")).ToContainTextAsync("\"humidity\"", new LocatorAssertionsToContainTextOptions { Timeout = Journeys.StateTimeout });
+        await Assertions.Expect(deviceRow.Locator("[data-connection]")).ToHaveAttributeAsync("data-connection", "disconnected");
+        await deviceRow.Locator("[data-details='cave-north-001']").ClickAsync();
+        await Assertions.Expect(page.Locator("[data-device-details='cave-north-001'] [data-message]")).ToContainTextAsync("cave=Cave north", new LocatorAssertionsToContainTextOptions { Timeout = Journeys.StateTimeout });
+        await Assertions.Expect(page.Locator("[data-twin-desired]")).ToBeVisibleAsync();
+        await Journeys.SaveScreenshotAsync(page, "hub-devices.png");
+        await audit.ScanAsync(page, "hub devices (one device with telemetry)");
 
         // The list shows the setup with its DPS and ID scope.
         await page.GotoAsync(server.BaseAddress + "setups");

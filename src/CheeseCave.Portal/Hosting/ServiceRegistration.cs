@@ -32,6 +32,7 @@ using CheeseCave.Portal.Setups.Rollover;
 using CheeseCave.Portal.Setups.Renewal;
 using CheeseCave.Portal.Setups.Revocation;
 using CheeseCave.Portal.Setups.Upload;
+using CheeseCave.Portal.Setups.HubDevices;
 using CheeseCave.Portal.Targets;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.Identity;
@@ -135,6 +136,7 @@ public static class ServiceRegistration
             .AddEnrollmentStep()
             .AddDevicesStep()
             .AddTestRegistrationStep()
+            .AddHubDevices()
             .AddKeyExport()
             .AddSetupOperations()
             .AddCaRollover()

@@ -97,7 +97,7 @@ internal sealed partial class MqttDeviceChannel : IDeviceChannel
     {
         _connection = connection;
         _clientCertificate = clientCertificate;
-        (_host, _port) = SplitHost(hostAndPort);
+        (_host, _port) = MqttTlsStreamProvider.SplitHost(hostAndPort);
         _idScope = idScope;
         _registrationId = registrationId;
         _networkTimeout = retry.NetworkTimeout;
@@ -179,7 +179,7 @@ internal sealed partial class MqttDeviceChannel : IDeviceChannel
         };
         var options = new MqttClientOptionsBuilder()
             .WithTcpServer(_host, _port)
-            .WithStreamProvider(new TlsStreamProvider(_connection, _clientCertificate, _host))
+            .WithStreamProvider(new MqttTlsStreamProvider(_connection, _clientCertificate, _host))
             .WithClientId(_registrationId)
             .WithCredentials($"{_idScope}/registrations/{_registrationId}/api-version={DeviceRegistrationClient.ApiVersion}&ClientVersion={Uri.EscapeDataString(DeviceRegistrationClient.ClientVersion)}", (string?)null)
             .WithProtocolVersion(MqttProtocolVersion.V311)
@@ -252,57 +252,6 @@ internal sealed partial class MqttDeviceChannel : IDeviceChannel
 
     public ValueTask DisposeAsync() => new(DropAsync());
 
-    private static (string Host, int Port) SplitHost(string hostAndPort)
-    {
-        var colon = hostAndPort.LastIndexOf(':');
-        if (colon > 0 && !hostAndPort.EndsWith(']') && int.TryParse(hostAndPort[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port))
-        {
-            return (hostAndPort[..colon].Trim('[', ']'), port);
-        }
-
-        return (hostAndPort.Trim('[', ']'), ProvisioningConnection.MqttTlsPort);
-    }
-
     [GeneratedRegex(@"^\$dps/registrations/res/(\d+)/\?(.*)$")]
     private static partial Regex ResponseTopic();
-
-    /// <summary>TCP + TLS with the client chain and the connection's trust; MQTTnet speaks MQTT over the result.</summary>
-    private sealed class TlsStreamProvider(ProvisioningConnection connection, SslStreamCertificateContext clientCertificate, string targetHost) : IMqttClientStreamProvider
-    {
-        public async Task<Stream> ConnectAsync(EndPoint brokerEndPoint, CancellationToken cancellationToken)
-        {
-            var tcp = new TcpClient { NoDelay = true };
-            try
-            {
-                switch (brokerEndPoint)
-                {
-                    case DnsEndPoint dns:
-                        await tcp.ConnectAsync(dns.Host, dns.Port, cancellationToken).ConfigureAwait(false);
-                        break;
-                    case IPEndPoint ip:
-                        await tcp.ConnectAsync(ip, cancellationToken).ConfigureAwait(false);
-                        break;
-                    default:
-                        throw new NotSupportedException($"Cannot connect to {brokerEndPoint}.");
-                }
-
-                var ssl = new SslStream(tcp.GetStream(), leaveInnerStreamOpen: false);
-                try
-                {
-                    await ssl.AuthenticateAsClientAsync(connection.CreateSslClientOptions(targetHost, clientCertificate), cancellationToken).ConfigureAwait(false);
-                    return ssl;
-                }
-                catch
-                {
-                    await ssl.DisposeAsync().ConfigureAwait(false);
-                    throw;
-                }
-            }
-            catch
-            {
-                tcp.Dispose();
-                throw;
-            }
-        }
-    }
 }

@@ -15,7 +15,10 @@ using Microsoft.EntityFrameworkCore;
 
 namespace CheeseCave.Portal.Setups.TestRegistration;
 
-/// <summary>Step 10: a simulated device registers with DPS, and the page shows the assignment or the diagnosed error.</summary>
+/// <summary>
+/// Step 10: a simulated device registers with DPS, and the page shows the assignment or the diagnosed error; once
+/// assigned, the device connects to its hub, sends one cave reading and reads its twin (<see cref="HubConnectionCheck"/>).
+/// </summary>
 public sealed class TestRegistrationHandler(SetupPipeline pipeline, IKeyStore keys, DeviceKeyVault deviceKeys)
 {
     /// <summary>
@@ -147,6 +150,18 @@ public sealed class TestRegistrationHandler(SetupPipeline pipeline, IKeyStore ke
 
             await pipeline.Audit.WriteAsync(actor, AuditActions.SetupTestRegistration, $"setup {setupId}", view.Assigned ? AuditOutcomes.Succeeded : AuditOutcomes.Failed,
                 view.Assigned ? $"{registrationId} over {over}: {view.AssignedHub}, {view.Substatus}" : $"{registrationId} over {over}: {view.ErrorCode ?? view.Status} {view.Reason}", cancellationToken).ConfigureAwait(false);
+            if (view is { Assigned: true, AssignedHub: { } hubHost })
+            {
+                // The device goes on as a real one would: to its hub, with the same certificate and chain.
+                var hub = await HubConnectionCheck.RunAsync(pipeline.Provisioning.GetConnection(caller), hubHost, setup.Name, withKey, chain, pipeline.Time, progress, cancellationToken).ConfigureAwait(false);
+                view = view with { Hub = hub };
+                var failed = hub.Lines.FirstOrDefault(l => l.State == HubCheckState.Failed);
+                await pipeline.Audit.WriteAsync(actor, TestRegistrationAuditActions.HubCheck, $"setup {setupId}", failed is null ? AuditOutcomes.Succeeded : AuditOutcomes.Failed,
+                    SetupPipeline.Trim(failed is null
+                        ? $"{registrationId} on {hubHost}: connected, telemetry sent, twin read"
+                        : $"{registrationId} on {hubHost}: {failed.Step} failed: {failed.Detail}"), cancellationToken).ConfigureAwait(false);
+            }
+
             return PortalResult.Ok(view);
         }
     }

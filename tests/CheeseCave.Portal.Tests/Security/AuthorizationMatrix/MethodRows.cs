@@ -133,6 +133,8 @@ internal static class MethodRows
         ["TestRegistrationHandler.TestRegistrationAsync"] = MethodRule.Change(Access.Operator, AuditActions.SetupTestRegistration,
             refused: (w, c) => w.Wizard(s => s.Testing.TestRegistrationAsync(c, w.SetupId, w.DeviceId, DeviceTransport.Https)),
             allowed: (w, c) => w.Wizard(s => s.Testing.TestRegistrationAsync(c, MatrixWorld.MissingId, null, DeviceTransport.Https))),
+        ["HubDevicesHandler.ListDevicesAsync"] = MethodRule.Read(Access.Viewer, (w, c) => CheeseCave.Portal.Tests.Setups.HubDevices.HubDevicesMatrixCalls.Call(w, h => h.ListDevicesAsync(c, w.SetupId, "mxcave-hub"))),
+        ["HubDevicesHandler.GetDeviceAsync"] = MethodRule.Read(Access.Viewer, (w, c) => CheeseCave.Portal.Tests.Setups.HubDevices.HubDevicesMatrixCalls.Call(w, h => h.GetDeviceAsync(c, w.SetupId, "mxcave-hub", w.RegistrationId))),
 
         ["RolloverReader.GetRolloverAsync"] = MethodRule.Read(Access.Viewer, (w, c) => RolloverMatrixCalls.Call<RolloverReader, PortalResult<RolloverOverview>>(w, r => r.GetRolloverAsync(c, w.SetupId))),
         ["RolloverStartHandler.StartRolloverAsync"] = MethodRule.Change(Access.Operator, RolloverAuditActions.Started,

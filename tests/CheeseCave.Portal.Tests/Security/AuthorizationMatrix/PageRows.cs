@@ -25,6 +25,7 @@ internal static class PageRows
         ["/setups/{Id:int}"] = new(Access.Viewer, AllowedStatus: HttpStatusCode.Redirect), // resumes at the current step
         ["/setups/{Id:int}/{Step}"] = new(Access.Viewer),
         ["/setups/{Id:int}/rollover"] = new(Access.Viewer),
+        ["/setups/{Id:int}/hubs/{Hub}/devices"] = new(Access.Viewer),
         ["/account"] = new(Access.Viewer),
         ["/grants"] = new(Access.Viewer),
         ["/grants/{Id:int}"] = new(Access.Viewer),

@@ -2,6 +2,7 @@ using CheeseCave.Portal.Persistence;
 using CheeseCave.Portal.Setups;
 using CheeseCave.Portal.Setups.Devices;
 using CheeseCave.Portal.Setups.Enrollment;
+using CheeseCave.Portal.Setups.TestRegistration;
 using CheeseCave.Portal.Tests.Infrastructure;
 using CheeseCave.Provisioning.DeviceRegistration;
 using Microsoft.EntityFrameworkCore;
@@ -47,6 +48,22 @@ public sealed class TestRegistrationHandlerTests(PortalFactory factory) : IClass
         Assert.Equal("trcave-001", assigned.Value.DeviceId);
         Assert.NotNull(assigned.Value.Substatus);
         Assert.NotEmpty(steps);
+
+        // Then the device goes on to its hub: connects, sends one cave reading, reads its twin, each one line.
+        var hub = assigned.Value.Hub;
+        Assert.NotNull(hub);
+        Assert.True(hub.Succeeded, string.Join(" | ", hub.Lines.Select(l => $"{l.Step} {l.State} {l.Detail} {l.WhatToDo}")));
+        Assert.Equal([HubCheckStep.Connect, HubCheckStep.Telemetry, HubCheckStep.Twin], hub.Lines.Select(l => l.Step));
+        Assert.Equal(assigned.Value.AssignedHub, hub.HubHost);
+        var reading = System.Text.Json.Nodes.JsonNode.Parse(hub.Lines[1].Json!)!;
+        Assert.InRange(reading["temperature"]!.GetValue<double>(), 10, 14);
+        Assert.InRange(reading["humidity"]!.GetValue<double>(), 85, 98);
+        Assert.Contains("cave=trcave", hub.Lines[1].Detail, StringComparison.Ordinal);
+        Assert.Contains("\"desired\"", hub.Lines[2].Json, StringComparison.Ordinal);
+        Assert.Contains(steps, s => s.StartsWith("Connecting to", StringComparison.Ordinal));
+        Assert.Contains("Sending one cave reading", steps);
+        Assert.Contains("Reading the device twin", steps);
+        Assert.True(await factory.WithDbAsync(db => db.AuditEntries.AnyAsync(a => a.Actor == "tr-op" && a.Action == TestRegistrationAuditActions.HubCheck && a.Outcome == AuditOutcomes.Succeeded)));
         var done = Step10(await wizard.Setups.GetAsync(viewer, id));
         Assert.Equal(StepState.Done, done.State);
         Assert.Contains($"trcave-001 → {assigned.Value.AssignedHub}", done.Summary, StringComparison.Ordinal);

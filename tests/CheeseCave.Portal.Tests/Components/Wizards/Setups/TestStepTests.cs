@@ -45,11 +45,21 @@ public sealed class TestStepTests(PortalFactory factory) : IAsyncDisposable
         Assert.False(string.IsNullOrWhiteSpace(cut.Find("[data-substatus]").TextContent));
         Assert.Contains("over HTTPS", cut.Find("[data-registration-assigned]").TextContent, StringComparison.Ordinal);
 
+        // Then on its hub: one line each for the connection, the cave reading and the twin, and a way to the hub's devices.
+        Assert.Equal("succeeded", cut.Find("[data-hub-check]").GetAttribute("data-hub-check"));
+        Assert.Equal(["connect", "telemetry", "twin"], cut.FindAll("[data-hub-line]").Select(l => l.GetAttribute("data-hub-line")));
+        Assert.All(cut.FindAll("[data-hub-line]"), l => Assert.Equal("succeeded", l.GetAttribute("data-state")));
+        Assert.Contains("\"temperature\"", cut.Find("[data-hub-line=telemetry] [data-line-json]").TextContent, StringComparison.Ordinal);
+        Assert.Contains("\"desired\"", cut.Find("[data-hub-line=twin] [data-line-json]").TextContent, StringComparison.Ordinal);
+        Assert.Contains(log.All, m => m.Contains("Sending one cave reading", StringComparison.Ordinal) || m.Contains("Reading the device twin", StringComparison.Ordinal));
+        Assert.Equal($"setups/{id}/hubs/butest-hub/devices", cut.Find("[data-hub-check] [data-hub-devices-link]").GetAttribute("href"));
+
         // Only the leaf: DPS cannot reach the verified root, and the page says what is missing and what to do.
         await cut.InvokeAsync(() => cut.Find("[data-panel=test-registration] input[type=checkbox]").Change(true));
         await cut.InvokeAsync(() => cut.Find("[data-register]").Click());
         cut.WaitForAssertion(() => Assert.NotNull(cut.Find("[data-registration-failed]")), TimeSpan.FromSeconds(30));
         Assert.Empty(cut.FindAll("[data-registration-assigned]"));
+        Assert.Empty(cut.FindAll("[data-hub-check]")); // refused by DPS: the device never goes to a hub
         Assert.Contains("401002", cut.Find("[data-registration-failed]").TextContent, StringComparison.Ordinal);
         var diagnosis = cut.Find("[data-diagnosis]").TextContent;
         Assert.Contains("missingChainElements", diagnosis, StringComparison.Ordinal);
