@@ -209,8 +209,9 @@ public sealed class MatrixWorld : IAsyncLifetime
         Factory.WithDbAsync(db => db.AuditEntries.CountAsync(a => a.Actor == actor && a.Outcome == AuditOutcomes.Denied && (action == null || a.Action == action)));
 
     /// <summary>
-    /// Every row of every table except the audit log (which refusals append to), plus a hash of the emulator's state
-    /// files (its journal is flushed before any change is acknowledged).
+    /// Every row of every table except the audit log (which refusals append to) and the instance bookkeeping that
+    /// changes on its own clock (heartbeats, the expiry check's lease), plus a hash of the emulator's state files (its
+    /// journal is flushed before any change is acknowledged).
     /// </summary>
     public async Task<string> SnapshotAsync()
     {
@@ -223,8 +224,8 @@ public sealed class MatrixWorld : IAsyncLifetime
             await using (var list = connection.CreateCommand())
             {
                 list.CommandText = db.Database.IsNpgsql()
-                    ? "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> 'AuditEntries' ORDER BY table_name"
-                    : "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('AuditEntries', 'sqlite_sequence') ORDER BY name";
+                    ? "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name NOT IN ('AuditEntries', 'PortalInstances', 'ClusterLeases') ORDER BY table_name"
+                    : "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('AuditEntries', 'sqlite_sequence', 'PortalInstances', 'ClusterLeases') ORDER BY name";
                 await using var reader = await list.ExecuteReaderAsync();
                 while (await reader.ReadAsync())
                 {
