@@ -8,7 +8,9 @@ namespace CheeseCave.Portal.Cluster;
 /// share anyway carries the notices, so there is no second server to run or secure. One dedicated connection listens;
 /// a notice is "{instance}\n{topic}\n{payload}" on one channel, and an instance ignores its own. NOTIFY is delivered
 /// only to sessions listening at the time, after the sending transaction commits, with payloads under 8,000 bytes;
-/// a lost connection is re-opened with back-off and announced through <see cref="Reconnected"/>.
+/// a lost connection is re-opened with back-off and announced through <see cref="Reconnected"/>. Handlers run off the
+/// listening connection, each notice on its own, so two notices may be handled in either order: they are hints to
+/// re-read the database, never the state itself.
 /// </summary>
 public sealed partial class PostgresClusterBus(NpgsqlDataSource dataSource, PortalInstance instance, TimeProvider time, ILogger<PostgresClusterBus> logger)
     : BackgroundService, IClusterBus
